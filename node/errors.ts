@@ -1,0 +1,29 @@
+/**
+ * Base of every error Murmuration throws on purpose. `code` is what crosses boundaries (CLI `--json`,
+ * the control API, exit codes); match on it, never on the message text (STYLE.md "Errors").
+ */
+export class MurmurError extends Error {
+  static override name = 'MurmurError';
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A configuration value, a CLI flag or a user file is invalid. */
+export class ConfigError extends MurmurError {
+  static override name = 'ConfigError';
+  constructor(message: string, readonly problems: string[] = []) {
+    super('ERR_CONFIG', message);
+  }
+}
+
+/** Raised when an operation was aborted through its AbortSignal. */
+export class AbortError extends MurmurError {
+  static override name = 'AbortError';
+  constructor(message = 'the operation was aborted') {
+    super('ERR_ABORTED', message);
+  }
+}
