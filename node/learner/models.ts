@@ -1,0 +1,111 @@
+/**
+ * The model zoo. A model is built from a JSON-able spec (architecture + init seed), so every peer builds
+ * the identical layout and the identical initial weights: weights are drawn from our seeded RNG, one stream
+ * per tensor name, not from TF.js's global initialisers.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Layout } from '../../aggregation/layout.js';
+import { rngFor } from '../data/rng.js';
+import { ModelSpecError } from './errors.js';
+import { layoutOfModel, writeVector } from './flat.js';
+
+interface CommonSpec {
+  /** Shape of one example, e.g. [28, 28, 1] or [784]. */
+  inputShape: number[];
+  classes: number;
+  /** Seed of the initial weights; peers that share it start from the same model. */
+  seed: number | string;
+}
+export interface LogregSpec extends CommonSpec { arch: 'logreg' }
+export interface MlpSpec extends CommonSpec { arch: 'mlp'; hidden: number[] }
+/** LeNet-5 style: conv5×5(c1, same) → pool → conv5×5(c2, valid) → pool → dense d1 → dense d2 → classes. */
+export interface CnnSpec extends CommonSpec { arch: 'cnn'; filters?: [number, number]; dense?: number[] }
+export type ModelSpec = LogregSpec | MlpSpec | CnnSpec;
+export const MODEL_ARCHS = ['logreg', 'mlp', 'cnn'] as const;
+
+/** Validate an untrusted spec; errors list the known architectures and name the bad field. */
+export function validateModelSpec(spec: unknown): ModelSpec {
+  const s = spec as Partial<ModelSpec> | null;
+  if (!s || typeof s !== 'object') throw new ModelSpecError('model spec must be an object');
+  if (!MODEL_ARCHS.includes(s.arch as (typeof MODEL_ARCHS)[number])) {
+    throw new ModelSpecError(`unknown model "${String(s.arch)}"; known models: ${MODEL_ARCHS.join(', ')}`);
+  }
+  const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+  if (!Array.isArray(s.inputShape) || s.inputShape.length === 0 || !s.inputShape.every(posInt)) {
+    throw new ModelSpecError(`model.inputShape must be a non-empty list of positive integers, got ${JSON.stringify(s.inputShape)}`);
+  }
+  if (!posInt(s.classes) || (s.classes as number) < 2) throw new ModelSpecError(`model.classes must be an integer ≥ 2, got ${String(s.classes)}`);
+  if (typeof s.seed !== 'number' && typeof s.seed !== 'string') throw new ModelSpecError('model.seed must be a number or a string');
+  if (s.arch === 'mlp' && (!Array.isArray(s.hidden) || !s.hidden.every(posInt))) {
+    throw new ModelSpecError(`model.hidden must be a list of positive integers for the mlp, got ${JSON.stringify(s.hidden)}`);
+  }
+  if (s.arch === 'cnn') {
+    if (s.inputShape.length !== 3) throw new ModelSpecError(`the cnn needs inputShape [height, width, channels], got ${JSON.stringify(s.inputShape)}`);
+    if (s.filters !== undefined && !(Array.isArray(s.filters) && s.filters.length === 2 && s.filters.every(posInt))) {
+      throw new ModelSpecError(`model.filters must be two positive integers, got ${JSON.stringify(s.filters)}`);
+    }
+    if (s.dense !== undefined && !(Array.isArray(s.dense) && s.dense.every(posInt))) {
+      throw new ModelSpecError(`model.dense must be a list of positive integers, got ${JSON.stringify(s.dense)}`);
+    }
+  }
+  return s as ModelSpec;
+}
+
+/** Build the TF.js model with zero weights. Layer names are explicit so layouts match across processes. */
+export function buildArchitecture(spec: ModelSpec): tf.LayersModel {
+  const s = validateModelSpec(spec);
+  const model = tf.sequential({ name: s.arch });
+  const zeros = 'zeros' as const;
+  const features = s.inputShape.reduce((a, b) => a * b, 1);
+  if (s.arch === 'cnn') {
+    const [c1, c2] = s.filters ?? [6, 16];
+    model.add(tf.layers.conv2d({ name: 'conv0', inputShape: s.inputShape, filters: c1, kernelSize: 5, padding: 'same', activation: 'relu', kernelInitializer: zeros }));
+    model.add(tf.layers.maxPooling2d({ name: 'pool0', poolSize: 2 }));
+    model.add(tf.layers.conv2d({ name: 'conv1', filters: c2, kernelSize: 5, padding: 'valid', activation: 'relu', kernelInitializer: zeros }));
+    model.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
+    model.add(tf.layers.flatten({ name: 'flatten' }));
+    (s.dense ?? [120, 84]).forEach((units, i) => model.add(tf.layers.dense({ name: `dense${i}`, units, activation: 'relu', kernelInitializer: zeros })));
+  } else {
+    // Flatten only multi-dimensional inputs (it needs rank ≥ 3 including the batch axis).
+    if (s.inputShape.length > 1) model.add(tf.layers.flatten({ name: 'flatten', inputShape: s.inputShape }));
+    if (s.arch === 'mlp') {
+      s.hidden.forEach((units, i) => model.add(tf.layers.dense({ name: `dense${i}`, units, activation: 'relu', kernelInitializer: zeros, inputShape: i === 0 && model.layers.length === 0 ? [features] : undefined })));
+    }
+  }
+  model.add(tf.layers.dense({ name: 'out', units: s.classes, kernelInitializer: zeros, inputShape: model.layers.length === 0 ? [features] : undefined }));
+  return model;
+}
+
+/**
+ * The initial weight vector of a spec: Glorot-uniform kernels (TF.js's default, limit √(6/(fanIn+fanOut)))
+ * and zero biases, each tensor from its own stream rngFor('init', seed, tensor name).
+ */
+export function initialVector(spec: ModelSpec, layout: Layout): Float32Array {
+  const v = new Float32Array(layout.size);
+  for (const t of layout.tensors) {
+    if (t.role !== 'kernel') continue;
+    const shape = t.shape;
+    const receptive = shape.length > 2 ? shape.slice(0, -2).reduce((a, b) => a * b, 1) : 1;
+    const fanIn = shape.length >= 2 ? shape[shape.length - 2]! * receptive : shape[0]!;
+    const fanOut = shape.length >= 2 ? shape[shape.length - 1]! * receptive : shape[0]!;
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const rng = rngFor('init', spec.seed, t.name);
+    for (let i = t.offset; i < t.offset + t.size; i++) v[i] = (2 * rng.next() - 1) * limit;
+  }
+  return v;
+}
+
+/** A ready model: architecture + its layout + the seeded initial weights loaded. */
+export function buildModel(spec: ModelSpec): { model: tf.LayersModel; layout: Layout; initial: Float32Array } {
+  const model = buildArchitecture(spec);
+  const layout = layoutOfModel(model);
+  const initial = initialVector(spec, layout);
+  writeVector(model, layout, initial);
+  return { model, layout, initial };
+}
+
+/** Layout of a spec without keeping the model (builds and disposes it). */
+export function layoutOfSpec(spec: ModelSpec): Layout {
+  const model = buildArchitecture(spec);
+  try { return layoutOfModel(model); } finally { model.dispose(); }
+}

@@ -1,0 +1,201 @@
+/**
+ * The worker-thread training pool (DESIGN.md seam 4): one worker per core by default, each with its own
+ * TF.js backend, so the libp2p event loop keeps answering while peers train. Tasks are independent and
+ * seeded, so results are bit-identical whatever the number of workers.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { makeLayout, type Layout } from '../../aggregation/layout.js';
+import { AbortError, MurmurError } from '../errors.js';
+import type { BackendChoice, BackendName } from './backend.js';
+import type { AnyModelSpec } from './create-model.js';
+import type { Evaluation } from './evaluate.js';
+import type { DatasetRef, DescribeOutput, FromWorker, SerializedError, Task, TaskOutput, ToWorker, TrainOutput, TrainTask, EvaluateTask } from './tasks.js';
+
+export interface WorkerPoolInit {
+  /** Number of workers (default: available cores). */
+  size?: number;
+  /** Backend preference handed to every worker (default tensorflow → wasm → cpu). */
+  prefer?: BackendName[];
+}
+
+export interface TaskOptions { signal?: AbortSignal }
+
+/** A worker died or failed to start. */
+export class WorkerPoolError extends MurmurError {
+  static override name = 'WorkerPoolError';
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_WORKER_POOL', message, options); }
+}
+
+interface Pending { id: number; task: Task; resolve: (v: unknown) => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }
+interface Slot { worker: Worker; index: number; busy: Pending | null; ready: Promise<BackendChoice> }
+
+const here = import.meta.url;
+const workerUrl = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
+
+/**
+ * Compiled builds run worker.js directly. Under tsx (tests, `npm run bench`) the worker is a .ts file and
+ * Node 20 workers do not inherit tsx's loader hooks, so a tiny bootstrap registers tsx first.
+ */
+function spawnWorker(): Worker {
+  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl);
+  const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
+}
+
+function rehydrate(e: SerializedError): Error {
+  const err = e.code ? new MurmurError(e.code, e.message) : new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly prefer: BackendName[];
+  private slots: Slot[] = [];
+  private queue: Pending[] = [];
+  private nextId = 1;
+  private abortFlags = new Int32Array(new SharedArrayBuffer(4));
+  private started = false;
+  private backendChoice: BackendChoice | null = null;
+
+  constructor(init: WorkerPoolInit = {}) {
+    this.size = Math.max(1, init.size ?? availableParallelism());
+    this.prefer = init.prefer ?? ['tensorflow', 'wasm', 'cpu'];
+  }
+
+  isStarted(): boolean { return this.started; }
+
+  /** Spawn the workers and wait until each has its backend. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.abortFlags = new Int32Array(new SharedArrayBuffer(4 * this.size));
+    this.slots = Array.from({ length: this.size }, (_, i) => this.spawn(i));
+    this.started = true;
+    const choices = await Promise.all(this.slots.map((s) => s.ready));
+    this.backendChoice = choices[0]!;
+  }
+
+  /** Reject queued and running tasks, then terminate the workers. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    const err = new AbortError('the worker pool stopped');
+    for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(err));
+    await Promise.all(this.slots.map(async (s) => {
+      if (s.busy) { const p = s.busy; s.busy = null; this.settle(p, () => p.reject(err)); }
+      await s.worker.terminate();
+    }));
+    this.slots = [];
+  }
+
+  /** The backend the workers use (after start). */
+  backend(): BackendChoice {
+    if (!this.backendChoice) throw new WorkerPoolError('the worker pool has not started');
+    return this.backendChoice;
+  }
+
+  train(task: Omit<TrainTask, 'kind'>, options: TaskOptions = {}): Promise<TrainOutput> {
+    return this.submit({ kind: 'train', ...task }, options);
+  }
+
+  evaluate(task: Omit<EvaluateTask, 'kind'>, options: TaskOptions = {}): Promise<Evaluation> {
+    return this.submit({ kind: 'evaluate', ...task }, options);
+  }
+
+  /** Layout and seeded initial weights of a model spec. */
+  async describe(spec: AnyModelSpec, options: TaskOptions = {}): Promise<{ layout: Layout; initial: Float32Array }> {
+    const out: DescribeOutput = await this.submit({ kind: 'describe', spec }, options);
+    return { layout: makeLayout(out.tensors), initial: out.initial };
+  }
+
+  /** Write `weights` as a TF.js Layers model into `dir`. */
+  exportModel(spec: AnyModelSpec, weights: Float32Array, dir: string, options: TaskOptions = {}): Promise<void> {
+    return this.submit({ kind: 'export', spec, weights, dir }, options);
+  }
+
+  /** Tasks waiting for a worker. */
+  queued(): number { return this.queue.length; }
+
+  private submit<T extends Task>(task: T, options: TaskOptions): Promise<TaskOutput<T>> {
+    if (!this.started) return Promise.reject(new WorkerPoolError('the worker pool has not started; call start() first'));
+    if (options.signal?.aborted) return Promise.reject(new AbortError());
+    return new Promise<TaskOutput<T>>((resolve, reject) => {
+      const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal };
+      if (options.signal) {
+        p.onAbort = () => this.abort(p);
+        options.signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.queue.push(p);
+      this.pump();
+    });
+  }
+
+  private abort(p: Pending): void {
+    const qi = this.queue.indexOf(p);
+    if (qi >= 0) { this.queue.splice(qi, 1); this.settle(p, () => p.reject(new AbortError())); return; }
+    const slot = this.slots.find((s) => s.busy === p);
+    // The worker stops training at its next batch; its late answer is ignored and frees the slot.
+    if (slot) { Atomics.store(this.abortFlags, slot.index, 1); this.settle(p, () => p.reject(new AbortError())); }
+  }
+
+  private settle(p: Pending, fn: () => void): void {
+    if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    p.onAbort = undefined;
+    fn();
+    p.resolve = () => {}; p.reject = () => {};
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      const p = this.queue.shift()!;
+      slot.busy = p;
+      Atomics.store(this.abortFlags, slot.index, 0);
+      const msg: ToWorker = { type: 'task', id: p.id, slot: slot.index, task: p.task };
+      slot.ready.then(() => slot.worker.postMessage(msg), () => {});
+    }
+  }
+
+  private spawn(index: number): Slot {
+    const worker = spawnWorker();
+    worker.unref();
+    let readyResolve!: (b: BackendChoice) => void, readyReject!: (e: unknown) => void;
+    const ready = new Promise<BackendChoice>((res, rej) => { readyResolve = res; readyReject = rej; });
+    ready.catch(() => {});
+    const slot: Slot = { worker, index, busy: null, ready };
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'ready') { readyResolve(msg.backend); return; }
+      if (msg.type === 'init-failed') { readyReject(new WorkerPoolError(`a training worker could not start TF.js: ${msg.error.message}`)); return; }
+      const p = slot.busy;
+      slot.busy = null;
+      if (p && p.id === msg.id) {
+        if (msg.ok) this.settle(p, () => p.resolve(msg.value));
+        else this.settle(p, () => p.reject(rehydrate(msg.error)));
+      }
+      this.pump();
+    });
+    worker.on('error', (err) => {
+      readyReject(err);
+      const p = slot.busy;
+      slot.busy = null;
+      if (p) this.settle(p, () => p.reject(new WorkerPoolError(`a training worker crashed: ${err.message}`, { cause: err })));
+    });
+    worker.on('exit', () => {
+      if (!this.started) return;
+      // Replace a dead worker so the pool keeps its size.
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) { this.slots[i] = this.spawn(index); this.pump(); }
+    });
+    const init: ToWorker = { type: 'init', prefer: this.prefer, abortFlags: this.abortFlags };
+    worker.postMessage(init);
+    return slot;
+  }
+}
+
+/** Factory in the project's service shape. */
+export function workerPool(init: WorkerPoolInit = {}): WorkerPool {
+  return new WorkerPool(init);
+}
+
+export type { DatasetRef };

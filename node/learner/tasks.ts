@@ -1,0 +1,39 @@
+/**
+ * Messages between the worker pool and its workers. Only plain data crosses: Float32Arrays (transferred
+ * or cloned), SharedArrayBuffer-backed datasets (shared, never copied) and JSON-able specs.
+ */
+import type { TensorEntry } from '../../aggregation/layout.js';
+import type { DatasetParts } from '../data/dataset.js';
+import type { AnyModelSpec } from './create-model.js';
+import type { Evaluation } from './evaluate.js';
+import type { TrainOptions, TrainResult } from './train.js';
+import type { BackendChoice, BackendName } from './backend.js';
+
+/** A dataset as a worker sees it: an id for its cache and the shared parts (sent once per worker). */
+export interface DatasetRef { id: string; parts: DatasetParts }
+
+export type TrainTaskOptions = Omit<TrainOptions, 'signal' | 'shouldStop'>;
+
+export interface TrainTask { kind: 'train'; spec: AnyModelSpec; weights: Float32Array; dataset: DatasetRef; indices: Uint32Array; options: TrainTaskOptions }
+export interface EvaluateTask { kind: 'evaluate'; spec: AnyModelSpec; weights: Float32Array; dataset: DatasetRef; indices: Uint32Array }
+export interface DescribeTask { kind: 'describe'; spec: AnyModelSpec }
+export interface ExportTask { kind: 'export'; spec: AnyModelSpec; weights: Float32Array; dir: string }
+export type Task = TrainTask | EvaluateTask | DescribeTask | ExportTask;
+
+export interface TrainOutput { weights: Float32Array; result: TrainResult }
+export interface DescribeOutput { tensors: TensorEntry[]; initial: Float32Array }
+
+export type TaskOutput<T extends Task> =
+  T extends TrainTask ? TrainOutput : T extends EvaluateTask ? Evaluation : T extends DescribeTask ? DescribeOutput : void;
+
+export type ToWorker =
+  | { type: 'init'; prefer: BackendName[]; abortFlags: Int32Array }
+  | { type: 'task'; id: number; slot: number; task: Task };
+
+export type FromWorker =
+  | { type: 'ready'; backend: BackendChoice }
+  | { type: 'init-failed'; error: SerializedError }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: SerializedError };
+
+export interface SerializedError { name: string; code?: string; message: string; stack?: string }

@@ -1,0 +1,86 @@
+/**
+ * A training worker: one TF.js instance, one model per architecture (reused across peers: weights are
+ * loaded per task, notes/tfjs.md §4, §9), datasets cached by id as shared views.
+ */
+import '../polyfill.js';
+import { parentPort } from 'node:worker_threads';
+import type * as tf from '@tensorflow/tfjs';
+import type { Layout } from '../../aggregation/layout.js';
+import { datasetFromShared, type Dataset } from '../data/dataset.js';
+import { selectBackend } from './backend.js';
+import { createModel, modelKey, type AnyModelSpec } from './create-model.js';
+import { evaluateModel } from './evaluate.js';
+import { readVector, writeVector } from './flat.js';
+import { saveLayersModelTo } from './layers-io.js';
+import type { DatasetRef, FromWorker, Task, ToWorker } from './tasks.js';
+import { trainModel } from './train.js';
+
+if (!parentPort) throw new Error('node/learner/worker.ts must run in a worker thread');
+const port = parentPort;
+
+const models = new Map<string, { model: tf.LayersModel; layout: Layout; initial: Float32Array }>();
+const datasets = new Map<string, Dataset>();
+let abortFlags: Int32Array = new Int32Array(1);
+
+async function modelFor(spec: AnyModelSpec) {
+  const key = modelKey(spec);
+  let m = models.get(key);
+  if (!m) { m = await createModel(spec); models.set(key, m); }
+  return m;
+}
+
+function datasetFor(ref: DatasetRef): Dataset {
+  let ds = datasets.get(ref.id);
+  if (!ds) { ds = datasetFromShared(ref.parts); datasets.set(ref.id, ds); }
+  return ds;
+}
+
+async function run(task: Task, slot: number): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+  switch (task.kind) {
+    case 'describe': {
+      const m = task.spec.arch === 'layers' ? await modelFor(task.spec) : await createModel(task.spec);
+      const initial = m.initial.slice();
+      if (task.spec.arch !== 'layers') m.model.dispose();
+      return { value: { tensors: m.layout.tensors.map((t) => ({ name: t.name, shape: [...t.shape], role: t.role })), initial }, transfer: [initial.buffer as ArrayBuffer] };
+    }
+    case 'train': {
+      const m = await modelFor(task.spec);
+      writeVector(m.model, m.layout, task.weights);
+      const result = trainModel(m.model, m.layout, datasetFor(task.dataset), task.indices, {
+        ...task.options, shouldStop: () => Atomics.load(abortFlags, slot) !== 0,
+      });
+      const weights = readVector(m.model, m.layout);
+      return { value: { weights, result }, transfer: [weights.buffer as ArrayBuffer] };
+    }
+    case 'evaluate': {
+      const m = await modelFor(task.spec);
+      writeVector(m.model, m.layout, task.weights);
+      return { value: evaluateModel(m.model, datasetFor(task.dataset), task.indices), transfer: [] };
+    }
+    case 'export': {
+      const m = await modelFor(task.spec);
+      writeVector(m.model, m.layout, task.weights);
+      await saveLayersModelTo(m.model, task.dir);
+      return { value: undefined, transfer: [] };
+    }
+  }
+}
+
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
+const serialize = (err: unknown) => {
+  const e = err as { name?: string; code?: string; message?: string; stack?: string };
+  return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err), stack: e?.stack };
+};
+
+// Tasks run one at a time per worker; the pool never sends a second before the first answered.
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'init') {
+    abortFlags = msg.abortFlags;
+    selectBackend(msg.prefer).then((backend) => post({ type: 'ready', backend }), (err) => post({ type: 'init-failed', error: serialize(err) }));
+    return;
+  }
+  run(msg.task, msg.slot).then(
+    ({ value, transfer }) => post({ type: 'result', id: msg.id, ok: true, value }, transfer),
+    (err) => post({ type: 'result', id: msg.id, ok: false, error: serialize(err) }),
+  );
+});

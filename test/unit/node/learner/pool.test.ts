@@ -1,0 +1,61 @@
+import '../../../../node/polyfill.js';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkerPool } from '../../../../node/learner/pool.js';
+import { datasetParts } from '../../../../node/data/dataset.js';
+import { syntheticDataset } from '../../../../node/data/synthetic.js';
+import type { ModelSpec } from '../../../../node/learner/models.js';
+
+const spec: ModelSpec = { arch: 'mlp', inputShape: [20], classes: 4, hidden: [16], seed: 7 };
+const ds = syntheticDataset({ size: 400, featureCount: 20, classCount: 4, seed: 3 });
+const dataset = { id: 'synthetic', parts: datasetParts(ds) };
+const shards = [0, 1, 2, 3].map((p) => Uint32Array.from({ length: 100 }, (_, i) => p * 100 + i));
+
+async function trainAll(workers: number): Promise<Float32Array[]> {
+  const pool = new WorkerPool({ size: workers, prefer: ['wasm', 'cpu'] });
+  await pool.start();
+  try {
+    const { initial } = await pool.describe(spec);
+    const outs = await Promise.all(shards.map((indices, p) =>
+      pool.train({ spec, weights: initial, dataset, indices, options: { lr: 0.1, batchSize: 8, epochs: 2, seed: `peer-${p}` } })));
+    return outs.map((o) => o.weights);
+  } finally { await pool.stop(); }
+}
+
+describe('worker pool', () => {
+  it('gives bit-identical results with one and with two workers', async () => {
+    const one = await trainAll(1), two = await trainAll(2);
+    assert.equal(one.length, 4);
+    for (let p = 0; p < 4; p++) assert.deepEqual(one[p], two[p]);
+    assert.notDeepEqual(one[0], one[1]);
+  });
+
+  it('keeps the calling event loop free, reports the backend, evaluates, and aborts a running task', async () => {
+    const pool = new WorkerPool({ size: 1, prefer: ['wasm', 'cpu'] });
+    await pool.start();
+    try {
+      assert.ok(['wasm', 'cpu', 'tensorflow'].includes(pool.backend().name));
+      const { initial } = await pool.describe(spec);
+      let ticked = false;
+      const timer = new Promise<void>((r) => setTimeout(() => { ticked = true; r(); }, 0));
+      const training = pool.train({ spec, weights: initial, dataset, indices: shards[0]!, options: { batchSize: 4, epochs: 30, seed: 1 } });
+      await timer;
+      assert.equal(ticked, true);
+      const trained = await training;
+      const ev = await pool.evaluate({ spec, weights: trained.weights, dataset, indices: shards[1]! });
+      assert.equal(ev.samples, 100);
+      const ac = new AbortController();
+      const long = pool.train({ spec, weights: initial, dataset, indices: shards[0]!, options: { batchSize: 1, epochs: 10_000, seed: 1 } }, { signal: ac.signal });
+      setTimeout(() => ac.abort(), 20);
+      await assert.rejects(long, (e: Error & { code?: string }) => e.code === 'ERR_ABORTED');
+      // The worker is free again after an abort.
+      const again = await pool.train({ spec, weights: initial, dataset, indices: shards[2]!, options: { epochs: 1, seed: 1 } });
+      assert.equal(again.result.samples, 100);
+    } finally { await pool.stop(); }
+  });
+
+  it('rejects tasks before start with a clear error', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    await assert.rejects(pool.describe(spec), /has not started/);
+  });
+});
