@@ -45,7 +45,8 @@ async function initialise(prefer: readonly BackendName[]): Promise<BackendChoice
       if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();
-      if (name === 'wasm') registerFastConvGrads('wasm');
+      // wasm lacks Conv2DBackpropFilter; on cpu the same rewrite is ~9× faster than the stock kernels.
+      if (name === 'wasm' || name === 'cpu') registerFastConvGrads(name);
       return { name, skipped };
     } catch (err) {
       skipped.push({ name, reason: firstLine(err) });
