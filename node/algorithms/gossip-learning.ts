@@ -1,0 +1,39 @@
+/**
+ * Classic gossip learning (Hegedűs, Danner, Jelasity 2019; ALGORITHMS.md §0): push the model with its age
+ * to one random neighbour; on receipt merge age-weighted, then train. Received models are merged one by
+ * one in sender order, so synchronous simulations stay deterministic.
+ */
+import { z } from 'zod';
+import { ageMerge } from '../../aggregation/gossip-age.js';
+import { encodingParam } from './dpsgd.js';
+import type { AlgorithmDefinition } from './types.js';
+import { fullExchange } from './types.js';
+
+export const gossipParams = z.strictObject({ encoding: encodingParam });
+export type GossipParams = z.infer<typeof gossipParams>;
+
+export const gossipLearning: AlgorithmDefinition<GossipParams> = {
+  name: 'gossip-learning',
+  description: 'classic gossip learning: push to one random neighbour, age-weighted merge on receipt',
+  modes: ['async', 'sync'],
+  params: gossipParams,
+  create(p, env) {
+    return {
+      trainer: {},
+      gossipSteps: 1,
+      targets: 'one-random',
+      encoding: p.encoding,
+      ...fullExchange(env.layout),
+      aggregate(input) {
+        let cur = { vector: input.own, age: input.ownAge };
+        let changed = false;
+        for (const c of input.received) {
+          if (!c.values) continue;
+          cur = ageMerge(cur, { vector: c.values, age: c.age });
+          changed = true;
+        }
+        return changed ? cur : null;
+      },
+    };
+  },
+};

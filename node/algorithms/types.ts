@@ -1,0 +1,89 @@
+/**
+ * Algorithm = trainer + exchange + aggregator (DESIGN.md seam 3). An entry of the registry turns validated
+ * hyperparameters into an instance the round engines drive; the math itself stays in aggregation/.
+ */
+import type { z } from 'zod';
+import type { Layout } from '../../aggregation/layout.js';
+import type { Encoding } from '../../protocols/codec.js';
+import type { Rng } from '../data/rng.js';
+import type { TrainTaskOptions } from '../learner/tasks.js';
+
+export type EngineMode = 'sync' | 'async';
+
+/** A model (or part of one) received from a neighbour, decoded and validated. */
+export interface Contribution {
+  readonly from: string;
+  /** Dense payload in the exchange layout (null for ranking frames). */
+  readonly values: Float32Array | null;
+  readonly rankings: Uint32Array[] | null;
+  /** The sender's degree, carried in the frame header (for Metropolis–Hastings weights). */
+  readonly degree: number;
+  /** The sender's model age (gossip learning) or sample count. */
+  readonly age: number;
+}
+
+/** What the peer hands to an aggregator. */
+export interface AggregateInput {
+  /** The peer's own payload in the exchange layout (for a full-model exchange, the whole vector). */
+  readonly own: Float32Array;
+  readonly ownAge: number;
+  /** The peer's current neighbour count. */
+  readonly degree: number;
+  /** Contributions sorted by sender id (determinism: DESIGN.md seam 5). */
+  readonly received: readonly Contribution[];
+  readonly round: number;
+  readonly step: number;
+  /** Seeded for (seed, peer, round, 'aggregate'). */
+  readonly rng: Rng;
+}
+
+/** A new payload (exchange layout) and age; null keeps the current model (Flower's "no update"). */
+export type AggregateOutput = { vector: Float32Array; age: number } | null;
+
+export interface TrustScore { peer: string; score: number; details?: Record<string, number> }
+
+/** The environment an instance is created for. */
+export interface AlgorithmEnv {
+  /** Layout of the full trainable vector. */
+  readonly layout: Layout;
+  /** Mode the engine runs (some algorithms support only one). */
+  readonly mode: EngineMode;
+}
+
+export interface AlgorithmInstance {
+  /** Extra training options merged over the peer's (e.g. SAM's ρ, a frozen subset, local steps). */
+  readonly trainer: Partial<TrainTaskOptions>;
+  /** How many gossip steps follow each local training (DFedSAM-MGS's Q; 1 for most). */
+  readonly gossipSteps: number;
+  /** Whom a peer sends to in synchronous rounds. */
+  readonly targets: 'neighbours' | 'one-random';
+  /** Wire encoding of the payload. */
+  readonly encoding: Encoding;
+  /** Layout of what travels (a sub-layout for head-only exchanges); defaults to the full layout. */
+  readonly exchangeLayout: Layout;
+  /** Cut the travelling part out of the full vector (identity for full-model exchanges). */
+  extract(full: Float32Array): Float32Array;
+  /** Put an aggregated payload back into a copy of the full vector. */
+  insert(full: Float32Array, payload: Float32Array): Float32Array;
+  /** Synchronous rounds: combine one gossip step's contributions. */
+  aggregate(input: AggregateInput): AggregateOutput;
+  /** Per-neighbour trust scores, when the rule keeps any (Bristle). */
+  trust?(): TrustScore[];
+}
+
+export interface AlgorithmDefinition<P extends Record<string, unknown> = Record<string, unknown>> {
+  /** Kebab-case registry key, matching its aggregation file. */
+  readonly name: string;
+  readonly description: string;
+  readonly modes: readonly EngineMode[];
+  /** Hyperparameters with defaults; unknown keys are errors. */
+  readonly params: z.ZodType<P>;
+  create(params: P, env: AlgorithmEnv): AlgorithmInstance;
+}
+
+/** Helpers for the common full-model exchange. */
+export const fullExchange = (layout: Layout) => ({
+  exchangeLayout: layout,
+  extract: (full: Float32Array) => full,
+  insert: (_full: Float32Array, payload: Float32Array) => payload,
+});

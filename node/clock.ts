@@ -1,0 +1,32 @@
+/**
+ * Time as the Peer sees it. The daemon uses the system clock; the simulator's virtual network injects a
+ * virtual one, so the same engine code runs on real and simulated time (STYLE.md "Resource lifecycles").
+ */
+import { AbortError } from './errors.js';
+
+export interface Clock {
+  /** Milliseconds (epoch for the system clock, virtual otherwise). */
+  now(): number;
+  /** Resolve after `ms`; reject with AbortError when the signal aborts first. */
+  sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void>;
+  /** A signal that aborts after `ms` on this clock (or when `parent` aborts). */
+  timeout(ms: number, parent?: AbortSignal): AbortSignal;
+}
+
+/** The wall clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep(ms, options = {}) {
+    return new Promise<void>((resolve, reject) => {
+      const signal = options.signal;
+      if (signal?.aborted) { reject(new AbortError()); return; }
+      const onAbort = () => { clearTimeout(timer); reject(new AbortError()); };
+      const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+  timeout(ms, parent) {
+    const t = AbortSignal.timeout(ms);
+    return parent ? AbortSignal.any([t, parent]) : t;
+  },
+};
