@@ -69,7 +69,7 @@ export function registerInspectCommands(
     const cmd = program
       .command(name)
       .description(description)
-      .option('--data-dir <dir>', `data directory of the daemon (default: $${DATA_DIR_ENV} or ${DEFAULT_DATA_DIR})`, dataDirDefault)
+      .option('--data-dir <dir>', `data directory of the daemon ($${DATA_DIR_ENV} sets the default)`, dataDirDefault)
       .option('--json', 'print JSON instead of a table');
     extra(cmd).action(async (flags: F) => {
       try {
