@@ -1,0 +1,244 @@
+/**
+ * Model frames: the wire format of `/murmur/model/1.0.0` (DESIGN.md "Wire protocol"). One frame per
+ * length-prefixed message; the length prefix belongs to the stream layer, not to this codec.
+ *
+ * Layout (all numbers little-endian; offsets in bytes from the start of the frame):
+ *
+ *   off  size  field
+ *     0     4  magic 'M' 'R' 'M' 'F'
+ *     4     1  version, u8 (FRAME_VERSION = 1)
+ *     5     1  kind, u8: 0 model, 1 ranking, 2 aggregate
+ *     6     1  encoding, u8: 0 f32, 1 f16, 2 q8, 3 topk (ranking frames: always 0, widths follow from the layout)
+ *     7     1  S = swarm id length in bytes, u8, ≤ 64
+ *     8     4  round, u32
+ *    12     2  gossip step, u16
+ *    14     2  sender degree, u16
+ *    16     8  model age or sample count, f64, finite and ≥ 0
+ *    24     8  layout hash: the 16 hex digits of `Layout.hash` as 8 bytes, first pair first
+ *    32     4  element count, u32 (see payloads)
+ *    36     4  E = extension length, u32 (opaque blob, e.g. piggybacked membership views)
+ *    40     4  P = payload length, u32
+ *    44     S  swarm id, UTF-8
+ *  44+S     E  extension bytes
+ *           0–3 zero bytes, so the payload starts at a multiple of 4 (f32 frames then decode without a copy)
+ *  pay      P  payload; pay = align4(44 + S + E) and the frame is exactly pay + P bytes long
+ *
+ * Payloads (n = layout.size, T = number of tensors):
+ *   f32   n × f32; element count n.
+ *   f16   n × IEEE half, round-to-nearest-even; finite |v| > 65504 is clamped to ±65504 (never ±Inf).
+ *   q8    T × (min f32, scale f32), then n × u8; per-tensor affine, see codec/quantize.ts. Element count n.
+ *   topk  k ascending u32 indices, then their k f32 values; element count k = ceil(fraction · n).
+ *   ranking  for each 'score' tensor in layout order, a permutation of 0..m−1 (m = tensor size) stored as
+ *         u8 if m ≤ 256, u16 if m ≤ 65536, else u32, sections back to back (codec/ranking.ts); element count Σ m.
+ *
+ * Validation order (first failure wins): oversized frame → truncated fixed header → bad magic → version →
+ * kind → encoding → header fields against FrameLimits → payload length vs element count → total length
+ * (short: 'truncated', long: 'wrong-length') → swarm → layout hash → layout-dependent lengths → payload
+ * contents. topk indices that are not strictly ascending or not < layout.size are 'bad-header' (they are
+ * the frame's addressing, not its values). Decoded arrays may be views into the input bytes (f32 and
+ * topk when 4-byte aligned; the extension always), so don't reuse the input buffer while you keep them.
+ */
+import type { Layout } from '../aggregation/layout.js';
+import { floatsToHalves, halvesToFloats } from './codec/f16.js';
+import { dequantizeQ8, q8PayloadBytes, Q8_PARAM_BYTES, quantizeQ8 } from './codec/quantize.js';
+import { rankingShape, rankingsProblem, readRankings, writeRankings } from './codec/ranking.js';
+import { selectTopk, topkCount } from './codec/topk.js';
+import {
+  allocateFrame, DEFAULT_FRAME_LIMITS, fail, frameParts, peekHeader, reject,
+  type Encoding, type FrameHeader, type FrameLimits, type FrameMeta, type Reject, type RejectReason,
+} from './codec/header.js';
+
+export {
+  DEFAULT_FRAME_LIMITS, ENCODINGS, FRAME_KINDS, FRAME_VERSION, MAX_SWARM_BYTES, peekHeader, REJECT_REASONS,
+  type Encoding, type FrameHeader, type FrameKind, type FrameLimits, type FrameMeta, type RejectReason,
+} from './codec/header.js';
+export { F16_MAX } from './codec/f16.js';
+export { FrameRejectedError } from './errors.js';
+
+// Typed-array views use the host's byte order; the wire is little-endian.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('protocols/codec.ts supports little-endian hosts only');
+
+export interface DecodedFrame {
+  header: FrameHeader;
+  /** Dense parameters for f32/f16/q8 model/aggregate frames (layout.size elements); null otherwise. */
+  values: Float32Array | null;
+  /** For 'topk': the kept coordinates (ascending indices) and their values; null otherwise. */
+  sparse: { indices: Uint32Array; values: Float32Array } | null;
+  /** For 'ranking' frames: one permutation per tensor of role 'score' in layout order; null otherwise. */
+  rankings: Uint32Array[] | null;
+  /** Opaque extension blob (a view into the input); empty if none. */
+  extension: Uint8Array;
+}
+
+export interface EncodeOptions {
+  /** Payload encoding; default 'f32'. */
+  encoding?: Encoding;
+  /** For 'topk': fraction of coordinates kept, in (0, 1]; default 0.1. */
+  topkFraction?: number;
+  /** Opaque blob carried beside the payload; default empty. */
+  extension?: Uint8Array;
+}
+
+export type DecodeResult = { ok: true; frame: DecodedFrame } | Reject;
+
+export interface DecodeExpectations {
+  /** The receiver's layout: hash, size and tensors every frame must match. */
+  layout: Layout;
+  /** The receiver's swarm id. */
+  swarm: string;
+  /** Default DEFAULT_FRAME_LIMITS. */
+  limits?: FrameLimits;
+}
+
+const DEFAULT_TOPK_FRACTION = 0.1;
+const EMPTY = new Uint8Array(0);
+
+/** Index of the first NaN or ±Inf, or -1. */
+function firstNonFinite(values: Float32Array): number {
+  // x * 0 is NaN exactly for NaN and ±Inf; summing keeps the common all-finite pass branch-free, and
+  // four sums break the add latency chain (about twice as fast as one).
+  const n = values.length;
+  let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    p0 += values[i]! * 0;
+    p1 += values[i + 1]! * 0;
+    p2 += values[i + 2]! * 0;
+    p3 += values[i + 3]! * 0;
+  }
+  for (; i < n; i++) p0 += values[i]! * 0;
+  return p0 + p1 + p2 + p3 === 0 ? -1 : values.findIndex((v) => !Number.isFinite(v));
+}
+
+function failIfNonFinite(values: Float32Array): void {
+  const bad = firstNonFinite(values);
+  if (bad >= 0) fail(reject('non-finite', `element ${bad} is ${values[bad]}`));
+}
+
+/**
+ * Encode a 'model' or 'aggregate' frame of `values` (layout.size finite floats) into one new buffer.
+ * Throws FrameRejectedError for what no receiver would accept: kind 'ranking' ('bad-header'), a wrong
+ * vector length ('wrong-length'), NaN/±Inf ('non-finite'), fields the format cannot hold ('bad-header');
+ * RangeError for a topkFraction outside (0, 1]. Receiver limits (FrameLimits) are not applied here.
+ */
+export function encodeModelFrame(meta: FrameMeta, layout: Layout, values: Float32Array, options: EncodeOptions = {}): Uint8Array {
+  const encoding = options.encoding ?? 'f32';
+  if (meta.kind === 'ranking') fail(reject('bad-header', 'ranking frames are built by encodeRankingFrame'));
+  if (values.length !== layout.size) fail(reject('wrong-length', `vector has ${values.length} elements, layout ${layout.size}`));
+  // f32 and topk are checked here; f16 and q8 check inside their conversion pass.
+  if (encoding === 'f32' || encoding === 'topk') failIfNonFinite(values);
+  const n = values.length;
+  let elementCount = n;
+  let payloadLength: number;
+  switch (encoding) {
+    case 'f32': payloadLength = 4 * n; break;
+    case 'f16': payloadLength = 2 * n; break;
+    case 'q8': payloadLength = q8PayloadBytes(layout); break;
+    case 'topk': {
+      const fraction = options.topkFraction ?? DEFAULT_TOPK_FRACTION;
+      if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`topkFraction ${fraction} is not in (0, 1]`);
+      elementCount = topkCount(n, fraction);
+      payloadLength = 8 * elementCount;
+      break;
+    }
+    default: return fail(reject('unknown-encoding', `encoding ${JSON.stringify(encoding)} is not one of f32, f16, q8, topk`));
+  }
+  const { out, offset } = allocateFrame({ ...meta, layoutHash: layout.hash, encoding, elementCount, payloadLength }, options.extension ?? EMPTY);
+  const buf = out.buffer;
+  switch (encoding) {
+    case 'f32': new Float32Array(buf, offset, n).set(values); break;
+    case 'f16': if (!floatsToHalves(values, new Uint16Array(buf, offset, n))) failIfNonFinite(values); break;
+    case 'q8': {
+      const paramsBytes = layout.tensors.length * Q8_PARAM_BYTES;
+      if (!quantizeQ8(layout, values, new Float32Array(buf, offset, paramsBytes / 4), out.subarray(offset + paramsBytes))) failIfNonFinite(values);
+      break;
+    }
+    case 'topk':
+      if (elementCount > 0) selectTopk(values, new Uint32Array(buf, offset, elementCount), new Float32Array(buf, offset + 4 * elementCount, elementCount));
+      break;
+  }
+  return out;
+}
+
+/**
+ * Encode a 'ranking' frame: one permutation of 0..m−1 per 'score' tensor of `layout` (m its size), each
+ * stored in the smallest unsigned type that holds m − 1 (u8/u16/u32). Throws FrameRejectedError
+ * ('bad-ranking') when the layout has no score tensors or a ranking is missing or not a permutation.
+ */
+export function encodeRankingFrame(meta: FrameMeta, layout: Layout, rankings: readonly Uint32Array[], options: { extension?: Uint8Array } = {}): Uint8Array {
+  if (meta.kind !== 'ranking') fail(reject('bad-header', `encodeRankingFrame builds kind 'ranking', not '${meta.kind}'`));
+  const shape = rankingShape(layout);
+  const problem = rankingsProblem(shape, rankings);
+  if (problem) fail(reject('bad-ranking', problem));
+  const { elementCount, payloadLength } = shape;
+  const { out, offset } = allocateFrame({ ...meta, layoutHash: layout.hash, encoding: 'f32', elementCount, payloadLength }, options.extension ?? EMPTY);
+  writeRankings(shape, rankings, out, offset);
+  return out;
+}
+
+/**
+ * Decode and fully validate one frame against the receiver's layout, swarm and limits. Never throws on
+ * any input (including unaligned subarrays); a refusal is `{ ok: false, reason, detail }`.
+ */
+export function decodeFrame(bytes: Uint8Array, expect: DecodeExpectations): DecodeResult {
+  const peek = peekHeader(bytes, expect.limits ?? DEFAULT_FRAME_LIMITS);
+  if (!peek.ok) return peek;
+  const header = peek.header;
+  const { layout } = expect;
+  if (header.swarm !== expect.swarm) return reject('foreign-swarm', `frame of swarm ${JSON.stringify(header.swarm)}, this peer is in ${JSON.stringify(expect.swarm)}`);
+  if (header.layoutHash !== layout.hash) return reject('foreign-layout', `layout hash ${header.layoutHash}, this peer's is ${layout.hash}`);
+  const { extension, payload } = frameParts(bytes, header);
+  const frame = (part: Partial<DecodedFrame>): DecodeResult =>
+    ({ ok: true, frame: { header, values: null, sparse: null, rankings: null, extension, ...part } });
+
+  if (header.kind === 'ranking') {
+    const rankings = decodeRankings(header, layout, payload);
+    return Array.isArray(rankings) ? frame({ rankings }) : rankings;
+  }
+  const buf = payload.buffer;
+  const at = payload.byteOffset;
+  const n = header.elementCount;
+  if (header.encoding === 'topk') {
+    if (n > layout.size) return reject('wrong-length', `topk frame keeps ${n} coordinates of a ${layout.size}-element layout`);
+    const indices = new Uint32Array(buf, at, n);
+    const values = new Float32Array(buf, at + 4 * n, n);
+    for (let i = 0, prev = -1; i < n; prev = indices[i]!, i++) {
+      if (indices[i]! <= prev || indices[i]! >= layout.size) {
+        return reject('bad-header', `topk index ${i} is ${indices[i]} after ${prev}; indices must ascend strictly below ${layout.size}`);
+      }
+    }
+    const bad = firstNonFinite(values);
+    if (bad >= 0) return reject('non-finite', `topk value ${bad} is ${values[bad]}`);
+    return frame({ sparse: { indices, values } });
+  }
+  if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
+  switch (header.encoding) {
+    case 'f32': {
+      const values = new Float32Array(buf, at, n);
+      const bad = firstNonFinite(values);
+      return bad >= 0 ? reject('non-finite', `element ${bad} is ${values[bad]}`) : frame({ values });
+    }
+    case 'f16': {
+      const values = new Float32Array(n);
+      return halvesToFloats(new Uint16Array(buf, at, n), values) ? frame({ values }) : reject('non-finite', 'f16 payload holds an Inf or NaN bit pattern');
+    }
+    case 'q8': {
+      const expected = q8PayloadBytes(layout);
+      if (header.payloadLength !== expected) return reject('wrong-length', `q8 payload of ${header.payloadLength} bytes, layout needs ${expected}`);
+      const paramsBytes = layout.tensors.length * Q8_PARAM_BYTES;
+      const values = new Float32Array(n);
+      const bad = dequantizeQ8(layout, new Float32Array(buf, at, paramsBytes / 4), payload.subarray(paramsBytes), values);
+      return bad >= 0 ? reject('non-finite', `q8 min/scale of tensor ${layout.tensors[bad]!.name} are non-finite or overflow float32`) : frame({ values });
+    }
+  }
+}
+
+function decodeRankings(header: FrameHeader, layout: Layout, payload: Uint8Array): Uint32Array[] | Reject {
+  const shape = rankingShape(layout);
+  if (shape.scores.length === 0) return reject('bad-ranking', 'ranking frame for a layout without score tensors');
+  if (header.elementCount !== shape.elementCount) return reject('wrong-length', `${header.elementCount} ranking entries, the score tensors have ${shape.elementCount}`);
+  if (header.payloadLength !== shape.payloadLength) return reject('wrong-length', `ranking payload of ${header.payloadLength} bytes, layout needs ${shape.payloadLength}`);
+  const rankings = readRankings(shape, payload);
+  const problem = rankingsProblem(shape, rankings);
+  return problem ? reject('bad-ranking', problem) : rankings;
+}
