@@ -1,4 +1,9 @@
-/** The other subcommands, registered as their modules land. */
+/** Subcommands besides `train`. */
 import type { Command } from 'commander';
+import { registerDaemonCommands } from './daemon.js';
+import { registerInspectCommands } from './inspect.js';
 
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerDaemonCommands(program);
+  registerInspectCommands(program);
+}

@@ -6,11 +6,12 @@ import '../polyfill.js';
 import { Command } from 'commander';
 import { registerTrainCommand } from './train.js';
 import { registerCommands } from './commands.js';
+import { backendFromEnv } from '../config.js';
 
 const program = new Command();
 program.name('murmur').description('Murmuration: a fully decentralized gossip-learning peer (libp2p + TensorFlow.js)')
   .showHelpAfterError();
-registerTrainCommand(program, process.env.MURMUR_BACKEND);
+registerTrainCommand(program, backendFromEnv());
 registerCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -9,10 +9,10 @@ import { tensorView } from '../../aggregation/layout.js';
 import { modelHash } from '../model-hash.js';
 
 /** What the round engine is doing now; also the closed `phase` label set of the metrics. */
-export type Phase = 'starting' | 'training' | 'exchanging' | 'aggregating' | 'idle' | 'stopping';
+export type Phase = 'starting' | 'training' | 'exchanging' | 'aggregating' | 'evaluating' | 'committing' | 'idle' | 'stopping' | 'stopped';
 
 /** Every {@link Phase}, in lifecycle order (metrics pre-create one series per phase). */
-export const PHASES: readonly Phase[] = ['starting', 'training', 'exchanging', 'aggregating', 'idle', 'stopping'];
+export const PHASES: readonly Phase[] = ['starting', 'training', 'exchanging', 'aggregating', 'evaluating', 'committing', 'idle', 'stopping', 'stopped'];
 
 /** GET /status. */
 export interface StatusInfo {

@@ -1,0 +1,38 @@
+/** The daemon's answers to the control API: reads of the peer, the network and the store. */
+import type { DaemonConfig } from './config.js';
+import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo } from './control/types.js';
+import type { Network } from './network.js';
+import type { Peer } from './peer.js';
+import type { Store } from './store.js';
+import type { MurmurNode } from '../protocols/libp2p.js';
+
+export interface DaemonControlInit {
+  cfg: Readonly<DaemonConfig>; peer: Peer; node: MurmurNode; network: Network; store: Store;
+  backend: string; version: string; startedAt: number;
+}
+
+export function daemonControlSource(d: DaemonControlInit): ControlSource {
+  return {
+    status() {
+      const s = d.peer.status();
+      return {
+        peerId: s.peerId, addresses: d.node.getMultiaddrs().map(String), backend: d.backend, algorithm: s.algorithm,
+        swarm: d.cfg.swarm, round: s.round, phase: s.phase, accuracy: s.accuracy, loss: s.loss, modelAge: s.age,
+        neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
+        dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash },
+      };
+    },
+    peers() {
+      const trust = new Map(d.peer.trust().map((t) => [t.peer, t.score]));
+      return d.network.traffic().map((t): PeerInfo => ({ ...t, ...(trust.has(t.peer) ? { trust: trust.get(t.peer)! } : {}) }));
+    },
+    model() {
+      return describeModel(d.peer.layout, d.peer.vector(), { round: d.peer.round, age: d.peer.age });
+    },
+    async history(q) {
+      const rows = await d.store.history({ from: q.from, limit: q.limit });
+      return rows as HistoryEntry[];
+    },
+    trust() { return d.peer.trust(); },
+  };
+}

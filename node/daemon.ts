@@ -1,0 +1,134 @@
+/**
+ * `murmur daemon`: one peer on a device. Start order: store (its lock keeps a second daemon off the data
+ * dir) → identity → training workers → data and model → libp2p node → network → peer → announcements →
+ * control API. Stop runs the same list backwards; the store closes last, after the engine.
+ */
+import { defaultRegistry } from './algorithms/defaults.js';
+import { systemClock } from './clock.js';
+import { resolveModelSpec, type DaemonConfig } from './config.js';
+import { datasetParts } from './data/dataset.js';
+import { peerShare } from './data/peer-share.js';
+import { loadDataSource } from './data/source.js';
+import { describeBackend, type BackendName } from './learner/backend.js';
+import { WorkerPool } from './learner/pool.js';
+import type { Logger } from './logger.js';
+import type { Network } from './network.js';
+import { Peer } from './peer.js';
+import { store as createStore, type Store } from './store.js';
+import { createMetrics, type Metrics } from './control/metrics.js';
+import { controlServer } from './control/server.js';
+import { daemonControlSource } from './daemon-control.js';
+import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
+import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { REJECT_REASONS } from '../protocols/codec.js';
+
+export interface Daemon {
+  readonly peer: Peer;
+  readonly node: MurmurNode;
+  readonly network: Network;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly controlUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Bring a configured peer up; on failure, release whatever was acquired and rethrow. */
+export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, version: string): Promise<Daemon> {
+  const cleanup: Array<() => Promise<void>> = [];
+  const undo = async () => { for (const f of cleanup.reverse()) await f().catch((err: unknown) => logger.warn({ err }, 'cleanup step failed')); };
+  try {
+    const store = createStore({ dataDir: cfg.dataDir, checkpoints: cfg.checkpoints });
+    await store.start();
+    cleanup.push(() => store.stop());
+    const privateKey = await store.loadOrCreateIdentity();
+    const datastore = await store.libp2pDatastore();
+
+    const pool = new WorkerPool({ size: cfg.workers, prefer: cfg.backend ? [cfg.backend as BackendName] : undefined });
+    await pool.start();
+    cleanup.push(() => pool.stop());
+    logger.info({ backend: describeBackend(pool.backend()), workers: pool.size }, 'TensorFlow.js backend ready');
+
+    const data = await loadDataSource(
+      cfg.data.source === 'csv' ? { source: 'csv', path: cfg.data.path!, classCount: cfg.data.classCount }
+        : cfg.data.source === 'synthetic' ? { source: 'synthetic', size: cfg.data.size, featureCount: cfg.data.featureCount, classCount: cfg.data.classCount ?? 10 }
+          : { source: 'digits' },
+      { seed: cfg.data.seed, testSize: cfg.data.testSize, testFraction: cfg.data.testFraction });
+    const share = peerShare(data, { ...cfg.data, seed: cfg.data.seed });
+    logger.info({ dataset: data.dataset.name, train: share.train.length, test: share.test.length, classes: share.histogram }, 'local data ready');
+    const spec = resolveModelSpec(cfg.model, data.dataset);
+    const { layout, initial } = await pool.describe(spec);
+    const { name: algorithmName, ...algorithmParams } = cfg.algorithm;
+    const algorithm = defaultRegistry().resolve(algorithmName, algorithmParams, { layout, mode: cfg.rounds.mode });
+
+    const node = await createMurmurNode({
+      transport: 'tcp', listen: [...cfg.network.listen], bootstrap: [...cfg.network.bootstrap], mdns: cfg.network.mdns,
+      privateKey, datastore, preset: 'device', swarm: cfg.swarm,
+    });
+    cleanup.push(async () => { await node.stop(); });
+    const network = libp2pNetwork({
+      node, swarm: cfg.swarm, layout: algorithm.instance.exchangeLayout, inboxMaxBytes: cfg.network.inboxMaxBytes,
+      logger: logger.child({ component: 'network' }),
+    });
+    await network.start();
+    cleanup.push(() => network.stop());
+
+    // Neighbours: connected peers that announced this swarm with our layout (other libp2p peers may be
+    // connected too), or the configured list.
+    const members = new Map<string, number>();
+    network.onAnnouncement((from, a) => { if (a.layoutHash === algorithm.instance.exchangeLayout.hash) members.set(from, Date.now()); });
+    const configured = cfg.network.neighbours;
+    const neighbours = configured === 'connected'
+      ? () => network.connectedPeers().filter((p) => members.has(p)).sort()
+      : () => [...configured].sort();
+
+    const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted'] });
+    const peer = new Peer({
+      swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode,
+      model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
+      trainIndices: share.train, testIndices: share.test,
+      rounds: { ...cfg.rounds, maxRounds: cfg.rounds.max ?? Infinity },
+    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours });
+    await peer.start();
+    cleanup.push(() => peer.stop());
+
+    const announce = async () => {
+      await network.announce({
+        swarm: cfg.swarm, round: peer.round, degree: neighbours().length, age: peer.age, algorithm: algorithmName,
+        layoutHash: algorithm.instance.exchangeLayout.hash, addresses: node.getMultiaddrs().map(String).slice(0, 16),
+      }).catch((err: unknown) => logger.debug({ err }, 'announcement not published'));
+    };
+    // Announce on a timer and after every round: neighbours learn our round (a restarted peer catches up) and
+    // a newcomer becomes a member without waiting a whole period.
+    const timer = setInterval(() => void announce(), cfg.network.announceEveryMs);
+    const announceOnRound = peer.onRound(() => void announce());
+    void announce();
+    cleanup.push(async () => { clearInterval(timer); announceOnRound(); });
+
+    const source = daemonControlSource({ cfg, peer, node, network, store, backend: pool.backend().name, version, startedAt: Date.now() });
+    const wireMetrics = peer.onRound((s) => {
+      metrics.onRound(s.round);
+      if (s.evaluation) metrics.onEvaluation(s.evaluation);
+      for (const [phase, ms] of Object.entries(s.phaseMs)) {
+        const p = phase === 'train' ? 'training' : phase === 'exchange' ? 'exchanging' : phase === 'aggregate' ? 'aggregating' : 'evaluating';
+        metrics.onPhaseDuration(p, ms);
+      }
+      metrics.setConnectedPeers(network.connectedPeers().length);
+    });
+    cleanup.push(async () => { wireMetrics(); });
+    const control = controlServer({ dataDir: cfg.dataDir, host: cfg.control.host, port: cfg.control.port, allowNonLoopback: cfg.control.allowNonLoopback })({
+      source, metrics, logger: logger.child({ component: 'control' }),
+    });
+    await control.start();
+    cleanup.push(() => control.stop());
+    logger.info({ peerId: node.peerId.toString(), addresses: node.getMultiaddrs().map(String), control: control.url }, 'murmur daemon running');
+
+    let stopping: Promise<void> | null = null;
+    return {
+      peer, node, network, store, metrics, controlUrl: control.url ?? "",
+      stop: () => (stopping ??= undo()),
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Asynchronous gossip (ALGORITHMS.md §0.1): every period Δ the peer pushes its model to one random neighbour
+ * (or to all, for rules that say so) and, if the rule trains on a timer, trains first; every received model
+ * is merged as it arrives and, for classic gossip learning, followed by local training. Model updates are
+ * serialised through one chain, so a merge never interleaves with a training step. A "round" here is one
+ * period: history, evaluation and commits happen once per period.
+ */
+import { modelHash } from '../model-hash.js';
+import type { ReceivedFrame } from '../network.js';
+import type { EngineContext } from './context.js';
+import { evaluateIfDue, pushModel, toContributions, trainLocal } from './steps.js';
+
+export interface AsyncOptions {
+  /** Train once per period before pushing (variance-corrected gossip); classic GL trains after merging. */
+  trainEachPeriod: boolean;
+  trainAfterMerge: boolean;
+  /** Push to every neighbour instead of one random one. */
+  pushToAll: boolean;
+}
+
+/** Run periods until maxRounds or until `signal` aborts. */
+export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, opts: AsyncOptions): Promise<void> {
+  let chain: Promise<void> = Promise.resolve();
+  let merged = 0, trainLoss = 0, trainSteps = 0, samples = 0, mergeMs = 0, trainMs = 0;
+  const serialise = (task: () => Promise<void>): Promise<void> => {
+    chain = chain.then(task).catch((err: unknown) => {
+      if (!signal.aborted) ctx.logger.warn({ err }, 'model update failed');
+    });
+    return chain;
+  };
+  const train = async (round: number): Promise<void> => {
+    const t = ctx.clock.now();
+    const r = await trainLocal(ctx, round, signal);
+    trainMs += ctx.clock.now() - t;
+    if (Number.isFinite(r.loss)) { trainLoss += r.loss; trainSteps++; }
+    samples += r.samples;
+  };
+  const onFrame = (f: ReceivedFrame): void => {
+    void serialise(async () => {
+      if (signal.aborted) return;
+      const t = ctx.clock.now();
+      const own = ctx.algorithm.extract(ctx.state.vector);
+      const round = ctx.state.round + 1;
+      const out = ctx.algorithm.aggregate({
+        own, ownAge: ctx.state.age, degree: ctx.neighbours().length, received: toContributions([f], own),
+        round, step: 0, rng: ctx.rng(round, `merge-${f.from}-${f.frame.header.round}`),
+      });
+      mergeMs += ctx.clock.now() - t;
+      if (!out) return;
+      ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
+      ctx.state.age = out.age;
+      merged++;
+      if (opts.trainAfterMerge) await train(round);
+    });
+  };
+  const unsubscribe = ctx.network.onFrame(onFrame);
+  try {
+    while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
+      await ctx.clock.sleep(ctx.rounds.periodMs, { signal });
+      const round = ctx.state.round + 1;
+      const t0 = ctx.clock.now();
+      let pushed = { failures: 0, bytes: 0 };
+      const neighbours = ctx.neighbours();
+      await serialise(async () => {
+        if (opts.trainEachPeriod) { ctx.setPhase('training'); await train(round); }
+        ctx.setPhase('exchanging');
+        const rng = ctx.rng(round, 'target');
+        const targets = opts.pushToAll ? neighbours : neighbours.length ? [neighbours[rng.int(neighbours.length)]!] : [];
+        pushed = await pushModel(ctx, targets, round, 0, neighbours.length, signal);
+      });
+      signal.throwIfAborted();
+      ctx.setPhase('evaluating');
+      const e0 = ctx.clock.now();
+      const evaluation = await evaluateIfDue(ctx, round, signal);
+      ctx.state.round = round;
+      await ctx.finishRound({
+        round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age,
+        trainLoss: trainSteps ? trainLoss / trainSteps : null, samples, evaluation,
+        received: merged, expected: 0, timedOut: false, sendFailures: pushed.failures, bytesOut: pushed.bytes,
+        phaseMs: { train: trainMs, exchange: ctx.clock.now() - t0 - trainMs - mergeMs, aggregate: mergeMs, evaluate: ctx.clock.now() - e0 },
+      });
+      merged = 0; trainLoss = 0; trainSteps = 0; samples = 0; mergeMs = 0; trainMs = 0;
+      ctx.setPhase('idle');
+    }
+  } finally {
+    unsubscribe();
+    await chain;
+  }
+}

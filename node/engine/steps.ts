@@ -1,0 +1,65 @@
+/** Building blocks shared by both round engines: local training, evaluation and one push to targets. */
+import { encodeModelFrame } from '../../protocols/codec.js';
+import type { Contribution } from '../algorithms/types.js';
+import type { ReceivedFrame } from '../network.js';
+import type { EngineContext } from './context.js';
+
+/** Train the current model on the local data; returns the loss and sample count. */
+export async function trainLocal(ctx: EngineContext, round: number, signal: AbortSignal): Promise<{ loss: number; samples: number }> {
+  if (ctx.trainIndices.length === 0) return { loss: NaN, samples: 0 };
+  const out = await ctx.pool.train({
+    spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.trainIndices,
+    options: { ...ctx.train, ...ctx.algorithm.trainer, seed: `${String(ctx.seed)}/${ctx.selfId}/${round}` },
+  }, { signal });
+  ctx.state.vector = out.weights;
+  ctx.state.age += out.result.samples;
+  return { loss: out.result.loss, samples: out.result.samples };
+}
+
+/** Test accuracy and loss of the current model, or null when evaluation is off for this round. */
+export async function evaluateIfDue(ctx: EngineContext, round: number, signal: AbortSignal): Promise<{ accuracy: number; loss: number } | null> {
+  const every = ctx.rounds.evalEvery;
+  if (!every || ctx.testIndices.length === 0 || round % every !== 0) return null;
+  const ev = await ctx.pool.evaluate({ spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.testIndices }, { signal });
+  return { accuracy: ev.accuracy, loss: ev.loss };
+}
+
+/** Encode the travelling part of the model once and push it to every target; failures are counted, not thrown. */
+export async function pushModel(ctx: EngineContext, targets: readonly string[], round: number, step: number, degree: number, signal: AbortSignal): Promise<{ failures: number; bytes: number }> {
+  if (targets.length === 0) return { failures: 0, bytes: 0 };
+  const payload = ctx.algorithm.extract(ctx.state.vector);
+  const frame = encodeModelFrame({ kind: 'model', swarm: ctx.swarm, round, step, degree, age: ctx.state.age },
+    ctx.algorithm.exchangeLayout, payload, { encoding: ctx.algorithm.encoding });
+  const results = await Promise.allSettled(targets.map((t) =>
+    ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, signal) })));
+  let failures = 0;
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') {
+      failures++;
+      ctx.logger.debug({ peer: targets[i], round, step, err: (r.reason as Error)?.message }, 'send failed');
+    }
+  });
+  return { failures, bytes: frame.byteLength * (targets.length - failures) };
+}
+
+/**
+ * Network frames → algorithm contributions (dense payloads of the exchange layout). A top-k frame carries
+ * only some coordinates; the others take the receiver's own values, so a sparse model only moves the
+ * coordinates it carries (the subsampling merge of ALGORITHMS.md §0.3).
+ */
+export function toContributions(frames: readonly ReceivedFrame[], own: Float32Array): Contribution[] {
+  return frames.map((f) => ({
+    from: f.from,
+    values: f.frame.values ?? densify(f.frame.sparse, own),
+    rankings: f.frame.rankings,
+    degree: f.frame.header.degree,
+    age: f.frame.header.age,
+  }));
+}
+
+function densify(sparse: { indices: Uint32Array; values: Float32Array } | null, own: Float32Array): Float32Array | null {
+  if (!sparse) return null;
+  const v = own.slice();
+  for (let i = 0; i < sparse.indices.length; i++) v[sparse.indices[i]!] = sparse.values[i]!;
+  return v;
+}

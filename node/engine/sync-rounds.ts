@@ -1,0 +1,68 @@
+/**
+ * Synchronous rounds (DESIGN.md "node/engine"): train, then Q gossip steps; each step pushes the current
+ * model to every neighbour and waits for theirs (or the timeout), then aggregates the frames sorted by
+ * sender id, so a simulation with one seed is bit-identical whatever the delivery order.
+ */
+import { modelHash } from '../model-hash.js';
+import type { EngineContext, RoundSummary } from './context.js';
+import { evaluateIfDue, pushModel, toContributions, trainLocal } from './steps.js';
+
+/** Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). */
+export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, observedRound: () => number): Promise<void> {
+  while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
+    // A peer that fell behind (restart, slow device) jumps to the swarm's round instead of waiting forever
+    // for frames its neighbours sent long ago.
+    const round = Math.max(ctx.state.round + 1, Math.min(observedRound(), ctx.rounds.maxRounds));
+    const started = ctx.clock.now();
+    await runRound(ctx, round, signal);
+    const rest = ctx.rounds.minRoundMs - (ctx.clock.now() - started);
+    if (rest > 0 && ctx.state.round < ctx.rounds.maxRounds) await ctx.clock.sleep(rest, { signal });
+  }
+}
+
+async function runRound(ctx: EngineContext, round: number, signal: AbortSignal): Promise<void> {
+  const t0 = ctx.clock.now();
+  ctx.setPhase('training');
+  const trained = await trainLocal(ctx, round, signal);
+  const t1 = ctx.clock.now();
+  let received = 0, expected = 0, timedOut = false, sendFailures = 0, bytesOut = 0, aggregateMs = 0;
+  for (let step = 0; step < ctx.algorithm.gossipSteps; step++) {
+    ctx.setPhase('exchanging');
+    const neighbours = ctx.neighbours();
+    const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
+    const [sent, frames] = await Promise.all([
+      pushModel(ctx, neighbours, round, step, neighbours.length, signal),
+      ctx.network.collect(round, step, neighbours, { signal: deadline }),
+    ]);
+    signal.throwIfAborted();
+    sendFailures += sent.failures; bytesOut += sent.bytes;
+    received += frames.length; expected += neighbours.length;
+    if (frames.length < neighbours.length) timedOut = true;
+    ctx.setPhase('aggregating');
+    const a0 = ctx.clock.now();
+    const own = ctx.algorithm.extract(ctx.state.vector);
+    const out = ctx.algorithm.aggregate({
+      own, ownAge: ctx.state.age, degree: neighbours.length, received: toContributions(frames, own),
+      round, step, rng: ctx.rng(round, `aggregate-${step}`),
+    });
+    if (out) {
+      ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
+      ctx.state.age = out.age;
+    }
+    aggregateMs += ctx.clock.now() - a0;
+  }
+  ctx.network.discardBefore(round + 1);
+  const t2 = ctx.clock.now();
+  ctx.setPhase('evaluating');
+  const evaluation = await evaluateIfDue(ctx, round, signal);
+  ctx.state.round = round;
+  const summary: RoundSummary = {
+    round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age,
+    trainLoss: Number.isFinite(trained.loss) ? trained.loss : null, samples: trained.samples, evaluation,
+    received, expected, timedOut, sendFailures, bytesOut,
+    phaseMs: { train: t1 - t0, exchange: t2 - t1 - aggregateMs, aggregate: aggregateMs, evaluate: ctx.clock.now() - t2 },
+  };
+  ctx.setPhase('committing');
+  await ctx.finishRound(summary);
+  ctx.setPhase('idle');
+}

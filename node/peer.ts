@@ -1,0 +1,212 @@
+/**
+ * The Peer: wires network, learner pool, store and algorithm, and owns the round engine (DESIGN.md
+ * "Layout"). The same class runs in `murmur daemon` and, hundreds at a time, in the simulator; everything it
+ * touches arrives through PeerComponents (STYLE.md §1.2).
+ */
+import type { Layout } from '../aggregation/layout.js';
+import type { AlgorithmInstance, TrustScore } from './algorithms/types.js';
+import type { Clock } from './clock.js';
+import { deriveRng, type Rng } from './data/rng.js';
+import { MurmurError } from './errors.js';
+import type { AnyModelSpec } from './learner/create-model.js';
+import type { WorkerPool } from './learner/pool.js';
+import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
+import type { Logger } from './logger.js';
+import { modelHash } from './model-hash.js';
+import type { Network } from './network.js';
+import type { PeerRecord, Store } from './store.js';
+import { runAsyncGossip, type AsyncOptions } from './engine/async-gossip.js';
+import type { EngineContext, ModelState, Phase, RoundSettings, RoundSummary } from './engine/context.js';
+import { runSyncRounds } from './engine/sync-rounds.js';
+
+export type { Phase, RoundSummary, RoundSettings } from './engine/context.js';
+
+export interface PeerInit {
+  swarm: string;
+  /** Seed of this peer's random streams (batch order, targets, tie-breaks). */
+  seed: number | string;
+  algorithmName: string;
+  algorithm: AlgorithmInstance;
+  mode: 'sync' | 'async';
+  /** Asynchronous-mode behaviour of the algorithm (ignored in sync mode). */
+  asyncOptions?: AsyncOptions;
+  model: AnyModelSpec;
+  layout: Layout;
+  /** The swarm's shared initial weights (used when the store holds no model). */
+  initial: Float32Array;
+  train: Omit<TrainTaskOptions, 'seed'>;
+  rounds: RoundSettings;
+  dataset: DatasetRef;
+  trainIndices: Uint32Array;
+  testIndices: Uint32Array;
+}
+
+export interface PeerComponents {
+  network: Network;
+  pool: WorkerPool;
+  clock: Clock;
+  logger: Logger;
+  store?: Store;
+  /** The current neighbour ids (from the config, a topology, or the connected peers). */
+  neighbours: () => string[];
+}
+
+export interface PeerStatus {
+  peerId: string;
+  algorithm: string;
+  mode: 'sync' | 'async';
+  round: number;
+  phase: Phase;
+  age: number;
+  accuracy: number | null;
+  loss: number | null;
+  neighbours: string[];
+  modelHash: string;
+}
+
+/** The peer's model was made for another architecture than the one configured. */
+export class PeerStateError extends MurmurError {
+  static override name = 'PeerStateError';
+  constructor(message: string) { super('ERR_PEER_STATE', message); }
+}
+
+const DEFAULT_ASYNC: AsyncOptions = { trainEachPeriod: false, trainAfterMerge: true, pushToAll: false };
+
+export class Peer {
+  private readonly state: ModelState;
+  private phase: Phase = 'stopped';
+  private controller: AbortController | null = null;
+  private loop: Promise<void> | null = null;
+  private lastEval: { accuracy: number; loss: number } | null = null;
+  private readonly roundListeners = new Set<(s: RoundSummary) => void>();
+  private observedRound = 0;
+  private unsubscribeAnnouncements: (() => void) | null = null;
+  private engineError: unknown = null;
+
+  constructor(private readonly init: PeerInit, private readonly components: PeerComponents) {
+    this.state = { vector: init.initial, round: 0, age: 0 };
+  }
+
+  get id(): string { return this.components.network.selfId; }
+  isStarted(): boolean { return this.controller !== null; }
+
+  /** Resume from the store (or start from the shared initial model) and launch the round engine. */
+  async start(): Promise<void> {
+    if (this.controller) return;
+    this.phase = 'starting';
+    const stored = await this.components.store?.current();
+    if (stored) {
+      if (stored.layoutHash !== this.init.layout.hash || stored.vector.length !== this.init.layout.size) {
+        throw new PeerStateError(`the data dir holds a model of layout ${stored.layoutHash} (${stored.vector.length} parameters) but this peer is configured for layout ${this.init.layout.hash} (${this.init.layout.size}); use another data dir for another model`);
+      }
+      Object.assign(this.state, { vector: stored.vector, round: stored.round, age: stored.age });
+      this.components.logger.info({ round: stored.round, modelHash: stored.hash }, 'resumed from the last committed round');
+    } else {
+      this.state.vector = this.init.initial.slice();
+    }
+    this.observedRound = this.state.round;
+    this.unsubscribeAnnouncements = this.components.network.onAnnouncement((_from, m) => {
+      if (m.swarm === this.init.swarm) this.observedRound = Math.max(this.observedRound, m.round);
+    });
+    const controller = new AbortController();
+    this.controller = controller;
+    this.loop = this.run(controller.signal);
+  }
+
+  /** Abort in-flight work, wait for the engine to unwind, and leave the store consistent. */
+  async stop(): Promise<void> {
+    if (!this.controller) return;
+    this.phase = 'stopping';
+    this.controller.abort();
+    await this.loop;
+    this.unsubscribeAnnouncements?.();
+    this.controller = null;
+    this.loop = null;
+    this.phase = 'stopped';
+  }
+
+  /** Resolves when the engine ends (max rounds reached, stopped, or failed: then it rejects). */
+  async finished(): Promise<void> {
+    await this.loop;
+    if (this.engineError) throw this.engineError;
+  }
+
+  onRound(listener: (s: RoundSummary) => void): () => void {
+    this.roundListeners.add(listener);
+    return () => this.roundListeners.delete(listener);
+  }
+
+  /** The current weights (a copy). */
+  vector(): Float32Array { return this.state.vector.slice(); }
+  get layout(): Layout { return this.init.layout; }
+  get round(): number { return this.state.round; }
+  get age(): number { return this.state.age; }
+
+  status(): PeerStatus {
+    return {
+      peerId: this.id, algorithm: this.init.algorithmName, mode: this.init.mode, round: this.state.round, phase: this.phase,
+      age: this.state.age, accuracy: this.lastEval?.accuracy ?? null, loss: this.lastEval?.loss ?? null,
+      neighbours: this.components.neighbours(), modelHash: modelHash(this.state.vector),
+    };
+  }
+
+  trust(): TrustScore[] { return this.init.algorithm.trust?.() ?? []; }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const ctx = this.context();
+    try {
+      if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.observedRound);
+      else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? DEFAULT_ASYNC);
+      this.phase = 'idle';
+    } catch (err) {
+      if (signal.aborted) return;
+      this.engineError = err;
+      this.phase = 'idle';
+      this.components.logger.error({ err }, 'the round engine stopped on an error');
+    }
+  }
+
+  private context(): EngineContext {
+    const { init, components: c } = this;
+    const rngs = (round: number, purpose: string): Rng => deriveRng(init.seed, this.id, round, purpose);
+    return {
+      selfId: this.id, swarm: init.swarm, seed: init.seed, layout: init.layout, spec: init.model, algorithm: init.algorithm,
+      train: init.train, dataset: init.dataset, trainIndices: init.trainIndices, testIndices: init.testIndices,
+      network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
+      state: this.state,
+      setPhase: (p) => { if (this.phase !== 'stopping') this.phase = p; },
+      rng: rngs,
+      finishRound: (s) => this.finishRound(s),
+    };
+  }
+
+  private async finishRound(s: RoundSummary): Promise<void> {
+    if (s.evaluation) this.lastEval = s.evaluation;
+    const store = this.components.store;
+    if (store) {
+      try {
+        await store.commitRound({
+          model: { round: s.round, age: this.state.age, layoutHash: this.init.layout.hash, vector: this.state.vector, hash: s.modelHash, savedAt: s.time },
+          history: { ...s, accuracy: s.evaluation?.accuracy ?? null, loss: s.evaluation?.loss ?? null },
+          peers: this.peerRecords(s.time),
+          // What `murmur export` needs to rebuild the model from a checkpoint.
+          extra: { model: this.init.model, algorithm: this.init.algorithmName, swarm: this.init.swarm },
+        });
+      } catch (err) {
+        // A full disk or an I/O error must not kill the peer: the round stays uncommitted, the next one retries.
+        this.components.logger.error({ err, round: s.round }, 'could not commit the round; continuing without it');
+      }
+    }
+    this.components.logger.info({ round: s.round, accuracy: s.evaluation?.accuracy, received: s.received, expected: s.expected }, 'round finished');
+    for (const l of this.roundListeners) l(s);
+  }
+
+  private peerRecords(now: number): PeerRecord[] {
+    const trust = new Map(this.trust().map((t) => [t.peer, t.score]));
+    return this.components.network.traffic().map((t) => ({
+      id: t.peer, addresses: [], firstSeen: t.lastSeen || now, lastSeen: t.lastSeen, framesIn: t.framesIn, framesOut: t.framesOut,
+      bytesIn: t.bytesIn, bytesOut: t.bytesOut, rejections: { ...t.rejections },
+      ...(trust.has(t.peer) ? { trust: { score: trust.get(t.peer)! } } : {}),
+    }));
+  }
+}
