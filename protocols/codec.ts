@@ -45,7 +45,7 @@ import { rankingShape, rankingsProblem, readRankings, writeRankings } from './co
 import { selectTopk, topkCount } from './codec/topk.js';
 import {
   allocateFrame, DEFAULT_FRAME_LIMITS, fail, frameParts, peekHeader, reject,
-  type Encoding, type FrameHeader, type FrameLimits, type FrameMeta, type Reject, type RejectReason,
+  type Encoding, type FrameHeader, type FrameLimits, type FrameMeta, type Reject,
 } from './codec/header.js';
 
 export {
