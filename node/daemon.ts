@@ -21,6 +21,14 @@ import { daemonControlSource } from './daemon-control.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { REJECT_REASONS } from '../protocols/codec.js';
+import { multiaddr } from '@multiformats/multiaddr';
+
+async function dialAnnounced(node: MurmurNode, peer: string, addresses: readonly string[]): Promise<void> {
+
+  const addrs = addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`));
+  if (addrs.length === 0) return;
+  await node.dial(addrs, { signal: AbortSignal.timeout(10_000) });
+}
 
 export interface Daemon {
   readonly peer: Peer;
@@ -75,7 +83,15 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     // Neighbours: connected peers that announced this swarm with our layout (other libp2p peers may be
     // connected too), or the configured list.
     const members = new Map<string, number>();
-    network.onAnnouncement((from, a) => { if (a.layoutHash === algorithm.instance.exchangeLayout.hash) members.set(from, Date.now()); });
+    network.onAnnouncement((from, a) => {
+      if (a.layoutHash !== algorithm.instance.exchangeLayout.hash) return;
+      members.set(from, Date.now());
+      // Discovery through announcements: bootstrap only connects us to the bootstrap peers; announcements
+      // relayed by gossipsub carry the other members' addresses, so dial them up to the connection budget.
+      if (network.connectedPeers().length < cfg.network.maxPeers && !network.connectedPeers().includes(from)) {
+        void dialAnnounced(node, from, a.addresses).catch((err: unknown) => logger.debug({ err, peer: from }, 'could not dial an announced peer'));
+      }
+    });
     const configured = cfg.network.neighbours;
     const neighbours = configured === 'connected'
       ? () => network.connectedPeers().filter((p) => members.has(p)).sort()

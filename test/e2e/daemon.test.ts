@@ -1,0 +1,78 @@
+import '../../node/polyfill.js';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
+import { store } from '../../node/store.js';
+
+interface Status { peerId: string; addresses: string[]; round: number; neighbours: string[] }
+
+const common = (i: number) => [
+  '--listen', '/ip4/127.0.0.1/tcp/0', '--peers', '3', '--peer-index', String(i), '--model', 'mlp', '--hidden', '16',
+  '--set', 'workers=1', '--set', 'rounds.minRoundMs=300', '--set', 'rounds.timeoutMs=4000', '--set', 'data.evalSize=300',
+  '--set', 'network.announceEveryMs=1000', '--log-level', 'info',
+];
+
+describe('three murmur daemons on loopback', { timeout: 300_000 }, () => {
+  const procs: DaemonProcess[] = [];
+  let root = '';
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('join by bootstrap, see each other, survive kill -9 and resume from the last committed round', async () => {
+    root = await mkdtemp(join(tmpdir(), 'murmur-e2e-'));
+    const dirs = [0, 1, 2].map((i) => join(root, `peer${i}`));
+    const first = spawnDaemon(dirs[0]!, common(0));
+    procs.push(first);
+    const s0 = await waitFor('the first daemon’s status', () => cli<Status>(['status', '--data-dir', dirs[0]!]));
+    const boot = s0.addresses.find((a) => a.includes('/tcp/'))!;
+    assert.ok(boot.includes(`/p2p/${s0.peerId}`));
+    procs.push(spawnDaemon(dirs[1]!, [...common(1), '--bootstrap', boot]));
+    procs.push(spawnDaemon(dirs[2]!, [...common(2), '--bootstrap', boot]));
+
+    const statuses = await waitFor('all three to see the other two at round ≥ 3', async () => {
+      const all = await Promise.all(dirs.map((d) => cli<Status>(['status', '--data-dir', d])));
+      const ids = all.map((s) => s.peerId);
+      const ok = all.every((s, i) => s.round >= 3 && ids.filter((_, j) => j !== i).every((id) => s.neighbours.includes(id)));
+      return ok ? all : null;
+    }, 180_000);
+    assert.equal(new Set(statuses.map((s) => s.peerId)).size, 3);
+
+    // kill -9 the third peer, then check its store on disk: healthy, and what it will resume from.
+    const victim = procs[2]!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const st = store({ dataDir: dirs[2]! });
+    await st.start();
+    const problems = await st.verify();
+    const committed = await st.current();
+    const last = (await st.history({ reverse: true, limit: 1 }))[0];
+    await st.stop();
+    assert.deepEqual(problems, []);
+    assert.ok(committed && last);
+    assert.equal(committed.round, last.round);
+    assert.equal(committed.hash, last.modelHash);
+
+    const restarted = spawnDaemon(dirs[2]!, [...common(2), '--bootstrap', boot]);
+    procs.push(restarted);
+    const resumed = await waitFor('the resume log line', async () =>
+      logEntries(restarted).find((e) => e.msg === 'resumed from the last committed round'));
+    assert.equal(resumed.round, committed.round);
+    assert.equal(resumed.modelHash, committed.hash);
+    const after = await waitFor('the restarted peer to rejoin', async () => {
+      const s = await cli<Status>(['status', '--data-dir', dirs[2]!]);
+      return s.round > committed.round && s.neighbours.length === 2 ? s : null;
+    }, 120_000);
+    assert.equal(after.peerId, statuses[2]!.peerId);
+
+    // Graceful shutdown flushes the store and removes the control files.
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+    const codes = await Promise.all(procs.filter((p) => p !== victim).map((p) => p.exited));
+    assert.deepEqual(codes, [0, 0, 0]);
+    await assert.rejects(cli(['status', '--data-dir', dirs[0]!]));
+  });
+});
