@@ -1,0 +1,122 @@
+/**
+ * N real Peers in one process over libp2p (memory transport by default, TCP on loopback optionally), one
+ * shared dataset and one shared worker pool (DESIGN.md "topology-sim"). Nodes get deterministic keys from
+ * the experiment seed; edges of the topology are dialled with bounded concurrency before any round starts.
+ */
+import { multiaddr } from '@multiformats/multiaddr';
+import type { ResolvedAlgorithm } from '../node/algorithms/registry.js';
+import type { AsyncOptions } from '../node/engine/async-gossip.js';
+import type { Clock } from '../node/clock.js';
+import { systemClock } from '../node/clock.js';
+import type { AnyModelSpec } from '../node/learner/create-model.js';
+import type { WorkerPool } from '../node/learner/pool.js';
+import type { DatasetRef, TrainTaskOptions } from '../node/learner/tasks.js';
+import type { Logger } from '../node/logger.js';
+import { silentLogger } from '../node/logger.js';
+import type { Network } from '../node/network.js';
+import { Peer, type RoundSettings, type RoundSummary } from '../node/peer.js';
+import type { Layout } from '../aggregation/layout.js';
+import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
+import { libp2pNetwork } from '../protocols/libp2p-network.js';
+
+export interface SwarmPeerSpec {
+  trainIndices: Uint32Array;
+  /** Per-peer algorithm instance (instances may hold state, e.g. Bristle's trust table). */
+  algorithm: ResolvedAlgorithm;
+}
+
+export interface SwarmInit {
+  swarm: string;
+  seed: number | string;
+  transport: 'memory' | 'tcp';
+  /** Neighbour lists by peer index (undirected). */
+  graph: number[][];
+  peers: SwarmPeerSpec[];
+  algorithmName: string;
+  mode: 'sync' | 'async';
+  asyncOptions?: AsyncOptions;
+  model: AnyModelSpec;
+  layout: Layout;
+  initial: Float32Array | ((index: number) => Float32Array);
+  train: Omit<TrainTaskOptions, 'seed'>;
+  rounds: RoundSettings;
+  dataset: DatasetRef;
+  testIndices: Uint32Array;
+  /** Concurrent dials during bring-up (notes/libp2p-v3.md §4: 4–16). */
+  dialConcurrency?: number;
+}
+
+export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Clock }
+
+export class Libp2pSwarm {
+  readonly nodes: MurmurNode[] = [];
+  readonly networks: Network[] = [];
+  readonly peers: Peer[] = [];
+  private ids: string[] = [];
+
+  constructor(private readonly init: SwarmInit, private readonly components: SwarmComponents) {}
+
+  /** Create and connect every node, then build the peers (not started). */
+  async start(): Promise<void> {
+    const { init } = this;
+    const n = init.peers.length;
+    const logger = this.components.logger ?? silentLogger();
+    for (let i = 0; i < n; i++) {
+      const node = await createMurmurNode({
+        transport: init.transport, seed: `${String(init.seed)}/peer-${i}`, preset: 'swarm', swarm: init.swarm,
+        listen: init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
+      });
+      this.nodes.push(node);
+    }
+    this.ids = this.nodes.map((nd) => nd.peerId.toString());
+    for (let i = 0; i < n; i++) {
+      const net = libp2pNetwork({ node: this.nodes[i]!, swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout, logger });
+      await net.start();
+      this.networks.push(net);
+    }
+    await this.dialEdges();
+    for (let i = 0; i < n; i++) {
+      const neighbours = init.graph[i]!.map((j) => this.ids[j]!).sort();
+      const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
+      this.peers.push(new Peer({
+        swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
+        mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
+        train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
+      }, { network: this.networks[i]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, neighbours: () => neighbours }));
+    }
+  }
+
+  /** Dial each undirected edge once (from the lower index), at most `dialConcurrency` at a time. */
+  private async dialEdges(): Promise<void> {
+    const edges: Array<[number, number]> = [];
+    this.init.graph.forEach((nbrs, i) => nbrs.forEach((j) => { if (i < j) edges.push([i, j]); }));
+    let next = 0;
+    const worker = async () => {
+      while (next < edges.length) {
+        const [i, j] = edges[next++]!;
+        const addr = this.nodes[j]!.getMultiaddrs()[0]!;
+        await this.nodes[i]!.dial(multiaddr(addr.toString()), { signal: AbortSignal.timeout(60_000) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.init.dialConcurrency ?? 8, edges.length) }, worker));
+  }
+
+  peerId(index: number): string { return this.ids[index]!; }
+
+  /** Start every peer and wait until all finished their rounds. */
+  async run(onRound?: (peer: number, s: RoundSummary) => void): Promise<void> {
+    const offs = this.peers.map((p, i) => p.onRound((s) => onRound?.(i, s)));
+    try {
+      await Promise.all(this.peers.map((p) => p.start()));
+      await Promise.all(this.peers.map((p) => p.finished()));
+    } finally {
+      for (const off of offs) off();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.peers.map((p) => p.stop()));
+    await Promise.all(this.networks.map((n) => n.stop()));
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}
