@@ -6,6 +6,7 @@
 import type { Layout } from '../aggregation/layout.js';
 import type { AlgorithmInstance, TrustScore } from './algorithms/types.js';
 import type { Clock } from './clock.js';
+import { datasetFromShared } from './data/dataset.js';
 import { deriveRng, type Rng } from './data/rng.js';
 import { MurmurError } from './errors.js';
 import type { AnyModelSpec } from './learner/create-model.js';
@@ -156,7 +157,7 @@ export class Peer {
     const ctx = this.context();
     try {
       if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.observedRound);
-      else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? DEFAULT_ASYNC);
+      else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
       this.phase = 'idle';
     } catch (err) {
       if (signal.aborted) return;
@@ -171,7 +172,7 @@ export class Peer {
     const rngs = (round: number, purpose: string): Rng => deriveRng(init.seed, this.id, round, purpose);
     return {
       selfId: this.id, swarm: init.swarm, seed: init.seed, layout: init.layout, spec: init.model, algorithm: init.algorithm,
-      train: init.train, dataset: init.dataset, trainIndices: init.trainIndices, testIndices: init.testIndices,
+      train: init.train, dataset: init.dataset, labels: datasetFromShared(init.dataset.parts).y, trainIndices: init.trainIndices, testIndices: init.testIndices,
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
       state: this.state,
       setPhase: (p) => { if (this.phase !== 'stopping') this.phase = p; },

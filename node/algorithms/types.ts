@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Layout } from '../../aggregation/layout.js';
 import type { Encoding } from '../../protocols/codec.js';
 import type { Rng } from '../data/rng.js';
+import type { Evaluation } from '../learner/evaluate.js';
 import type { TrainTaskOptions } from '../learner/tasks.js';
 
 export type EngineMode = 'sync' | 'async';
@@ -35,6 +36,14 @@ export interface AggregateInput {
   readonly step: number;
   /** Seeded for (seed, peer, round, 'aggregate'). */
   readonly rng: Rng;
+  /** The peer's full trainable vector (the payload is cut from it). */
+  readonly full: Float32Array;
+  /** Evaluate a full vector on local examples (rules that score models on local data, e.g. Bristle). */
+  readonly evaluate: (full: Float32Array, indices: Uint32Array) => Promise<Evaluation>;
+  /** The peer's local training rows (to draw a local validation set from). */
+  readonly trainIndices: Uint32Array;
+  /** Labels of the peer's dataset, indexed by row. */
+  readonly labels: Uint8Array;
 }
 
 /** A new payload (exchange layout) and age; null keeps the current model (Flower's "no update"). */
@@ -65,8 +74,16 @@ export interface AlgorithmInstance {
   extract(full: Float32Array): Float32Array;
   /** Put an aggregated payload back into a copy of the full vector. */
   insert(full: Float32Array, payload: Float32Array): Float32Array;
-  /** Synchronous rounds: combine one gossip step's contributions. */
-  aggregate(input: AggregateInput): AggregateOutput;
+  /** What travels: model parameters (default) or per-tensor rankings of the score tensors (FRL). */
+  readonly payload?: 'model' | 'ranking';
+  /** For ranking payloads: the rankings of the current full vector. */
+  rank?(full: Float32Array): Uint32Array[];
+  /** Adjust the full vector after local training (e.g. Bristle keeps only its own classes' columns). */
+  afterTrain?(before: Float32Array, after: Float32Array, trainIndices: Uint32Array, labels: Uint8Array): Float32Array;
+  /** Combine one gossip step's contributions (synchronous rounds) or one received model (asynchronous). */
+  aggregate(input: AggregateInput): AggregateOutput | Promise<AggregateOutput>;
+  /** Asynchronous-mode behaviour (defaults: classic gossip learning). */
+  readonly asyncOptions?: { trainEachPeriod: boolean; trainAfterMerge: boolean; pushToAll: boolean };
   /** Per-neighbour trust scores, when the rule keeps any (Bristle). */
   trust?(): TrustScore[];
 }

@@ -8,7 +8,7 @@
 import { modelHash } from '../model-hash.js';
 import type { ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
-import { evaluateIfDue, pushModel, toContributions, trainLocal } from './steps.js';
+import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
 export interface AsyncOptions {
   /** Train once per period before pushing (variance-corrected gossip); classic GL trains after merging. */
@@ -39,12 +39,8 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     void serialise(async () => {
       if (signal.aborted) return;
       const t = ctx.clock.now();
-      const own = ctx.algorithm.extract(ctx.state.vector);
       const round = ctx.state.round + 1;
-      const out = ctx.algorithm.aggregate({
-        own, ownAge: ctx.state.age, degree: ctx.neighbours().length, received: toContributions([f], own),
-        round, step: 0, rng: ctx.rng(round, `merge-${f.from}-${f.frame.header.round}`),
-      });
+      const out = await ctx.algorithm.aggregate(aggregateInput(ctx, [f], round, 0, ctx.neighbours().length, `merge-${f.from}-${f.frame.header.round}`, signal));
       mergeMs += ctx.clock.now() - t;
       if (!out) return;
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);

@@ -48,6 +48,8 @@ export interface EngineContext {
   readonly algorithm: AlgorithmInstance;
   readonly train: Omit<TrainTaskOptions, 'seed'>;
   readonly dataset: DatasetRef;
+  /** Labels of the dataset by row (a view on the shared buffer). */
+  readonly labels: Uint8Array;
   readonly trainIndices: Uint32Array;
   readonly testIndices: Uint32Array;
   readonly network: Network;

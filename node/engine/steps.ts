@@ -1,6 +1,7 @@
 /** Building blocks shared by both round engines: local training, evaluation and one push to targets. */
-import { encodeModelFrame } from '../../protocols/codec.js';
-import type { Contribution } from '../algorithms/types.js';
+import { encodeModelFrame, encodeRankingFrame } from '../../protocols/codec.js';
+import type { AggregateInput, Contribution } from '../algorithms/types.js';
+import type { Evaluation } from '../learner/evaluate.js';
 import type { ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
 
@@ -11,7 +12,10 @@ export async function trainLocal(ctx: EngineContext, round: number, signal: Abor
     spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.trainIndices,
     options: { ...ctx.train, ...ctx.algorithm.trainer, seed: `${String(ctx.seed)}/${ctx.selfId}/${round}` },
   }, { signal });
-  ctx.state.vector = out.weights;
+  const after = ctx.algorithm.afterTrain
+    ? ctx.algorithm.afterTrain(ctx.state.vector, out.weights, ctx.trainIndices, ctx.labels)
+    : out.weights;
+  ctx.state.vector = after;
   ctx.state.age += out.result.samples;
   return { loss: out.result.loss, samples: out.result.samples };
 }
@@ -27,9 +31,10 @@ export async function evaluateIfDue(ctx: EngineContext, round: number, signal: A
 /** Encode the travelling part of the model once and push it to every target; failures are counted, not thrown. */
 export async function pushModel(ctx: EngineContext, targets: readonly string[], round: number, step: number, degree: number, signal: AbortSignal): Promise<{ failures: number; bytes: number }> {
   if (targets.length === 0) return { failures: 0, bytes: 0 };
-  const payload = ctx.algorithm.extract(ctx.state.vector);
-  const frame = encodeModelFrame({ kind: 'model', swarm: ctx.swarm, round, step, degree, age: ctx.state.age },
-    ctx.algorithm.exchangeLayout, payload, { encoding: ctx.algorithm.encoding });
+  const meta = { swarm: ctx.swarm, round, step, degree, age: ctx.state.age };
+  const frame = ctx.algorithm.payload === 'ranking'
+    ? encodeRankingFrame({ ...meta, kind: 'ranking' }, ctx.algorithm.exchangeLayout, ctx.algorithm.rank!(ctx.state.vector))
+    : encodeModelFrame({ ...meta, kind: 'model' }, ctx.algorithm.exchangeLayout, ctx.algorithm.extract(ctx.state.vector), { encoding: ctx.algorithm.encoding });
   const results = await Promise.allSettled(targets.map((t) =>
     ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, signal) })));
   let failures = 0;
@@ -62,4 +67,15 @@ function densify(sparse: { indices: Uint32Array; values: Float32Array } | null, 
   const v = own.slice();
   for (let i = 0; i < sparse.indices.length; i++) v[sparse.indices[i]!] = sparse.values[i]!;
   return v;
+}
+
+/** The aggregator's view of one gossip step (or one received model in asynchronous mode). */
+export function aggregateInput(ctx: EngineContext, frames: readonly ReceivedFrame[], round: number, step: number, degree: number, purpose: string, signal: AbortSignal): AggregateInput {
+  const own = ctx.algorithm.extract(ctx.state.vector);
+  return {
+    own, ownAge: ctx.state.age, degree, received: toContributions(frames, own), round, step, rng: ctx.rng(round, purpose),
+    full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
+    evaluate: (full: Float32Array, indices: Uint32Array): Promise<Evaluation> =>
+      ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices }, { signal }),
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { modelHash } from '../model-hash.js';
 import type { EngineContext, RoundSummary } from './context.js';
-import { evaluateIfDue, pushModel, toContributions, trainLocal } from './steps.js';
+import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
 /** Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). */
 export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, observedRound: () => number): Promise<void> {
@@ -40,11 +40,7 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
     if (frames.length < neighbours.length) timedOut = true;
     ctx.setPhase('aggregating');
     const a0 = ctx.clock.now();
-    const own = ctx.algorithm.extract(ctx.state.vector);
-    const out = ctx.algorithm.aggregate({
-      own, ownAge: ctx.state.age, degree: neighbours.length, received: toContributions(frames, own),
-      round, step, rng: ctx.rng(round, `aggregate-${step}`),
-    });
+    const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal));
     if (out) {
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
       ctx.state.age = out.age;
