@@ -1,0 +1,81 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rngFor } from '../../../node/data/rng.js';
+import { accuracyStats, type RoundRecord } from '../../../topology-sim/metrics.js';
+import { escapeHtml, renderReportHtml, renderSvg, writeReport } from '../../../topology-sim/report.js';
+
+const HOSTILE = '<script>alert("x")</script> & co';
+const RUNS = ['gossip/ring', HOSTILE];
+
+/** 2 runs × 10 rounds of plausible fake records (seeded): accuracy rising, consensus distance falling. */
+function fakeRecords(): RoundRecord[] {
+  const records: RoundRecord[] = [];
+  RUNS.forEach((run, k) => {
+    const rng = rngFor('report-test', run);
+    for (let round = 1; round <= 10; round++) {
+      const acc = Array.from({ length: 12 }, () => Math.min(1, 0.4 + 0.05 * round + 0.02 * k + 0.03 * rng.normal()));
+      records.push({
+        run, round, time: round * 1000, honest: accuracyStats(acc), loss: accuracyStats(acc.map((a) => 1 - a)),
+        consensusDistance: 5 * Math.exp(-0.4 * round), consensusRms: 0.01,
+        bytesSent: round * 1.2e6 * (k + 1), bytesReceived: round * 1.2e6 * (k + 1), bytesSentRound: 1.2e6, bytesReceivedRound: 1.2e6,
+        framesRejected: k, framesRejectedRound: 0, wallMs: { train: 80, exchange: 15, aggregate: 5, total: 100 }, peersOnline: 12,
+        ...(round === 10 ? { perPeerAccuracy: acc } : {}),
+      });
+    }
+  });
+  return records;
+}
+
+const svgs = (html: string): string[] => html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+
+describe('writeReport', () => {
+  it('writes summary.csv, config.json and a script-free HTML page with four plots', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'murmur-report-'));
+    try {
+      const config = { seed: 7, backend: 'cpu', versions: { vega: '6.4.0' }, note: '</pre><b>' };
+      const files = await writeReport(join(dir, 'out'), { title: 'Ring vs <regular>', records: fakeRecords(), config, runs: RUNS });
+      const html = await readFile(files.reportHtml, 'utf8');
+      const plots = svgs(html);
+      assert.ok(plots.length >= 4, `${plots.length} svg elements`);
+      for (const svg of plots) assert.ok(svg.length > 2000 && /<path/.test(svg), 'a non-empty svg');
+      assert.doesNotMatch(html, /<script/i);
+      assert.doesNotMatch(html, /<b>/); // the config's "<b>" and the title's "<regular>" are escaped
+      assert.match(html, /<title>Ring vs &lt;regular&gt;<\/title>/);
+      assert.match(html, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; co/);
+      assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)/); // nothing to fetch: only SVG namespace URIs
+
+      const csv = (await readFile(files.summaryCsv, 'utf8')).trimEnd().split('\n');
+      assert.equal(csv.length, 1 + RUNS.length);
+      assert.match(csv[1]!, /^gossip\/ring,10,/);
+      assert.match(csv[2]!, /^"<script>alert\(""x""\)<\/script> & co",10,/);
+      assert.deepEqual(JSON.parse(await readFile(files.configJson, 'utf8')), config);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('renders the same bytes twice and replaces empty plots with a note', async () => {
+    const records = fakeRecords();
+    const input = { title: 't', records, config: { seed: 1 }, runs: RUNS };
+    assert.equal(await renderReportHtml(input), await renderReportHtml(input));
+    // No bytes counted, models always identical, no per-peer list: only the accuracy plot remains.
+    const bare = records.map(({ perPeerAccuracy: _drop, ...r }) => ({ ...r, bytesSent: 0, consensusDistance: 0 }));
+    const html = await renderReportHtml({ ...input, records: bare });
+    assert.equal(svgs(html).length, 1);
+    assert.equal(html.match(/No data to plot/g)?.length, 3);
+  });
+});
+
+describe('renderSvg and escapeHtml', () => {
+  it('renders a minimal spec to a standalone svg', async () => {
+    const svg = await renderSvg({ data: { values: [{ a: 1, b: 2 }, { a: 2, b: 3 }] }, mark: 'line', encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } });
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  });
+
+  it('escapes the five HTML special characters', () => {
+    assert.equal(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`), '&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;');
+  });
+});
