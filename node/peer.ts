@@ -10,7 +10,7 @@ import { datasetFromShared } from './data/dataset.js';
 import { deriveRng, type Rng } from './data/rng.js';
 import { MurmurError } from './errors.js';
 import type { AnyModelSpec } from './learner/create-model.js';
-import type { WorkerPool } from './learner/pool.js';
+import type { LearnerPool } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
 import type { Logger } from './logger.js';
 import { modelHash } from './model-hash.js';
@@ -44,7 +44,7 @@ export interface PeerInit {
 
 export interface PeerComponents {
   network: Network;
-  pool: WorkerPool;
+  pool: LearnerPool;
   clock: Clock;
   logger: Logger;
   store?: Store;

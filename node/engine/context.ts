@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Rng } from '../data/rng.js';
 import type { AnyModelSpec } from '../learner/create-model.js';
 import type { Evaluation } from '../learner/evaluate.js';
-import type { WorkerPool } from '../learner/pool.js';
+import type { LearnerPool } from '../learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from '../learner/tasks.js';
 import type { Logger } from '../logger.js';
 import type { Network } from '../network.js';
@@ -53,7 +53,7 @@ export interface EngineContext {
   readonly trainIndices: Uint32Array;
   readonly testIndices: Uint32Array;
   readonly network: Network;
-  readonly pool: WorkerPool;
+  readonly pool: LearnerPool;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly neighbours: () => string[];

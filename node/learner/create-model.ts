@@ -7,7 +7,7 @@ import type { Layout } from '../../aggregation/layout.js';
 import { ModelSpecError } from './errors.js';
 import { layoutOfModel, readVector } from './flat.js';
 import { loadLayersModelFrom } from './layers-io.js';
-import { buildModel, validateModelSpec, MODEL_ARCHS, type ModelSpec } from './models.js';
+import { buildModel, isSupermaskSpec, validateModelSpec, SUPERMASK_ARCHS, WEIGHT_ARCHS, type ModelSpec } from './models.js';
 
 /** A user's Layers model: `path` is a model.json file or a directory holding one. */
 export interface LayersFileSpec { arch: 'layers'; path: string }
@@ -26,7 +26,7 @@ export function validateAnyModelSpec(spec: unknown): AnyModelSpec {
     return validateModelSpec(spec);
   } catch (err) {
     if (err instanceof ModelSpecError && err.message.startsWith('unknown model')) {
-      throw new ModelSpecError(`unknown model "${String((s as { arch?: unknown })?.arch)}"; known models: ${[...MODEL_ARCHS, 'layers'].join(', ')}`);
+      throw new ModelSpecError(`unknown model "${String((s as { arch?: unknown })?.arch)}"; known models: ${[...WEIGHT_ARCHS, 'layers', ...SUPERMASK_ARCHS].join(', ')}`);
     }
     throw err;
   }
@@ -41,9 +41,13 @@ export async function createModel(spec: AnyModelSpec): Promise<CreatedModel> {
   return { model, layout, initial: readVector(model, layout) };
 }
 
-/** Cache key for one model per architecture in a worker (the seed only changes initial weights). */
+/**
+ * Cache key for one model per architecture in a worker. The seed only changes initial weights, except for
+ * supermask models, whose frozen weights come from the seed and are not in the vector: there it is kept.
+ */
 export function modelKey(spec: AnyModelSpec): string {
   if (spec.arch === 'layers') return `layers:${spec.path}`;
+  if (isSupermaskSpec(spec)) return JSON.stringify(spec);
   const { seed: _seed, ...arch } = spec;
   return JSON.stringify(arch);
 }

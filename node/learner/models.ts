@@ -8,6 +8,7 @@ import type { Layout } from '../../aggregation/layout.js';
 import { rngFor } from '../data/rng.js';
 import { ModelSpecError } from './errors.js';
 import { layoutOfModel, writeVector } from './flat.js';
+import { buildSupermaskArchitecture, supermaskInitialScores } from './supermask.js';
 
 interface CommonSpec {
   /** Shape of one example, e.g. [28, 28, 1] or [784]. */
@@ -20,8 +21,25 @@ export interface LogregSpec extends CommonSpec { arch: 'logreg' }
 export interface MlpSpec extends CommonSpec { arch: 'mlp'; hidden: number[] }
 /** LeNet-5 style: conv5×5(c1, same) → pool → conv5×5(c2, valid) → pool → dense d1 → dense d2 → classes. */
 export interface CnnSpec extends CommonSpec { arch: 'cnn'; filters?: [number, number]; dense?: number[] }
-export type ModelSpec = LogregSpec | MlpSpec | CnnSpec;
-export const MODEL_ARCHS = ['logreg', 'mlp', 'cnn'] as const;
+/**
+ * FRL supermask MLP (ALGORITHMS.md §5.1): frozen signed-constant weights, trainable scores, no biases;
+ * `sparsity` = fraction of each layer's edges kept (default 0.5). See supermask.ts.
+ */
+export interface SupermaskMlpSpec extends CommonSpec { arch: 'supermask-mlp'; hidden: number[]; sparsity?: number }
+/** FRL's MNIST LeNet as a supermask: conv3×3 filters[0] → conv3×3 filters[1] → pool → dense → classes (defaults [32, 64], [128]). */
+export interface SupermaskCnnSpec extends CommonSpec { arch: 'supermask-cnn'; filters?: [number, number]; dense?: number[]; sparsity?: number }
+export type ModelSpec = LogregSpec | MlpSpec | CnnSpec | SupermaskMlpSpec | SupermaskCnnSpec;
+/** Zoo models whose trainable weights are kernels and biases. */
+export const WEIGHT_ARCHS = ['logreg', 'mlp', 'cnn'] as const;
+/** Zoo models whose only trainable tensors are supermask scores (supermask.ts). */
+export const SUPERMASK_ARCHS = ['supermask-mlp', 'supermask-cnn'] as const;
+/** Every zoo architecture (a spec's `arch`). */
+export const MODEL_ARCHS = [...WEIGHT_ARCHS, ...SUPERMASK_ARCHS] as const;
+
+/** Whether the spec builds a supermask model (its frozen weights depend on the seed, not on the vector). */
+export function isSupermaskSpec(spec: ModelSpec): spec is SupermaskMlpSpec | SupermaskCnnSpec {
+  return spec.arch === 'supermask-mlp' || spec.arch === 'supermask-cnn';
+}
 
 /** Validate an untrusted spec; errors list the known architectures and name the bad field. */
 export function validateModelSpec(spec: unknown): ModelSpec {
@@ -36,11 +54,15 @@ export function validateModelSpec(spec: unknown): ModelSpec {
   }
   if (!posInt(s.classes) || (s.classes as number) < 2) throw new ModelSpecError(`model.classes must be an integer ≥ 2, got ${String(s.classes)}`);
   if (typeof s.seed !== 'number' && typeof s.seed !== 'string') throw new ModelSpecError('model.seed must be a number or a string');
-  if (s.arch === 'mlp' && (!Array.isArray(s.hidden) || !s.hidden.every(posInt))) {
-    throw new ModelSpecError(`model.hidden must be a list of positive integers for the mlp, got ${JSON.stringify(s.hidden)}`);
+  if ((s.arch === 'mlp' || s.arch === 'supermask-mlp') && (!Array.isArray(s.hidden) || !s.hidden.every(posInt))) {
+    throw new ModelSpecError(`model.hidden must be a list of positive integers for the ${s.arch}, got ${JSON.stringify(s.hidden)}`);
   }
-  if (s.arch === 'cnn') {
-    if (s.inputShape.length !== 3) throw new ModelSpecError(`the cnn needs inputShape [height, width, channels], got ${JSON.stringify(s.inputShape)}`);
+  if ((s.arch === 'supermask-mlp' || s.arch === 'supermask-cnn') && s.sparsity !== undefined
+    && !(typeof s.sparsity === 'number' && s.sparsity > 0 && s.sparsity <= 1)) {
+    throw new ModelSpecError(`model.sparsity (fraction of edges kept) must be in (0, 1], got ${String(s.sparsity)}`);
+  }
+  if (s.arch === 'cnn' || s.arch === 'supermask-cnn') {
+    if (s.inputShape.length !== 3) throw new ModelSpecError(`the ${s.arch} needs inputShape [height, width, channels], got ${JSON.stringify(s.inputShape)}`);
     if (s.filters !== undefined && !(Array.isArray(s.filters) && s.filters.length === 2 && s.filters.every(posInt))) {
       throw new ModelSpecError(`model.filters must be two positive integers, got ${JSON.stringify(s.filters)}`);
     }
@@ -51,9 +73,13 @@ export function validateModelSpec(spec: unknown): ModelSpec {
   return s as ModelSpec;
 }
 
-/** Build the TF.js model with zero weights. Layer names are explicit so layouts match across processes. */
+/**
+ * Build the TF.js model with zero weights (supermask models: with their seeded frozen weights and initial
+ * scores). Layer names are explicit so layouts match across processes.
+ */
 export function buildArchitecture(spec: ModelSpec): tf.LayersModel {
   const s = validateModelSpec(spec);
+  if (isSupermaskSpec(s)) return buildSupermaskArchitecture(s);
   const model = tf.sequential({ name: s.arch });
   const zeros = 'zeros' as const;
   const features = s.inputShape.reduce((a, b) => a * b, 1);
@@ -78,9 +104,11 @@ export function buildArchitecture(spec: ModelSpec): tf.LayersModel {
 
 /**
  * The initial weight vector of a spec: Glorot-uniform kernels (TF.js's default, limit √(6/(fanIn+fanOut)))
- * and zero biases, each tensor from its own stream rngFor('init', seed, tensor name).
+ * and zero biases, each tensor from its own stream rngFor('init', seed, tensor name); for a supermask spec,
+ * the initial scores (supermask.ts `supermaskInitialScores`).
  */
 export function initialVector(spec: ModelSpec, layout: Layout): Float32Array {
+  if (isSupermaskSpec(spec)) return supermaskInitialScores(spec, layout);
   const v = new Float32Array(layout.size);
   for (const t of layout.tensors) {
     if (t.role !== 'kernel') continue;

@@ -49,7 +49,13 @@ function rehydrate(e: SerializedError): Error {
   return err;
 }
 
-export class WorkerPool {
+/** What a Peer needs from its learner: the simulator's virtual network wraps it to run on virtual time. */
+export interface LearnerPool {
+  train(task: Omit<TrainTask, 'kind'>, options?: TaskOptions): Promise<TrainOutput>;
+  evaluate(task: Omit<EvaluateTask, 'kind'>, options?: TaskOptions): Promise<Evaluation>;
+}
+
+export class WorkerPool implements LearnerPool {
   readonly size: number;
   private readonly prefer: BackendName[];
   private slots: Slot[] = [];
