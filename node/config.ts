@@ -42,7 +42,9 @@ export const dataSchema = z.strictObject({
   .refine((d) => d.source !== 'csv' || !!d.path, { message: 'source csv needs data.path', path: ['path'] });
 
 export const modelSchema = z.strictObject({
-  arch: z.enum(['logreg', 'mlp', 'cnn', 'layers']).default('mlp'),
+  arch: z.enum(['logreg', 'mlp', 'cnn', 'layers', 'supermask-mlp', 'supermask-cnn']).default('mlp'),
+  /** Supermask models: fraction of edges kept (FRL's k). */
+  sparsity: z.number().gt(0).max(1).optional(),
   hidden: z.array(z.number().int().min(1)).default([32]),
   filters: z.tuple([z.number().int().min(1), z.number().int().min(1)]).optional(),
   dense: z.array(z.number().int().min(1)).optional(),
@@ -54,6 +56,7 @@ export const modelSchema = z.strictObject({
 
 export const trainSchema = z.strictObject({
   lr: z.number().positive().default(0.05),
+  lrSchedule: z.enum(['constant', 'cosine']).default('constant'),
   momentum: z.number().min(0).lt(1).default(0),
   weightDecay: z.number().min(0).default(0),
   batchSize: z.number().int().min(1).default(32),
@@ -200,5 +203,11 @@ export function resolveModelSpec(m: z.infer<typeof modelSchema>, ds: { inputShap
     return { arch: 'cnn', inputShape: [...ds.inputShape], ...common, ...(m.filters ? { filters: m.filters } : {}), ...(m.dense ? { dense: m.dense } : {}) };
   }
   if (m.arch === 'mlp') return { arch: 'mlp', inputShape: [ds.featureCount], hidden: m.hidden, ...common };
+  const sparsity = m.sparsity !== undefined ? { sparsity: m.sparsity } : {};
+  if (m.arch === 'supermask-mlp') return { arch: 'supermask-mlp', inputShape: [ds.featureCount], hidden: m.hidden, ...common, ...sparsity };
+  if (m.arch === 'supermask-cnn') {
+    if (ds.inputShape.length !== 3) throw new ConfigError(`model.arch supermask-cnn needs image data; this dataset's examples have shape [${ds.inputShape.join(', ')}]`);
+    return { arch: 'supermask-cnn', inputShape: [...ds.inputShape], ...common, ...sparsity, ...(m.filters ? { filters: m.filters } : {}), ...(m.dense ? { dense: m.dense } : {}) };
+  }
   return { arch: 'logreg', inputShape: [ds.featureCount], ...common };
 }

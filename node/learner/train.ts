@@ -26,6 +26,8 @@ export interface TrainOptions {
   epochs?: number;
   /** Exact number of mini-batch steps (cycling through reshuffled data), instead of epochs. */
   steps?: number;
+  /** 'cosine' anneals lr per local epoch, lr·(1 + cos(π·e/E))/2 (FRL's CosineAnnealingLR, T_max = E). */
+  lrSchedule?: 'constant' | 'cosine';
   /** SAM radius ρ; absent = plain SGD (ρ = 0 runs the SAM path, which then equals SGD exactly). */
   samRho?: number;
   /** Train only these tensor names (frozen-subset mode); absent = all trainable tensors. */
@@ -46,7 +48,7 @@ export interface TrainResult {
 
 const DEFAULTS = { lr: 0.05, momentum: 0, weightDecay: 0, batchSize: 32, epochs: 1 };
 
-function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop'>> & TrainOptions {
+function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop' | 'lrSchedule'>> & TrainOptions {
   const r = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as Required<TrainOptions>;
   const bad = (k: string, v: unknown, why: string): never => { throw new TrainOptionsError(`train option ${k} = ${String(v)}: ${why}`); };
   if (!(r.lr > 0) || !Number.isFinite(r.lr)) bad('lr', r.lr, 'must be a positive number');
@@ -60,18 +62,19 @@ function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'traina
 }
 
 /** Plan of (start offsets into a reshuffled index order): epochs × ⌈n/b⌉ batches, or exactly `steps`. */
-function* batchPlan(indices: ArrayLike<number>, o: { batchSize: number; epochs: number; steps?: number; seed: number | string }): Generator<{ order: Uint32Array; start: number; size: number }> {
+function* batchPlan(indices: ArrayLike<number>, o: { batchSize: number; epochs: number; steps?: number; seed: number | string }): Generator<{ order: Uint32Array; start: number; size: number; epoch: number; epochs: number }> {
   const n = indices.length;
   if (n === 0) return;
   const rng = rngFor('batches', o.seed);
   const order = Uint32Array.from(indices as ArrayLike<number>);
   const perEpoch = Math.ceil(n / o.batchSize);
   const total = o.steps ?? o.epochs * perEpoch;
+  const epochs = Math.ceil(total / perEpoch);
   for (let s = 0; s < total; s++) {
     const k = s % perEpoch;
     if (k === 0) rng.shuffleTyped(order);
     const start = k * o.batchSize;
-    yield { order, start, size: Math.min(o.batchSize, n - start) };
+    yield { order, start, size: Math.min(o.batchSize, n - start), epoch: Math.floor(s / perEpoch), epochs };
   }
 }
 
@@ -98,7 +101,8 @@ export function trainModel(model: tf.LayersModel, layout: Layout, ds: Dataset, i
       if (o.signal?.aborted || o.shouldStop?.()) throw new AbortError('training aborted');
       const batch = makeBatch(ds, b.order, b.start, b.size, inputShape);
       try {
-        const [loss, ...nextMomentum] = tf.tidy(() => step(model, vars, batch.x, batch.y, o, momentum));
+        const lr = o.lrSchedule === 'cosine' ? (o.lr * (1 + Math.cos((Math.PI * b.epoch) / b.epochs))) / 2 : o.lr;
+        const [loss, ...nextMomentum] = tf.tidy(() => step(model, vars, batch.x, batch.y, { ...o, lr }, momentum));
         if (momentum) for (const t of momentum) t.dispose();
         momentum = nextMomentum.length ? nextMomentum : null;
         lossScalars.push(loss as tf.Scalar);
