@@ -103,7 +103,7 @@ export class Peer {
       Object.assign(this.state, { vector: stored.vector, round: stored.round, age: stored.age });
       this.components.logger.info({ round: stored.round, modelHash: stored.hash }, 'resumed from the last committed round');
     } else {
-      this.state.vector = this.init.initial.slice();
+      this.state.vector = this.init.algorithm.initialize?.(this.init.initial.slice()) ?? this.init.initial.slice();
     }
     this.observedRound = this.state.round;
     this.unsubscribeAnnouncements = this.components.network.onAnnouncement((_from, m) => {

@@ -1,6 +1,8 @@
 /** The registry the daemon and the simulator share. */
+import { bristle } from './bristle.js';
 import { dfedsam, dfedsamMgs } from './dfedsam.js';
 import { dpsgd } from './dpsgd.js';
+import { frl } from './frl.js';
 import { gossipLearning } from './gossip-learning.js';
 import { AlgorithmRegistry } from './registry.js';
 import { centeredClippingRule, krumRule, meanRule, medianRule, trimmedMeanRule } from './robust.js';
@@ -18,5 +20,7 @@ export function defaultRegistry(): AlgorithmRegistry {
     .register(medianRule)
     .register(trimmedMeanRule)
     .register(krumRule)
-    .register(centeredClippingRule);
+    .register(centeredClippingRule)
+    .register(bristle)
+    .register(frl);
 }

@@ -57,11 +57,17 @@ export interface AlgorithmEnv {
   readonly layout: Layout;
   /** Mode the engine runs (some algorithms support only one). */
   readonly mode: EngineMode;
+  /** The swarm's shared initial vector (FRL derives its fixed score values V from it). */
+  readonly initial?: Float32Array;
 }
 
 export interface AlgorithmInstance {
   /** Extra training options merged over the peer's (e.g. SAM's ρ, a frozen subset, local steps). */
   readonly trainer: Partial<TrainTaskOptions>;
+  /** Round-dependent training options (e.g. FRL's lr·0.999^round), merged over `trainer`. */
+  trainerForRound?(round: number): Partial<TrainTaskOptions>;
+  /** Transform the swarm's initial vector before the first round (e.g. Bristle zeroes the output layer). */
+  initialize?(initial: Float32Array): Float32Array;
   /** How many gossip steps follow each local training (DFedSAM-MGS's Q; 1 for most). */
   readonly gossipSteps: number;
   /** Whom a peer sends to in synchronous rounds. */
