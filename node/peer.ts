@@ -48,8 +48,10 @@ export interface PeerComponents {
   clock: Clock;
   logger: Logger;
   store?: Store;
-  /** The current neighbour ids (from the config, a topology, or the connected peers). */
-  neighbours: () => string[];
+  /** The neighbour ids for a round (from the config, a topology, or the connected peers). */
+  neighbours: (round?: number) => string[];
+  /** Churn in simulations: whether this peer takes part in a round (default: always). */
+  isOnline?: (round: number) => boolean;
 }
 
 export interface PeerStatus {
@@ -174,6 +176,7 @@ export class Peer {
       selfId: this.id, swarm: init.swarm, seed: init.seed, layout: init.layout, spec: init.model, algorithm: init.algorithm,
       train: init.train, dataset: init.dataset, labels: datasetFromShared(init.dataset.parts).y, trainIndices: init.trainIndices, testIndices: init.testIndices,
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
+      isOnline: c.isOnline ?? (() => true),
       state: this.state,
       setPhase: (p) => { if (this.phase !== 'stopping') this.phase = p; },
       rng: rngs,

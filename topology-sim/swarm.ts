@@ -44,6 +44,12 @@ export interface SwarmInit {
   testIndices: Uint32Array;
   /** Concurrent dials during bring-up (notes/libp2p-v3.md §4: 4–16). */
   dialConcurrency?: number;
+  /** Neighbour indices of peer i in a round (churn, re-sampled topologies); default graph[i]. */
+  neighboursOf?: (i: number, round: number) => number[];
+  /** Whether peer i takes part in a round (churn); default always. */
+  isOnline?: (i: number, round: number) => boolean;
+  /** Give every node every address (O(N²) peer-store entries) so sends can dial peers outside the graph. */
+  dialOnDemand?: boolean;
 }
 
 export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Clock }
@@ -75,14 +81,22 @@ export class Libp2pSwarm {
       this.networks.push(net);
     }
     await this.dialEdges();
+    // Re-sampled topologies reach peers they were not dialled to: then every node learns every address.
+    if (init.dialOnDemand) await Promise.all(this.nodes.map((node) => Promise.all(this.nodes.map(async (other) => {
+      if (other !== node) await node.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() });
+    }))));
     for (let i = 0; i < n; i++) {
-      const neighbours = init.graph[i]!.map((j) => this.ids[j]!).sort();
+      const fixed = init.graph[i]!.map((j) => this.ids[j]!).sort();
+      const neighbours = init.neighboursOf
+        ? (round?: number) => init.neighboursOf!(i, round ?? 0).map((j) => this.ids[j]!).sort()
+        : () => fixed;
+      const isOnline = init.isOnline ? (round: number) => init.isOnline!(i, round) : undefined;
       const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
       this.peers.push(new Peer({
         swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
         mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
         train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
-      }, { network: this.networks[i]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, neighbours: () => neighbours }));
+      }, { network: this.networks[i]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, neighbours, isOnline }));
     }
   }
 

@@ -56,7 +56,8 @@ export interface EngineContext {
   readonly pool: LearnerPool;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly neighbours: () => string[];
+  readonly neighbours: (round?: number) => string[];
+  readonly isOnline: (round: number) => boolean;
   readonly rounds: RoundSettings;
   readonly state: ModelState;
   setPhase(phase: Phase): void;

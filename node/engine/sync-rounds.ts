@@ -14,6 +14,11 @@ export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, obs
     // for frames its neighbours sent long ago.
     const round = Math.max(ctx.state.round + 1, Math.min(observedRound(), ctx.rounds.maxRounds));
     const started = ctx.clock.now();
+    if (!ctx.isOnline(round)) {
+      // Offline for this round (churn): no training, no messages; neighbours leave it out of their waits.
+      ctx.state.round = round;
+      continue;
+    }
     await runRound(ctx, round, signal);
     const rest = ctx.rounds.minRoundMs - (ctx.clock.now() - started);
     if (rest > 0 && ctx.state.round < ctx.rounds.maxRounds) await ctx.clock.sleep(rest, { signal });
@@ -28,7 +33,7 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
   let received = 0, expected = 0, timedOut = false, sendFailures = 0, bytesOut = 0, aggregateMs = 0;
   for (let step = 0; step < ctx.algorithm.gossipSteps; step++) {
     ctx.setPhase('exchanging');
-    const neighbours = ctx.neighbours();
+    const neighbours = ctx.neighbours(round);
     const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
     const [sent, frames] = await Promise.all([
       pushModel(ctx, neighbours, round, step, neighbours.length, signal),

@@ -8,14 +8,16 @@ import type { Dataset } from '../data/dataset.js';
 export interface Batch { x: tf.Tensor; y: tf.Tensor2D; size: number }
 
 /** Build one batch of `indices[start, start+size)`; the caller disposes the tensors (or runs inside tidy). */
-export function makeBatch(ds: Dataset, indices: ArrayLike<number>, start: number, size: number, inputShape: readonly number[]): Batch {
+/** `labelMap` relabels examples (a label-flipping attacker in simulations). */
+export function makeBatch(ds: Dataset, indices: ArrayLike<number>, start: number, size: number, inputShape: readonly number[], labelMap?: readonly number[]): Batch {
   const f = ds.featureCount, c = ds.classCount;
   const xs = new Float32Array(size * f);
   const ys = new Float32Array(size * c);
   for (let i = 0; i < size; i++) {
     const row = indices[start + i]!;
     xs.set(ds.x.subarray(row * f, row * f + f), i * f);
-    ys[i * c + ds.y[row]!] = 1;
+    const label = ds.y[row]!;
+    ys[i * c + (labelMap ? labelMap[label]! : label)] = 1;
   }
   return { x: tf.tensor(xs, [size, ...inputShape]), y: tf.tensor2d(ys, [size, c]), size };
 }

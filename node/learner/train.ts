@@ -32,6 +32,8 @@ export interface TrainOptions {
   samRho?: number;
   /** Train only these tensor names (frozen-subset mode); absent = all trainable tensors. */
   trainable?: readonly string[];
+  /** Relabel training examples: label c is learned as labelMap[c] (label-flipping attacks in simulations). */
+  labelMap?: number[];
   /** Seed of the batch order; a stream is derived per call from (seed, 'batches'). */
   seed: number | string;
   signal?: AbortSignal;
@@ -48,7 +50,7 @@ export interface TrainResult {
 
 const DEFAULTS = { lr: 0.05, momentum: 0, weightDecay: 0, batchSize: 32, epochs: 1 };
 
-function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop' | 'lrSchedule'>> & TrainOptions {
+function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop' | 'lrSchedule' | 'labelMap'>> & TrainOptions {
   const r = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as Required<TrainOptions>;
   const bad = (k: string, v: unknown, why: string): never => { throw new TrainOptionsError(`train option ${k} = ${String(v)}: ${why}`); };
   if (!(r.lr > 0) || !Number.isFinite(r.lr)) bad('lr', r.lr, 'must be a positive number');
@@ -99,7 +101,7 @@ export function trainModel(model: tf.LayersModel, layout: Layout, ds: Dataset, i
   try {
     for (const b of batchPlan(indices, o)) {
       if (o.signal?.aborted || o.shouldStop?.()) throw new AbortError('training aborted');
-      const batch = makeBatch(ds, b.order, b.start, b.size, inputShape);
+      const batch = makeBatch(ds, b.order, b.start, b.size, inputShape, o.labelMap);
       try {
         const lr = o.lrSchedule === 'cosine' ? (o.lr * (1 + Math.cos((Math.PI * b.epoch) / b.epochs))) / 2 : o.lr;
         const [loss, ...nextMomentum] = tf.tidy(() => step(model, vars, batch.x, batch.y, { ...o, lr }, momentum));
