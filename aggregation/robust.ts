@@ -1,0 +1,420 @@
+/**
+ * Byzantine-robust aggregation rules, the baselines of the FRL and Bristle experiments (ALGORITHMS.md
+ * §4.5, §5.6): coordinate-wise median and trimmed mean (Yin et al., ICML 2018), Krum and multi-Krum
+ * (Blanchard et al., NeurIPS 2017) and centered clipping (Karimireddy, He, Jaggi, ICML 2021).
+ *
+ * Speed: the coordinate-wise rules transpose a block of coordinates into a scratch Float32Array, so each
+ * coordinate's n values are contiguous, then run a pivot kernel (below) or, for n ≤ 24, an insertion
+ * sort per coordinate. Krum's pairwise distances run over coordinate blocks that stay in cache, two
+ * vectors against four at a time, with Float64 accumulators.
+ * Inputs must be finite (the codec rejects NaN/Infinity); `out` may be one of the inputs.
+ */
+import { checkOption, checkVectors, outBuffer, requireInputs } from './errors.js';
+import { mean } from './mean.js';
+
+/** Minimum number of inputs of `coordinateMedian`. */
+export const MEDIAN_MIN_INPUTS = 1;
+
+/** Minimum number of inputs of `trimmedMean` with f trimmed per side: n > 2f. */
+export function trimmedMeanMinInputs(f: number): number { return 2 * f + 1; }
+
+/**
+ * Minimum number of inputs of Krum with f assumed Byzantine: each score sums the n − f − 2 closest
+ * distances, so n ≥ f + 3. With `strict`, Blanchard et al.'s resilience condition n > 2f + 2 (n ≥ 2f + 3),
+ * under which Krum's guarantee holds.
+ */
+export function krumMinInputs(f: number, strict = false): number { return strict ? 2 * f + 3 : f + 3; }
+
+/** Whether Blanchard et al.'s condition n > 2f + 2 holds (Krum is (α, f)-Byzantine resilient). */
+export function isBlanchardResilient(n: number, f: number): boolean { return n > 2 * f + 2; }
+
+/** Coordinates per transposed block: n × 256 floats (100 KiB at n = 100) stay in L2. */
+const COLUMN_BLOCK = 256;
+/** Up to this many values per coordinate an insertion sort beats the pivot kernels. */
+const INSERTION_SORT_MAX = 24;
+/** Coordinates per distance block: 100 vectors × 1024 floats = 400 KiB. */
+const DISTANCE_BLOCK = 1024;
+
+const isCount = (f: number): boolean => Number.isInteger(f) && f >= 0;
+
+/**
+ * Φ⁻¹(p) for 0 < p < 1 (Abramowitz & Stegun 26.2.23, |error| < 4.5e-4). Only used to place pivots, so
+ * its precision affects speed, never results.
+ */
+function normalQuantile(p: number): number {
+  const q = p < 0.5 ? p : 1 - p;
+  const t = Math.sqrt(-2 * Math.log(q));
+  const x = t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308)));
+  return p < 0.5 ? -x : x;
+}
+
+/*
+ * The pivot kernels. Per coordinate the n values are contiguous (transposed block); their mean μ and
+ * standard deviation σ place pivots where the wanted order statistics should be if the values were
+ * roughly normal (model updates across peers are). One branch-free pass (comparisons turned into 0/1
+ * with unary `+`, never an `if`) splits off the few values beyond the pivots, and a selection runs on
+ * those alone. Mispredicted branches, not arithmetic, dominate selection on this scale, so the
+ * branch-free pass is what makes it fast. If the pivots miss (heavy tails, attacks), the kernel falls
+ * back to a plain selection on the whole column: the result is exact either way, only slower.
+ */
+
+/**
+ * Coordinate-wise median; for even n the mean of the two middle values (computed in Float64).
+ * @throws AggregationError ERR_TOO_FEW_INPUTS, ERR_LENGTH_MISMATCH
+ */
+export function coordinateMedian(vectors: readonly Float32Array[], out?: Float32Array): Float32Array {
+  const d = checkVectors('coordinateMedian', vectors, MEDIAN_MIN_INPUTS);
+  const res = outBuffer('coordinateMedian', d, out);
+  const n = vectors.length;
+  const k = (n - 1) >> 1; // the (lower) middle rank
+  const even = n % 2 === 0;
+  // Band μ ± zσ around the median: the rank of μ − zσ wanders by about 0.6·√n, so ±1.75·√n ranks.
+  const z = normalQuantile(Math.min(0.99, 0.5 + 1.75 / Math.sqrt(n)));
+  const band = new Float32Array(n);
+  const middle = (a: Float32Array, at: number, end: number): number => {
+    if (!even) return a[at]!;
+    // Everything right of the lower middle is ≥ it: the upper middle is their minimum.
+    let hi = a[at + 1]!;
+    for (let i = at + 2; i < end; i++) if (a[i]! < hi) hi = a[i]!;
+    return (a[at]! + hi) / 2;
+  };
+  columnBlocks(vectors, d, res, (a, base, sum, sumSq) => {
+    const end = base + n;
+    if (n <= INSERTION_SORT_MAX) {
+      insertionSort(a, base, end);
+      return even ? (a[base + k]! + a[base + k + 1]!) / 2 : a[base + k]!;
+    }
+    const mu = sum / n, sd = Math.sqrt(Math.max(0, sumSq / n - mu * mu));
+    const p0 = mu - z * sd, p1 = mu + z * sd;
+    let inBand = 0, below = 0;
+    for (let i = base; i < end; i++) {
+      const x = a[i]!;
+      const l = +(x < p0), g = +(x > p1);
+      band[inBand] = x;
+      inBand += 1 - l - g;
+      below += l;
+    }
+    const r = k - below;
+    if (r >= 0 && r + (even ? 1 : 0) < inBand) {
+      // Halve the band around μ branch-free, then select in the half that holds rank r.
+      let c = 0;
+      for (let i = 0; i < inBand; i++) {
+        const x = band[i]!;
+        band[i] = band[c]!;
+        band[c] = x;
+        c += +(x < mu);
+      }
+      if (r < c) select(band, 0, c - 1, r);
+      else select(band, c, inBand - 1, r);
+      return middle(band, r, inBand);
+    }
+    select(a, base, end - 1, base + k);
+    return middle(a, base + k, end);
+  });
+  return res;
+}
+
+/**
+ * Coordinate-wise trimmed mean: drop the f smallest and f largest values per coordinate and average
+ * the remaining n − 2f in Float64. f = 0 is the plain mean.
+ * @throws AggregationError ERR_TOO_FEW_INPUTS (n ≤ 2f), ERR_LENGTH_MISMATCH, ERR_BAD_OPTION (f not an integer ≥ 0)
+ */
+export function trimmedMean(vectors: readonly Float32Array[], f: number, out?: Float32Array): Float32Array {
+  checkOption(isCount(f), 'trimmedMean', `f is ${f}; expected an integer ≥ 0`);
+  requireInputs('trimmedMean', vectors.length, trimmedMeanMinInputs(f), `n > 2f with f = ${f}`);
+  const d = checkVectors('trimmedMean', vectors, 1);
+  const res = outBuffer('trimmedMean', d, out);
+  if (f === 0) return mean(vectors, res);
+  const n = vectors.length, kept = n - 2 * f;
+  // Outer pivots expect f + 2√f + 2 values beyond them (so that at most f is rare); inner pivots sit
+  // at the expected f-th order statistic and split those candidates once more.
+  const outerP = (f + 2 * Math.sqrt(f) + 2) / n;
+  const usePivots = n > INSERTION_SORT_MAX && outerP < 0.4;
+  const zOuter = usePivots ? -normalQuantile(outerP) : 0, zInner = usePivots ? -normalQuantile(f / n) : 0;
+  const low = new Float32Array(n), high = new Float32Array(n), spare = new Float32Array(n);
+  columnBlocks(vectors, d, res, (a, base, sum, sumSq) => {
+    const end = base + n;
+    if (n <= INSERTION_SORT_MAX) {
+      insertionSort(a, base, end);
+      return sumRange(a, base + f, end - f) / kept;
+    }
+    if (usePivots) {
+      const mu = sum / n, sd = Math.sqrt(Math.max(0, sumSq / n - mu * mu));
+      const pL = mu - zOuter * sd, pH = mu + zOuter * sd;
+      let lo = 0, hi = 0;
+      for (let i = base; i < end; i++) {
+        const x = a[i]!;
+        low[lo] = x; lo += +(x < pL);
+        high[hi] = -x; hi += +(x > pH); // the f largest of x are the f smallest of −x
+      }
+      if (lo >= f && hi >= f) {
+        const keptSum = sum - smallestSum(low, lo, f, mu - zInner * sd, spare) + smallestSum(high, hi, f, -(mu + zInner * sd), spare);
+        // Σx − bottom − top cancels: its Float64 error is at worst (n + 2f)·ε·Σ|x| ≤ (n + 2f)·ε·√(n·Σx²).
+        // Accept it only if √(n·Σx²) ≤ 2¹⁶·|result|, i.e. a relative error under ~2·10⁻⁹ for n ≤ 100,
+        // far below float32 resolution; a huge attack value or a kept sum near 0 takes the direct sum.
+        if (Math.sqrt(n * sumSq) <= CANCELLATION_RATIO * Math.abs(keptSum)) return keptSum / kept;
+      }
+    }
+    select(a, base, end - 1, base + f);
+    select(a, base + f, end - 1, end - f - 1);
+    return sumRange(a, base + f, end - f) / kept;
+  });
+  return res;
+}
+
+/** See the cancellation check in `trimmedMean`. */
+const CANCELLATION_RATIO = 2 ** 16;
+/** Up to this many extremes are peeled off by linear scans instead of a selection. */
+const PEEL_MAX = 6;
+
+/**
+ * Sum of the k smallest of buf[0..m) (k ≤ m); `spare` is scratch of length ≥ m. A branch-free split
+ * around `pivot` (near the k-th value) into the values below it (kept in buf) and the rest (spare);
+ * the few values on the wrong side of the pivot are then peeled off one scan each, whose branches are
+ * predictable (a new extreme is rare), or found by a selection when there are many.
+ */
+function smallestSum(buf: Float32Array, m: number, k: number, pivot: number, spare: Float32Array): number {
+  let c = 0, r = 0;
+  for (let i = 0; i < m; i++) {
+    const x = buf[i]!, below = +(x < pivot);
+    buf[c] = x; c += below;
+    spare[r] = x; r += 1 - below;
+  }
+  if (c - k > PEEL_MAX || k - c > PEEL_MAX) {
+    for (let i = 0; i < r; i++) buf[c + i] = spare[i]!;
+    select(buf, 0, m - 1, k - 1);
+    return sumRange(buf, 0, k);
+  }
+  let s = sumRange(buf, 0, c);
+  // Too many below the pivot: drop their largest, one scan each.
+  for (let top = c; top > k; top--) {
+    let at = 0, mx = buf[0]!;
+    for (let i = 1; i < top; i++) { const x = buf[i]!; if (x > mx) { mx = x; at = i; } }
+    s -= mx;
+    buf[at] = buf[top - 1]!;
+  }
+  // Too few: add the smallest of the rest, one scan each.
+  for (let need = k - c, rest = r; need > 0; need--, rest--) {
+    let at = 0, mn = spare[0]!;
+    for (let i = 1; i < rest; i++) { const x = spare[i]!; if (x < mn) { mn = x; at = i; } }
+    s += mn;
+    spare[at] = spare[rest - 1]!;
+  }
+  return s;
+}
+
+function sumRange(a: Float32Array, from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += a[i]!;
+  return s;
+}
+
+/** A per-coordinate kernel on the transposed block: values at a[base, base + n), their Float64 sum and sum of squares. */
+type ColumnKernel = (a: Float32Array, base: number, sum: number, sumSq: number) => number;
+
+/**
+ * Transpose blocks of coordinates into a scratch array (value i of coordinate c at c·n + i) and write
+ * `column(scratch, c·n, Σx, Σx²)` for each coordinate c; `column` may reorder its n values in place.
+ * Eight rows per sweep keep the strided stores within few cache lines, and the sums ride along for free
+ * (the sweep is bound by memory, not arithmetic).
+ */
+function columnBlocks(vectors: readonly Float32Array[], d: number, res: Float32Array, column: ColumnKernel): void {
+  const n = vectors.length;
+  const width = Math.min(COLUMN_BLOCK, d);
+  const scratch = new Float32Array(n * width), sum = new Float64Array(width), sumSq = new Float64Array(width);
+  for (let k0 = 0; k0 < d; k0 += COLUMN_BLOCK) {
+    const len = Math.min(COLUMN_BLOCK, d - k0);
+    sum.fill(0);
+    sumSq.fill(0);
+    let i = 0;
+    for (; i + 7 < n; i += 8) {
+      const v0 = vectors[i]!, v1 = vectors[i + 1]!, v2 = vectors[i + 2]!, v3 = vectors[i + 3]!;
+      const v4 = vectors[i + 4]!, v5 = vectors[i + 5]!, v6 = vectors[i + 6]!, v7 = vectors[i + 7]!;
+      for (let c = 0, p = i, k = k0; c < len; c++, p += n, k++) {
+        const x0 = v0[k]!, x1 = v1[k]!, x2 = v2[k]!, x3 = v3[k]!, x4 = v4[k]!, x5 = v5[k]!, x6 = v6[k]!, x7 = v7[k]!;
+        scratch[p] = x0; scratch[p + 1] = x1; scratch[p + 2] = x2; scratch[p + 3] = x3;
+        scratch[p + 4] = x4; scratch[p + 5] = x5; scratch[p + 6] = x6; scratch[p + 7] = x7;
+        sum[c] += ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7));
+        sumSq[c] += ((x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)) + ((x4 * x4 + x5 * x5) + (x6 * x6 + x7 * x7));
+      }
+    }
+    for (; i < n; i++) {
+      const v = vectors[i]!;
+      for (let c = 0, p = i, k = k0; c < len; c++, p += n, k++) { const x = v[k]!; scratch[p] = x; sum[c] += x; sumSq[c] += x * x; }
+    }
+    // Results go out after the whole block is read, so `out` may alias an input.
+    for (let c = 0; c < len; c++) res[k0 + c] = column(scratch, c * n, sum[c]!, sumSq[c]!);
+  }
+}
+
+/** Sort a[from, to) ascending in place. */
+function insertionSort(a: Float32Array, from: number, to: number): void {
+  for (let i = from + 1; i < to; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= from && a[j]! > x) { a[j + 1] = a[j]!; j--; }
+    a[j + 1] = x;
+  }
+}
+
+/**
+ * Wirth's selection on a[l..r] (inclusive): afterwards a[k] holds the value of rank k, everything left of
+ * k is ≤ it and everything right is ≥ it. Expected O(r − l).
+ */
+function select(a: Float32Array, l: number, r: number, k: number): void {
+  while (l < r) {
+    const x = a[k]!;
+    let i = l, j = r;
+    do {
+      while (a[i]! < x) i++;
+      while (x < a[j]!) j--;
+      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i++; j--; }
+    } while (i <= j);
+    if (j < k) l = i;
+    if (k < i) r = j;
+  }
+}
+
+/**
+ * Squared Euclidean distances between all pairs (n×n row-major Float64Array, zero diagonal), summed in
+ * Float64 over cache-sized coordinate blocks. Two rows against four columns at a time: six loads feed
+ * eight independent accumulators, which keeps the FPU busy without spilling registers. The difference
+ * form (x − y)² is used rather than ‖x‖² + ‖y‖² − 2⟨x, y⟩, which cancels badly for the nearly equal
+ * models gossip learning produces.
+ * @throws AggregationError ERR_LENGTH_MISMATCH
+ */
+export function pairwiseSquaredDistances(vectors: readonly Float32Array[]): Float64Array {
+  const d = checkVectors('pairwiseSquaredDistances', vectors, 0);
+  const n = vectors.length;
+  const D = new Float64Array(n * n);
+  for (let k0 = 0; k0 < d; k0 += DISTANCE_BLOCK) {
+    const k1 = Math.min(d, k0 + DISTANCE_BLOCK);
+    for (let i = 0; i + 1 < n; i += 2) {
+      const a = vectors[i]!, a2 = vectors[i + 1]!, row = i * n, row2 = row + n;
+      let s = 0;
+      for (let k = k0; k < k1; k++) { const e = a[k]! - a2[k]!; s += e * e; }
+      D[row + i + 1] += s;
+      let j = i + 2;
+      for (; j + 3 < n; j += 4) {
+        const b0 = vectors[j]!, b1 = vectors[j + 1]!, b2 = vectors[j + 2]!, b3 = vectors[j + 3]!;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (let k = k0; k < k1; k++) {
+          const x = a[k]!, y = a2[k]!, c0 = b0[k]!, c1 = b1[k]!, c2 = b2[k]!, c3 = b3[k]!;
+          let e = x - c0; s0 += e * e; e = x - c1; s1 += e * e; e = x - c2; s2 += e * e; e = x - c3; s3 += e * e;
+          e = y - c0; t0 += e * e; e = y - c1; t1 += e * e; e = y - c2; t2 += e * e; e = y - c3; t3 += e * e;
+        }
+        D[row + j] += s0; D[row + j + 1] += s1; D[row + j + 2] += s2; D[row + j + 3] += s3;
+        D[row2 + j] += t0; D[row2 + j + 1] += t1; D[row2 + j + 2] += t2; D[row2 + j + 3] += t3;
+      }
+      for (; j < n; j++) {
+        const b = vectors[j]!;
+        let u = 0, w = 0;
+        for (let k = k0; k < k1; k++) { const e = a[k]! - b[k]!, g = a2[k]! - b[k]!; u += e * e; w += g * g; }
+        D[row + j] += u;
+        D[row2 + j] += w;
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) D[j * n + i] = D[i * n + j]!;
+  return D;
+}
+
+/** Options of Krum and multi-Krum. */
+export interface KrumOptions {
+  /** Refuse inputs below Blanchard et al.'s n ≥ 2f + 3 instead of f + 3. Default false. */
+  readonly strict?: boolean;
+}
+
+function checkKrum(rule: string, vectors: readonly Float32Array[], f: number, options: KrumOptions): void {
+  checkOption(isCount(f), rule, `f is ${f}; expected an integer ≥ 0`);
+  const strict = options.strict ?? false;
+  requireInputs(rule, vectors.length, krumMinInputs(f, strict), strict ? `Blanchard: n > 2f + 2 with f = ${f}` : `n ≥ f + 3 with f = ${f}`);
+  checkVectors(rule, vectors, 1);
+}
+
+/**
+ * Krum scores: for each input, the sum of squared distances to its n − f − 2 closest other inputs.
+ * @throws AggregationError ERR_TOO_FEW_INPUTS (n < f + 3, or n < 2f + 3 with strict), ERR_LENGTH_MISMATCH, ERR_BAD_OPTION
+ */
+export function krumScores(vectors: readonly Float32Array[], f: number, options: KrumOptions = {}): Float64Array {
+  checkKrum('krumScores', vectors, f, options);
+  const n = vectors.length, closest = n - f - 2;
+  const D = pairwiseSquaredDistances(vectors);
+  const scores = new Float64Array(n);
+  const others = new Float64Array(n - 1);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0, p = 0; j < n; j++) if (j !== i) others[p++] = D[i * n + j]!;
+    others.sort();
+    let s = 0;
+    for (let k = 0; k < closest; k++) s += others[k]!;
+    scores[i] = s;
+  }
+  return scores;
+}
+
+/** Indices ordered by ascending score, ties by index. */
+function rankScores(scores: Float64Array): number[] {
+  return Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]! || a - b);
+}
+
+/**
+ * Krum: the index of the input with the lowest score (ties → lowest index).
+ * @throws AggregationError as `krumScores`
+ */
+export function krum(vectors: readonly Float32Array[], f: number, options: KrumOptions = {}): number {
+  return rankScores(krumScores(vectors, f, options))[0]!;
+}
+
+/**
+ * Multi-Krum selection: the indices of the m lowest Krum scores (scores computed once), best first.
+ * 1 ≤ m ≤ n − f.
+ * @throws AggregationError as `krumScores`, plus ERR_BAD_OPTION for m
+ */
+export function multiKrumSelect(vectors: readonly Float32Array[], f: number, m: number, options: KrumOptions = {}): number[] {
+  const scores = krumScores(vectors, f, options);
+  const n = vectors.length;
+  checkOption(Number.isInteger(m) && m >= 1 && m <= n - f, 'multiKrum', `m is ${m}; expected an integer in [1, n − f] = [1, ${n - f}]`);
+  return rankScores(scores).slice(0, m);
+}
+
+/**
+ * Multi-Krum: the mean of the m inputs with the lowest Krum scores.
+ * @throws AggregationError as `multiKrumSelect`
+ */
+export function multiKrum(vectors: readonly Float32Array[], f: number, m: number, out?: Float32Array, options: KrumOptions = {}): Float32Array {
+  const picked = multiKrumSelect(vectors, f, m, options);
+  return mean(picked.map((i) => vectors[i]!), out);
+}
+
+/** Minimum number of inputs of `centeredClipping`. */
+export const CENTERED_CLIPPING_MIN_INPUTS = 1;
+
+/**
+ * Centered clipping (Karimireddy et al. 2021): starting from v = center, repeat `iterations` times
+ * v ← v + (1/n)·Σ_i clip(x_i − v, τ), where clip(z, τ) = z·min(1, τ/‖z‖₂). Runs in Float64 between
+ * iterations; τ > 0 (Infinity gives the plain mean after one iteration).
+ * @throws AggregationError ERR_TOO_FEW_INPUTS, ERR_LENGTH_MISMATCH, ERR_BAD_OPTION (τ ≤ 0, iterations < 1)
+ */
+export function centeredClipping(center: Float32Array, vectors: readonly Float32Array[], tau: number, iterations = 1, out?: Float32Array): Float32Array {
+  const rule = 'centeredClipping';
+  checkOption(tau > 0, rule, `tau is ${tau}; expected τ > 0`);
+  checkOption(Number.isInteger(iterations) && iterations >= 1, rule, `iterations is ${iterations}; expected an integer ≥ 1`);
+  const d = checkVectors(rule, vectors, CENTERED_CLIPPING_MIN_INPUTS, center.length);
+  const v = Float64Array.from(center);
+  const acc = new Float64Array(d);
+  const n = vectors.length;
+  for (let it = 0; it < iterations; it++) {
+    acc.fill(0);
+    for (const x of vectors) {
+      let sq = 0;
+      for (let k = 0; k < d; k++) { const e = x[k]! - v[k]!; sq += e * e; }
+      const norm = Math.sqrt(sq);
+      const s = norm > tau ? tau / norm : 1;
+      for (let k = 0; k < d; k++) acc[k] += s * (x[k]! - v[k]!);
+    }
+    for (let k = 0; k < d; k++) v[k] = v[k]! + acc[k]! / n;
+  }
+  const res = outBuffer(rule, d, out);
+  for (let k = 0; k < d; k++) res[k] = v[k]!;
+  return res;
+}
