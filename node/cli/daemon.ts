@@ -1,6 +1,6 @@
 /** `murmur daemon` and `murmur export`. */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-info.js';
 import { loadDaemonConfig, setPath, backendFromEnv } from '../config.js';
 import { startDaemon } from '../daemon.js';
 import { ConfigError } from '../errors.js';
@@ -11,15 +11,6 @@ import { validateAnyModelSpec } from '../learner/create-model.js';
 import type { BackendName } from '../learner/backend.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** The package version, for status and logs. */
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    try { return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version; } catch { return 'unknown'; }
-  }
-}
 
 interface DaemonFlags {
   config?: string; dataDir?: string; listen?: string[]; bootstrap?: string[]; mdns?: boolean; swarm?: string; seed?: string;

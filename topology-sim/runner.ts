@@ -1,0 +1,199 @@
+/**
+ * Runs one run of an experiment: data and partition, topology, model, algorithm instances (attackers wrapped),
+ * a swarm (libp2p in-process or the virtual network), and per-round metrics over the honest peers, written as
+ * they are finalised (STYLE.md §3.5: the report only reads the records).
+ */
+import { defaultRegistry } from '../node/algorithms/defaults.js';
+import type { AlgorithmInstance } from '../node/algorithms/types.js';
+import { resolveModelSpec } from '../node/config.js';
+import { datasetParts } from '../node/data/dataset.js';
+import { partition } from '../node/data/partitioners.js';
+import { rngFor } from '../node/data/rng.js';
+import { loadDataSource, type DataSourceSpec, type LoadedData } from '../node/data/source.js';
+import type { WorkerPool } from '../node/learner/pool.js';
+import type { RoundSummary } from '../node/peer.js';
+import { adversarial, attackerSet } from './adversary.js';
+import { presence } from './churn.js';
+import type { ResolvedRun } from './experiment.js';
+import { accuracyStats, consensusDistance, type RoundRecord } from './metrics.js';
+import { Libp2pSwarm } from './swarm.js';
+import { buildTopology, graphStats, mixingSpectralGap, validateTopologySpec, type Graph } from './topologies.js';
+
+export interface RunDeps {
+  pool: WorkerPool;
+  signal?: AbortSignal;
+  /** Called with each finalised round record. */
+  onRecord?: (r: RoundRecord) => void;
+  /** Free-form progress lines (bring-up, topology facts). */
+  onInfo?: (line: string) => void;
+}
+
+export interface RunResult {
+  records: RoundRecord[];
+  topology: { edges: number; meanDegree: number; spectralGap: number };
+  attackers: number[];
+  /** Model hash of every peer at the end (determinism checks). */
+  finalHashes: string[];
+  partitionHistograms: number[][];
+  aborted: boolean;
+}
+
+const dataCache = new Map<string, Promise<LoadedData>>();
+function loadData(spec: DataSourceSpec, seed: number | string, testSize?: number): Promise<LoadedData> {
+  const key = JSON.stringify([spec, seed, testSize]);
+  if (!dataCache.has(key)) dataCache.set(key, loadDataSource(spec, { seed, testSize }));
+  return dataCache.get(key)!;
+}
+
+interface Pending { vectors: Map<number, Float32Array>; summaries: Map<number, RoundSummary> }
+
+export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise<RunResult> {
+  const e = run.experiment;
+  const n = e.peers;
+  const info = deps.onInfo ?? (() => {});
+  const source: DataSourceSpec = e.data.source === 'csv' ? { source: 'csv', path: e.data.path!, classCount: e.data.classCount }
+    : e.data.source === 'synthetic' ? { source: 'synthetic', size: e.data.size, featureCount: e.data.featureCount, classCount: e.data.classCount ?? 10 }
+      : { source: 'digits' };
+  const data = await loadData(source, e.data.seed, e.data.testSize);
+  const ds = data.dataset;
+  // Bristle pre-trains on the first `pretrain.rows` training rows; peers share the rest (or trainSize of it).
+  const pretrainRows = e.pretrain ? data.train.subarray(0, e.pretrain.rows) : new Uint32Array(0);
+  const peerRows = data.train.subarray(pretrainRows.length, e.data.trainSize ? pretrainRows.length + e.data.trainSize : undefined);
+  const split = partition(e.data.partition, ds.y, peerRows, n, ds.classCount, e.data.seed);
+  const testIndices = e.eval.testSize ? data.test.subarray(0, e.eval.testSize) : data.test;
+  const dataset = { id: `${ds.name}`, parts: datasetParts(ds) };
+
+  const spec = resolveModelSpec(e.model, ds);
+  const { layout, initial: shared } = await deps.pool.describe(spec);
+  let initial = shared;
+  if (e.pretrain) {
+    initial = (await deps.pool.train({ spec, weights: shared, dataset, indices: pretrainRows, options: { lr: e.pretrain.lr, epochs: e.pretrain.epochs, batchSize: 32, seed: `${String(e.seed)}/pretrain` } })).weights;
+    const acc = (await deps.pool.evaluate({ spec, weights: initial, dataset, indices: testIndices })).accuracy;
+    info(`pre-trained the shared model on ${pretrainRows.length} rows no peer holds: test accuracy ${(100 * acc).toFixed(1)}%`);
+  }
+  const initials: Float32Array[] | null = e.model.independentInit
+    ? await Promise.all(Array.from({ length: n }, async (_, i) => (await deps.pool.describe({ ...spec, seed: `${String(e.model.seed)}/peer-${i}` } as typeof spec)).initial))
+    : null;
+
+  const topoSpec = validateTopologySpec(stripResample(e.topology), n);
+  const graph: Graph = buildTopology(topoSpec, n, e.seed);
+  const stats = graphStats(graph);
+  const gap = n <= 2000 ? mixingSpectralGap(graph) : NaN;
+  info(`topology ${topoSpec.kind}: ${stats.edges} edges, degree ${stats.minDegree}–${stats.maxDegree} (mean ${stats.meanDegree.toFixed(2)}), spectral gap of the Metropolis–Hastings matrix ${gap.toFixed(4)}`);
+  const resampled = new Map<number, Graph>();
+  const graphAt = (round: number): Graph => {
+    if (!e.topology.resample) return graph;
+    if (!resampled.has(round)) resampled.set(round, buildTopology(topoSpec, n, `${String(e.seed)}/round-${round}`));
+    return resampled.get(round)!;
+  };
+
+  const attackers = attackerSet(e.adversaries, n, e.seed);
+  const honest = Array.from({ length: n }, (_, i) => i).filter((i) => !attackers.has(i));
+  const churn = presence(e.churn, n, e.seed, (i) => !attackers.has(i));
+  const registry = defaultRegistry();
+  const { name: algorithmName, ...algorithmParams } = e.algorithm;
+  let swarm: Libp2pSwarm | null = null;
+  const honestModels = () => (swarm ? honest.map((i) => swarm!.peers[i]!.vector()) : []);
+  const instances: AlgorithmInstance[] = Array.from({ length: n }, (_, i) => {
+    const base = registry.resolve(algorithmName, algorithmParams, { layout, mode: e.mode, initial }).instance;
+    if (!attackers.has(i) || !e.adversaries) return base;
+    return adversarial(base, e.adversaries.behaviour, { layout, classes: ds.classCount, initial, peerIndex: i, seed: e.seed, peers: n, attackers: attackers.size, honestModels });
+  });
+
+  swarm = new Libp2pSwarm({
+    swarm: `sim-${run.name}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), seed: e.seed, transport: e.transport === 'tcp' ? 'tcp' : 'memory', graph,
+    peers: split.parts.map((p, i) => ({ trainIndices: p, algorithm: { definition: registry.get(algorithmName), params: algorithmParams, instance: instances[i]! } })),
+    algorithmName, mode: e.mode, model: spec, layout, initial: initials ? (i) => initials[i]! : initial,
+    train: { ...e.train }, dataset, testIndices: new Uint32Array(0),
+    rounds: { maxRounds: e.rounds, timeoutMs: e.network.timeoutMs, sendTimeoutMs: e.network.sendTimeoutMs, minRoundMs: 0, periodMs: e.network.periodMs, evalEvery: 0 },
+    dialConcurrency: e.network.dialConcurrency,
+    neighboursOf: (i, round) => graphAt(round)[i]!.filter((j) => !churn.knownAbsent(j, round)),
+    isOnline: (i, round) => churn.online(i, round),
+    dialOnDemand: e.topology.resample,
+  }, { pool: deps.pool });
+
+  const t0 = Date.now();
+  info(`bringing up ${n} peers over the ${e.transport} transport…`);
+  await swarm.start();
+  info(`${n} peers connected in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const records: RoundRecord[] = [];
+  const pending = new Map<number, Pending>();
+  let cumulativeSent = 0, cumulativeReceived = 0, cumulativeRejected = 0;
+  let finalize: Promise<void> = Promise.resolve();
+  const expectedReporters = (round: number) => honest.filter((i) => churn.online(i, round)).length;
+  const runStart = Date.now();
+
+  const close = async (round: number) => {
+    const p = pending.get(round)!;
+    pending.delete(round);
+    const reporters = [...p.vectors.keys()].sort((a, b) => a - b);
+    const last = round === e.rounds;
+    const due = last || round % e.eval.every === 0;
+    const sample = due ? (last || e.eval.fraction >= 1 ? reporters : rngFor('eval', e.seed, round).sample(reporters, Math.max(1, Math.round(e.eval.fraction * reporters.length))).sort((a, b) => a - b)) : [];
+    const evals = await Promise.all(sample.map((i) => deps.pool.evaluate({ spec, weights: p.vectors.get(i)!, dataset, indices: testIndices })));
+    const traffic = swarm!.networks.flatMap((net) => net.traffic());
+    const received = traffic.reduce((s, t) => s + t.bytesIn, 0);
+    const rejected = traffic.reduce((s, t) => s + Object.values(t.rejections).reduce((a, b) => a + b, 0), 0);
+    const sentRound = [...p.summaries.values()].reduce((s, x) => s + x.bytesOut, 0);
+    cumulativeSent += sentRound;
+    const cd = reporters.length > 1 ? consensusDistance(reporters.map((i) => p.vectors.get(i)!)) : { meanSquared: 0, rms: 0 };
+    const sum = (k: 'train' | 'exchange' | 'aggregate') => Math.max(...[...p.summaries.values()].map((x) => x.phaseMs[k]), 0);
+    const accs = evals.map((x) => x.accuracy);
+    const rec: RoundRecord = {
+      run: run.name, round, time: Date.now() - runStart,
+      honest: accs.length ? accuracyStats(accs) : previous(records)?.honest ?? accuracyStats([0]),
+      loss: evals.length ? accuracyStats(evals.map((x) => x.loss)) : previous(records)?.loss ?? accuracyStats([0]),
+      consensusDistance: cd.meanSquared, consensusRms: cd.rms,
+      bytesSent: cumulativeSent, bytesReceived: received, bytesSentRound: sentRound, bytesReceivedRound: received - cumulativeReceived,
+      framesRejected: rejected, framesRejectedRound: rejected - cumulativeRejected,
+      wallMs: { train: sum('train'), exchange: sum('exchange'), aggregate: sum('aggregate'), total: Date.now() - runStart - (records.at(-1)?.time ?? 0) },
+      peersOnline: reporters.length,
+      ...(last ? { perPeerAccuracy: accs } : {}),
+    };
+    cumulativeReceived = received; cumulativeRejected = rejected;
+    records.push(rec);
+    deps.onRecord?.(rec);
+  };
+
+  const onRound = (i: number, s: RoundSummary) => {
+    if (attackers.has(i)) return;
+    let p = pending.get(s.round);
+    if (!p) { p = { vectors: new Map(), summaries: new Map() }; pending.set(s.round, p); }
+    p.vectors.set(i, swarm!.peers[i]!.vector());
+    p.summaries.set(i, s);
+    if (p.vectors.size >= expectedReporters(s.round)) {
+      const round = s.round;
+      finalize = finalize.then(() => close(round));
+    }
+  };
+
+  // Crashes: a peer stops without notice when it reaches its crash round.
+  const crashWatch = swarm.peers.map((peer, i) => peer.onRound((s) => {
+    if (s.round + 1 >= churn.crashRound(i)) void peer.stop();
+  }));
+  let aborted = false;
+  const onAbort = () => { aborted = true; void swarm!.stop(); };
+  deps.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await swarm.run(onRound);
+    await finalize;
+  } finally {
+    deps.signal?.removeEventListener('abort', onAbort);
+    crashWatch.forEach((off) => off());
+    await finalize.catch(() => {});
+  }
+  const finalHashes = swarm.peers.map((p) => p.status().modelHash);
+  await swarm.stop();
+  return {
+    records, attackers: [...attackers].sort((a, b) => a - b), finalHashes, partitionHistograms: split.histograms, aborted,
+    topology: { edges: stats.edges, meanDegree: stats.meanDegree, spectralGap: gap },
+  };
+}
+
+function previous(records: RoundRecord[]): RoundRecord | undefined { return records.at(-1); }
+
+function stripResample(t: { kind: string; resample?: boolean }): unknown {
+  const { resample: _r, ...rest } = t;
+  return rest;
+}
