@@ -1,0 +1,204 @@
+/**
+ * The libp2p side of the network seam (DESIGN.md "The seams", 2): node/network.ts's `Network` over a
+ * Murmuration libp2p node, composed of model-exchange (frames, validated by codec.decodeFrame with our
+ * layout and swarm, filed in an Inbox) and announcements (gossipsub). Peer ids cross the seam as strings.
+ */
+import { setMaxListeners } from 'node:events';
+import type { PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Layout } from '../aggregation/layout.js';
+import { AbortError } from '../node/errors.js';
+import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
+import { announcements } from './announcements.js';
+import type { AnnouncementPeerCounters, Announcements } from './announcements.js';
+import { decodeFrame, DEFAULT_FRAME_LIMITS } from './codec.js';
+import type { DecodedFrame, FrameLimits } from './codec.js';
+import { DEFAULT_PING_TIMEOUT_MS, silentLogger } from './constants.js';
+import type { Logger } from './constants.js';
+import { Inbox } from './inbox.js';
+import type { InboxItem } from './inbox.js';
+import type { MurmurNode } from './libp2p.js';
+import { modelExchange } from './model-exchange.js';
+import type { ExchangeDecodeResult, ModelExchange } from './model-exchange.js';
+import { InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './net-errors.js';
+
+/** Options of `libp2pNetwork`. */
+export interface Libp2pNetworkInit {
+  /** The node (protocols/libp2p.ts). The network owns it from now on: start() starts it, stop() stops it. */
+  node: MurmurNode;
+  /** Our swarm id: frames and announcements of other swarms are refused. */
+  swarm: string;
+  /** Our model layout: frames of another layout are refused ('foreign-layout'). */
+  layout: Layout;
+  /** Receiver limits; default DEFAULT_FRAME_LIMITS. `maxFrameBytes` also caps the stream read. */
+  limits?: FrameLimits;
+  /** Default deadline of `send`, ms; default DEFAULT_SEND_TIMEOUT_MS. */
+  sendTimeoutMs?: number;
+  /** Deadline of one inbound stream, ms; default DEFAULT_INBOUND_TIMEOUT_MS. */
+  inboundTimeoutMs?: number;
+  /** Inbox byte bound; default DEFAULT_INBOX_MAX_BYTES. */
+  inboxMaxBytes?: number;
+  logger?: Logger;
+  /** Epoch ms for `lastSeen`; default Date.now. */
+  now?: () => number;
+}
+
+const toReceived = (i: InboxItem<DecodedFrame>): ReceivedFrame => ({ from: i.from, frame: i.item, bytes: i.bytes });
+
+function parsePeer(peer: string): PeerId {
+  try {
+    return peerIdFromString(peer);
+  } catch (err) {
+    throw new InvalidPeerIdError(peer, { cause: err });
+  }
+}
+
+/** `Network` over libp2p, plus the per-protocol counters behind `traffic()`. */
+export class Libp2pNetwork implements Network {
+  readonly selfId: string;
+  private readonly node: MurmurNode;
+  private readonly inbox: Inbox<DecodedFrame>;
+  private readonly exchange: ModelExchange;
+  private readonly announcer: Announcements;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly seen = new Map<string, number>();
+  private stopController = new AbortController();
+  private started = false;
+  private stopAnnouncementWatch: (() => void) | null = null;
+
+  constructor(init: Libp2pNetworkInit) {
+    const { node, swarm, layout } = init;
+    const limits = init.limits ?? DEFAULT_FRAME_LIMITS;
+    this.node = node;
+    this.selfId = node.peerId.toString();
+    this.now = init.now ?? Date.now;
+    this.log = (init.logger ?? silentLogger).child({ component: 'libp2p-network' });
+    this.inbox = new Inbox<DecodedFrame>({ maxBytes: init.inboxMaxBytes, logger: this.log });
+    const decode = (bytes: Uint8Array): ExchangeDecodeResult<DecodedFrame> => {
+      const r = decodeFrame(bytes, { layout, swarm, limits });
+      return r.ok ? { ok: true, round: r.frame.header.round, step: r.frame.header.step, item: r.frame } : r;
+    };
+    this.exchange = modelExchange({
+      decode, inbox: this.inbox, maxFrameBytes: limits.maxFrameBytes, sendTimeoutMs: init.sendTimeoutMs,
+      inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now,
+    })({
+      registrar: node,
+      connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
+    });
+    this.announcer = announcements({ swarm, logger: init.logger })({ pubsub: node.services.pubsub });
+    this.onConnectionEvent = this.onConnectionEvent.bind(this);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.stopController = new AbortController();
+    setMaxListeners(Infinity, this.stopController.signal);
+    if (this.node.status !== 'started') await this.node.start();
+    this.node.addEventListener('peer:connect', this.onConnectionEvent);
+    this.node.addEventListener('peer:disconnect', this.onConnectionEvent);
+    await this.exchange.start();
+    this.announcer.start();
+    this.stopAnnouncementWatch = this.announcer.onAnnouncement((from) => { this.seen.set(from, this.now()); });
+    this.started = true;
+    this.log.debug({ peer: this.selfId }, 'network started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.stopController.abort(new AbortError('network stopped'));
+    this.stopAnnouncementWatch?.();
+    this.announcer.stop();
+    await this.exchange.stop();
+    this.node.removeEventListener('peer:connect', this.onConnectionEvent);
+    this.node.removeEventListener('peer:disconnect', this.onConnectionEvent);
+    await this.node.stop();
+    this.log.debug({ peer: this.selfId }, 'network stopped');
+  }
+
+  async send(to: string, frame: Uint8Array, options: SendOptions = {}): Promise<void> {
+    await this.exchange.send(parsePeer(to), frame, options);
+  }
+
+  /** As `Network.collect`; also rejects with AbortError if the network stops while waiting. */
+  async collect(round: number, step: number, from: readonly string[], options: CollectOptions = {}): Promise<ReceivedFrame[]> {
+    if (!this.started) throw new NotStartedError('network');
+    const result = await this.inbox.collect(round, step, from, { signal: options.signal, stop: this.stopController.signal });
+    if (result.timedOut) this.log.debug({ round, step, missing: result.missing }, 'collect timed out');
+    return result.items.map(toReceived);
+  }
+
+  discardBefore(round: number): void {
+    this.inbox.discardBefore(round);
+  }
+
+  onFrame(listener: (frame: ReceivedFrame) => void): () => void {
+    return this.inbox.onItem((item) => listener(toReceived(item)));
+  }
+
+  connectedPeers(): string[] {
+    const peers = new Set<string>();
+    for (const c of this.node.getConnections()) if (c.status === 'open') peers.add(c.remotePeer.toString());
+    return [...peers].sort();
+  }
+
+  /** Round-trip time in ms. Rejects with PeerUnreachableError, or AbortError if the caller's signal aborted. */
+  async ping(peer: string, options: SendOptions = {}): Promise<number> {
+    const peerId = parsePeer(peer);
+    const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS);
+    try {
+      return await this.node.services.ping.ping(peerId, { signal });
+    } catch (err) {
+      if (options.signal?.aborted === true && options.signal.reason?.name !== 'TimeoutError') throw new AbortError(`ping of ${peer} was aborted`);
+      throw new PeerUnreachableError(peer, `ping failed (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  async announce(message: Announcement): Promise<void> {
+    await this.announcer.publish(message, { signal: this.stopController.signal });
+  }
+
+  onAnnouncement(listener: (from: string, message: Announcement) => void): () => void {
+    return this.announcer.onAnnouncement(listener);
+  }
+
+  traffic(): PeerTraffic[] {
+    const connected = new Set(this.connectedPeers());
+    const peers = new Set<string>([...this.seen.keys(), ...connected]);
+    for (const c of this.exchange.counters()) peers.add(c.peer);
+    return [...peers].sort().map((peer): PeerTraffic => {
+      const c = this.exchange.countersOf(peer);
+      return {
+        peer,
+        connected: connected.has(peer),
+        lastSeen: Math.max(c.lastSeen, this.seen.get(peer) ?? 0),
+        framesIn: c.framesIn,
+        framesOut: c.framesOut,
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+        rejections: { ...c.rejectedIn },
+        sendFailures: c.sendFailures,
+      };
+    });
+  }
+
+  /** Announcement counters by propagating peer (valid ones received, refusals by reason). */
+  announcementCounters(): AnnouncementPeerCounters[] {
+    return this.announcer.counters();
+  }
+
+  /** Frame counters with the reasons peers refused our frames (`rejectedByRemote`), beyond `traffic()`. */
+  exchangeCounters(): ReturnType<ModelExchange['counters']> {
+    return this.exchange.counters();
+  }
+
+  private onConnectionEvent(evt: CustomEvent<PeerId>): void {
+    this.seen.set(evt.detail.toString(), this.now());
+  }
+}
+
+/** Build the network over `init.node`; nothing is registered until start(). */
+export function libp2pNetwork(init: Libp2pNetworkInit): Libp2pNetwork {
+  return new Libp2pNetwork(init);
+}

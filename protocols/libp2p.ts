@@ -1,0 +1,200 @@
+/**
+ * The libp2p node factory (DESIGN.md layout, protocols/libp2p.ts): tcp or memory transport, noise, yamux,
+ * identify, ping, gossipsub, optional bootstrap and mDNS. Two presets: 'device' (one daemon on a LAN or
+ * the internet) and 'swarm' (hundreds of peers in one process; settings measured in notes/libp2p-v3.md §4).
+ * Options are checked as a whole before anything is built, and every problem is reported at once.
+ */
+import { createHash } from 'node:crypto';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { bootstrap } from '@libp2p/bootstrap';
+import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import { gossipsub } from '@libp2p/gossipsub';
+import type { GossipSub } from '@libp2p/gossipsub';
+import { createTopicScoreParams } from '@libp2p/gossipsub/score';
+import type { TopicScoreParams } from '@libp2p/gossipsub/score';
+import { identify } from '@libp2p/identify';
+import type { Identify } from '@libp2p/identify';
+import type { Libp2p, PrivateKey } from '@libp2p/interface';
+import { mdns } from '@libp2p/mdns';
+import { memory } from '@libp2p/memory';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { ping } from '@libp2p/ping';
+import type { Ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p } from 'libp2p';
+import type { Libp2pOptions } from 'libp2p';
+import { MAX_SWARM_BYTES } from './codec.js';
+import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
+import { InvalidNodeOptionsError } from './net-errors.js';
+
+/** The services every Murmuration node runs. */
+export type MurmurServices = {
+  identify: Identify;
+  ping: Ping;
+  pubsub: GossipSub;
+};
+
+/** A Murmuration libp2p node. */
+export type MurmurNode = Libp2p<MurmurServices>;
+
+/** Options of `createMurmurNode`. */
+export interface MurmurNodeOptions {
+  /** Default 'tcp'. 'memory' only reaches nodes of the same process (simulator, tests). */
+  transport?: 'tcp' | 'memory';
+  /**
+   * Listen multiaddrs. Default: tcp '/ip4/0.0.0.0/tcp/0' ('device') or '/ip4/127.0.0.1/tcp/0' ('swarm');
+   * memory '/memory/<peer id>'.
+   */
+  listen?: string[];
+  /** Bootstrap multiaddrs, each ending in /p2p/<peer id>; the bootstrap module is added only if non-empty. */
+  bootstrap?: string[];
+  /** Multicast DNS discovery on the LAN; default false. Not with the memory transport or the 'swarm' preset. */
+  mdns?: boolean;
+  /** The peer's key (from its store). Exclusive with `seed`. */
+  privateKey?: PrivateKey;
+  /** Deterministic identity for simulations: Ed25519 from SHA-256 of this string. Exclusive with `privateKey`. */
+  seed?: string;
+  /** Datastore for a persistent peer store; opened by the caller before, closed after the node stops. */
+  datastore?: Libp2pOptions['datastore'];
+  /** Default 'device'. */
+  preset?: 'device' | 'swarm';
+  /** Swarm id: its announcement topic gets the tuned gossipsub score parameters (ANNOUNCE_TOPIC_SCORE). */
+  swarm?: string;
+  /** Start the node before returning; default true. */
+  start?: boolean;
+}
+
+/**
+ * Score parameters of the announcement topic. The gossipsub defaults (timeInMeshQuantum 1 ms) saturate the
+ * topic score cap within seconds and hide penalties; with these, three invalid messages drive a sender's
+ * score well below 0 (notes/libp2p-v3.md §3). Announcements are one per peer per round, too rare for a
+ * mesh-delivery quota, so that penalty (and mesh failure) is off. invalidMessageDeliveries decays by 0.9 per
+ * second: three invalid messages are forgotten after about 30 s.
+ */
+export const ANNOUNCE_TOPIC_SCORE: Readonly<Partial<TopicScoreParams>> = Object.freeze({
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 3600,
+  firstMessageDeliveriesWeight: 1,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 10,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.9,
+});
+
+/** 'device' connection limits: a daemon keeps tens of neighbours, never hundreds. */
+const DEVICE_CONNECTION_MANAGER = Object.freeze({ maxConnections: 100, maxParallelDials: 32, dialTimeout: 10_000 });
+/**
+ * 'swarm': every peer shares 127.0.0.1, so the per-host inbound rate limit (5/s) and the 10 pending
+ * inbound connections would refuse most dials; dialing is CPU-bound, so few run at once (notes §4).
+ */
+const SWARM_CONNECTION_MANAGER = Object.freeze({
+  inboundConnectionThreshold: Infinity,
+  maxIncomingPendingConnections: 1000,
+  maxParallelDials: 16,
+  dialTimeout: 30_000,
+});
+/** Memory transport delivery delay in the 'swarm' preset, ms: stops floods running as one microtask chain (notes §4). */
+const SWARM_MEMORY_LATENCY_MS = 1;
+
+/** Deterministic Ed25519 key from a seed string (SHA-256 of its UTF-8 bytes as the 32-byte seed). */
+export async function keyFromSeed(seed: string): Promise<PrivateKey> {
+  return generateKeyPairFromSeed('Ed25519', createHash('sha256').update(seed, 'utf8').digest());
+}
+
+/** Component names of a multiaddr, or an error string. */
+function components(addr: string): string[] | string {
+  try {
+    return multiaddr(addr).getComponents().map((c) => c.name);
+  } catch (err) {
+    return `"${addr}" is not a multiaddr (${(err as Error).message})`;
+  }
+}
+
+function checkAddress(kind: 'listen' | 'bootstrap', addr: string, transport: 'tcp' | 'memory', problems: string[]): void {
+  const names = components(addr);
+  if (typeof names === 'string') {
+    problems.push(`${kind}: ${names}`);
+    return;
+  }
+  const isMemory = names[0] === 'memory';
+  const isTcp = names.includes('tcp');
+  if (transport === 'memory' && !isMemory) problems.push(`${kind} address "${addr}" is not a /memory address, but transport is 'memory'`);
+  if (transport === 'tcp' && !isTcp) problems.push(`${kind} address "${addr}" has no /tcp part, but transport is 'tcp'`);
+  if (kind === 'bootstrap' && names[names.length - 1] !== 'p2p') problems.push(`bootstrap address "${addr}" must end in /p2p/<peer id>`);
+}
+
+/** Every problem of `options`, as sentences naming the option, the value and the fix. */
+export function checkNodeOptions(options: MurmurNodeOptions): string[] {
+  const problems: string[] = [];
+  const transport = options.transport ?? 'tcp';
+  const preset = options.preset ?? 'device';
+  if (transport !== 'tcp' && transport !== 'memory') problems.push(`transport "${String(transport)}" is not 'tcp' or 'memory'`);
+  if (preset !== 'device' && preset !== 'swarm') problems.push(`preset "${String(preset)}" is not 'device' or 'swarm'`);
+  if (options.privateKey !== undefined && options.seed !== undefined) problems.push('privateKey and seed are both set; pass one (seed is for simulations)');
+  if (options.seed === '') problems.push('seed is empty; use a distinct non-empty string per peer');
+  if (options.mdns === true && transport === 'memory') problems.push("mdns needs the tcp transport (it announces IP addresses), but transport is 'memory'");
+  if (options.mdns === true && preset === 'swarm') problems.push("mdns is for devices on a LAN; the 'swarm' preset runs peers in one process");
+  if (options.swarm !== undefined) {
+    const bytes = Buffer.byteLength(options.swarm, 'utf8');
+    if (bytes === 0 || bytes > MAX_SWARM_BYTES) problems.push(`swarm "${options.swarm}" is ${bytes} bytes of UTF-8; allowed 1–${MAX_SWARM_BYTES}`);
+  }
+  if (transport === 'tcp' || transport === 'memory') {
+    for (const addr of options.listen ?? []) checkAddress('listen', addr, transport, problems);
+    for (const addr of options.bootstrap ?? []) checkAddress('bootstrap', addr, transport, problems);
+  }
+  return problems;
+}
+
+/**
+ * Build (and by default start) a node. Throws InvalidNodeOptionsError, listing every problem, when options
+ * are malformed or contradict each other (e.g. the memory transport with a /tcp listen address).
+ */
+export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise<MurmurNode> {
+  const problems = checkNodeOptions(options);
+  if (problems.length > 0) throw new InvalidNodeOptionsError(problems);
+  const transport = options.transport ?? 'tcp';
+  const preset = options.preset ?? 'device';
+  const privateKey = options.privateKey
+    ?? (options.seed !== undefined ? await keyFromSeed(options.seed) : await generateKeyPair('Ed25519'));
+  const listen = options.listen ?? (transport === 'memory'
+    ? [`/memory/${peerIdFromPrivateKey(privateKey).toString()}`]
+    : [preset === 'swarm' ? '/ip4/127.0.0.1/tcp/0' : '/ip4/0.0.0.0/tcp/0']);
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
+  if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: [...options.bootstrap!] }));
+  if (options.mdns === true) peerDiscovery.push(mdns());
+  const topics: Record<string, TopicScoreParams> = {};
+  if (options.swarm !== undefined) topics[announceTopic(options.swarm)] = createTopicScoreParams({ ...ANNOUNCE_TOPIC_SCORE });
+  const swarm = preset === 'swarm';
+
+  return createLibp2p<MurmurServices>({
+    privateKey,
+    ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
+    addresses: { listen },
+    transports: [transport === 'memory' ? memory(swarm ? { latency: SWARM_MEMORY_LATENCY_MS } : {}) : tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: swarm ? { ...SWARM_CONNECTION_MANAGER } : { ...DEVICE_CONNECTION_MANAGER },
+    // The monitor pings every connection and aborts it on a missed pong: an in-process swarm stalls its
+    // event loop under load, which would kill healthy connections (notes §4).
+    ...(swarm ? { connectionMonitor: { enabled: false } } : {}),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        maxInboundDataLength: MAX_PUBSUB_RPC_BYTES,
+        // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one.
+        scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : {}), topics },
+      }),
+    },
+    start: options.start ?? true,
+  });
+}

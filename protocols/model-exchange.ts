@@ -1,0 +1,340 @@
+/**
+ * `/murmur/model/1.0.0` (DESIGN.md "Wire protocol"): the sender opens a stream, writes one length-prefixed
+ * frame and reads a one-byte reply (0 = accepted, else 1 + the index of the reason in ACK_REJECT_REASONS);
+ * then both sides close. The receiver validates through an injected `decode`, files accepted frames in an
+ * Inbox, and counts everything per peer. Shaped like a js-libp2p service (STYLE.md §1): `modelExchange(init)
+ * (components)`, Startable, every wait bounded, and the stream handler never throws into libp2p.
+ */
+import { setMaxListeners } from 'node:events';
+import { lpStream } from '@libp2p/utils';
+import type { AbortOptions, Connection, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface';
+import { AbortError } from '../node/errors.js';
+import { DEFAULT_FRAME_LIMITS } from './codec.js';
+import type { RejectReason } from './codec.js';
+import {
+  ACK_ACCEPTED, ACK_BYTES, ackCode, ackReason, DEFAULT_INBOUND_TIMEOUT_MS, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS,
+  DEFAULT_SEND_TIMEOUT_MS, MODEL_PROTOCOL, silentLogger,
+} from './constants.js';
+import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
+import type { Inbox } from './inbox.js';
+import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './net-errors.js';
+
+/** What `decode` returns: the item with its (round, step) key, or a counted codec reason. */
+export type ExchangeDecodeResult<T> =
+  | { ok: true; round: number; step: number; item: T }
+  | { ok: false; reason: RejectReason; detail: string };
+
+/** Tunables and injected behaviour (STYLE.md §1.2). */
+export interface ModelExchangeInit<T> {
+  /** Validate one received frame from `from` (peer id string); must not throw (a throw counts as 'internal'). */
+  decode(bytes: Uint8Array, from: string): ExchangeDecodeResult<T>;
+  /** Where accepted frames go; its answer ('duplicate', 'inbox-full', 'stale') is replied and counted. */
+  inbox: Inbox<T>;
+  /** Largest frame read, bytes, length prefix excluded; larger ones are answered 'oversized' unread. Default DEFAULT_FRAME_LIMITS.maxFrameBytes. */
+  maxFrameBytes?: number;
+  /** Default deadline of `send` (dial + write + reply), ms; default DEFAULT_SEND_TIMEOUT_MS. */
+  sendTimeoutMs?: number;
+  /** Deadline of one inbound stream, ms; default DEFAULT_INBOUND_TIMEOUT_MS. */
+  inboundTimeoutMs?: number;
+  /** Per connection; default DEFAULT_MAX_INBOUND_STREAMS. */
+  maxInboundStreams?: number;
+  /** Per connection; default DEFAULT_MAX_OUTBOUND_STREAMS. */
+  maxOutboundStreams?: number;
+  /** Protocol id; default MODEL_PROTOCOL. */
+  protocol?: string;
+  logger?: Logger;
+  /** Called once per inbound stream with its outcome, after counting (metrics, tests). Must not throw. */
+  onInbound?(event: InboundEvent): void;
+  /** Epoch ms for `lastSeen`; default Date.now. */
+  now?: () => number;
+}
+
+/** The outcome of one inbound stream. */
+export interface InboundEvent {
+  readonly from: string;
+  readonly outcome: 'accepted' | InboundRejectReason;
+  /** Frame size, bytes; 0 when the frame was not read ('oversized', 'stalled', 'aborted'). */
+  readonly bytes: number;
+}
+
+/** The part of libp2p's registrar we use (a libp2p node itself fits). */
+export interface ModelExchangeRegistrar {
+  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>;
+  unhandle(protocol: string, options?: AbortOptions): Promise<void>;
+}
+
+/** The part of libp2p's connection manager we use: open a protocol stream, dialing if needed. */
+export interface ModelExchangeDialer {
+  openStream(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>;
+}
+
+/** Injected collaborators (libp2p's own components fit). */
+export interface ModelExchangeComponents {
+  registrar: ModelExchangeRegistrar;
+  connectionManager: ModelExchangeDialer;
+}
+
+/** Counters of one remote peer. A frame counts in `framesOut`/`framesIn` only once the receiver accepted it. */
+export interface ExchangePeerCounters {
+  readonly peer: string;
+  /** Epoch ms of the last completed exchange in either direction; 0 if never. */
+  lastSeen: number;
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  /** Inbound frames we refused, by reason. */
+  readonly rejectedIn: Partial<Record<InboundRejectReason, number>>;
+  /** Our frames the peer refused, by the reason it replied. */
+  readonly rejectedByRemote: Partial<Record<AckRejectReason, number>>;
+  /** Sends that did not end with 'accepted' (unreachable, timeout, aborted, broken stream, refused). */
+  sendFailures: number;
+}
+
+/** The service. */
+export interface ModelExchange extends Startable {
+  readonly protocol: string;
+  /**
+   * Push one encoded frame; resolves once the receiver accepted it. Rejects with PeerUnreachableError,
+   * SendTimeoutError (own deadline `sendTimeoutMs`), AbortError (the caller's signal), SendFailedError or
+   * RemoteRejectedError. Backpressure: the write awaits the stream's drain.
+   */
+  send(peer: PeerId, frame: Uint8Array, options?: AbortOptions): Promise<void>;
+  /** Counters of every peer seen so far, sorted by peer id. */
+  counters(): ExchangePeerCounters[];
+  /** Counters of one peer (zeros if never seen). */
+  countersOf(peer: string): ExchangePeerCounters;
+}
+
+const ACK_READ_BUFFER_BYTES = 64;
+/**
+ * Read-buffer room beyond the frame limit, bytes. The buffer check runs as each transport chunk arrives,
+ * before the length prefix is parsed, so a limit of exactly the frame size would turn an oversized frame
+ * into a stream abort instead of an 'oversized' reply. Chunks are at most a few hundred KiB.
+ */
+const READ_SLACK_BYTES = 1024 * 1024;
+
+class DefaultModelExchange<T> implements ModelExchange {
+  readonly protocol: string;
+  private readonly maxFrameBytes: number;
+  private readonly sendTimeoutMs: number;
+  private readonly inboundTimeoutMs: number;
+  private readonly maxInboundStreams: number;
+  private readonly maxOutboundStreams: number;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly peers = new Map<string, ExchangePeerCounters>();
+  private readonly inbound = new Set<Stream>();
+  private stopController = new AbortController();
+  private started = false;
+
+  constructor(private readonly components: ModelExchangeComponents, private readonly init: ModelExchangeInit<T>) {
+    this.protocol = init.protocol ?? MODEL_PROTOCOL;
+    this.maxFrameBytes = init.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
+    this.sendTimeoutMs = init.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.inboundTimeoutMs = init.inboundTimeoutMs ?? DEFAULT_INBOUND_TIMEOUT_MS;
+    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS;
+    this.maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS;
+    this.log = (init.logger ?? silentLogger).child({ component: 'model-exchange' });
+    this.now = init.now ?? Date.now;
+    this.onStream = this.onStream.bind(this);
+  }
+
+  readonly [Symbol.toStringTag] = 'murmur:model-exchange';
+
+  isStarted(): boolean {
+    return this.started;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.stopController = new AbortController();
+    setMaxListeners(Infinity, this.stopController.signal);
+    await this.components.registrar.handle(this.protocol, this.onStream, {
+      maxInboundStreams: this.maxInboundStreams,
+      maxOutboundStreams: this.maxOutboundStreams,
+    });
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.stopController.abort(new AbortError('model exchange stopped'));
+    for (const stream of this.inbound) stream.abort(new AbortError('model exchange stopped'));
+    this.inbound.clear();
+    await this.components.registrar.unhandle(this.protocol);
+  }
+
+  async send(peer: PeerId, frame: Uint8Array, options: AbortOptions = {}): Promise<void> {
+    if (!this.started) throw new NotStartedError('model exchange');
+    const id = peer.toString();
+    const stats = this.countersFor(id);
+    const timeout = AbortSignal.timeout(this.sendTimeoutMs);
+    const sources = [timeout, this.stopController.signal];
+    if (options.signal !== undefined) sources.push(options.signal);
+    const signal = AbortSignal.any(sources);
+    setMaxListeners(Infinity, signal);
+    const fail = (err: unknown, phase: 'dial' | 'transfer'): Error => {
+      if (err instanceof RemoteRejectedError || err instanceof SendFailedError) return err;
+      if (options.signal?.aborted === true || this.stopController.signal.aborted) return new AbortError(`send to ${id} was aborted`);
+      if (timeout.aborted) return new SendTimeoutError(id, this.sendTimeoutMs, { cause: err });
+      const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      return phase === 'dial' ? new PeerUnreachableError(id, detail, { cause: err }) : new SendFailedError(id, detail, { cause: err });
+    };
+    let stream: Stream | undefined;
+    try {
+      try {
+        stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal });
+      } catch (err) {
+        throw fail(err, 'dial');
+      }
+      const lp = lpStream(stream, { maxDataLength: ACK_BYTES, maxBufferSize: ACK_READ_BUFFER_BYTES });
+      // Read the reply while writing: a receiver that refuses an oversized frame replies before reading it
+      // and resets the stream, which fails our write, yet its reason has arrived.
+      const reply = lp.read({ signal });
+      reply.catch(() => {});
+      let writeError: unknown;
+      try {
+        await lp.write(frame, { signal });
+      } catch (err) {
+        writeError = err;
+      }
+      let code: number;
+      try {
+        const bytes = await reply;
+        if (bytes.byteLength !== ACK_BYTES) throw new SendFailedError(id, `reply has ${bytes.byteLength} bytes, expected ${ACK_BYTES}`);
+        code = bytes.get(0);
+      } catch (err) {
+        throw fail(writeError ?? err, 'transfer');
+      }
+      const reason = ackReason(code);
+      if (reason === undefined) throw new SendFailedError(id, `unknown reply byte ${code}; is the peer on a newer protocol version?`);
+      await stream.close({ signal }).catch((err: unknown) => { stream?.abort(err as Error); });
+      stats.lastSeen = this.now();
+      if (reason !== null) {
+        stats.rejectedByRemote[reason] = (stats.rejectedByRemote[reason] ?? 0) + 1;
+        throw new RemoteRejectedError(id, reason);
+      }
+      stats.framesOut++;
+      stats.bytesOut += frame.byteLength;
+      this.log.trace({ peer: id, bytes: frame.byteLength }, 'frame sent');
+    } catch (err) {
+      stats.sendFailures++;
+      if (stream !== undefined && stream.status === 'open') stream.abort(err as Error);
+      this.log.debug({ peer: id, err }, 'send failed');
+      throw err;
+    }
+  }
+
+  counters(): ExchangePeerCounters[] {
+    return [...this.peers.keys()].sort().map((p) => this.countersOf(p));
+  }
+
+  countersOf(peer: string): ExchangePeerCounters {
+    const c = this.peers.get(peer);
+    if (c === undefined) return emptyCounters(peer);
+    return { ...c, rejectedIn: { ...c.rejectedIn }, rejectedByRemote: { ...c.rejectedByRemote } };
+  }
+
+  private countersFor(peer: string): ExchangePeerCounters {
+    let c = this.peers.get(peer);
+    if (c === undefined) {
+      c = emptyCounters(peer);
+      this.peers.set(peer, c);
+    }
+    return c;
+  }
+
+  private countRejection(stats: ExchangePeerCounters, reason: InboundRejectReason, detail: string, bytes = 0): void {
+    stats.rejectedIn[reason] = (stats.rejectedIn[reason] ?? 0) + 1;
+    this.log.trace({ peer: stats.peer, reason, detail }, 'frame rejected');
+    this.notify({ from: stats.peer, outcome: reason, bytes });
+  }
+
+  private notify(event: InboundEvent): void {
+    try {
+      this.init.onInbound?.(event);
+    } catch (err) {
+      this.log.error({ err }, 'onInbound threw');
+    }
+  }
+
+  /** The inbound handler: bounded by its own deadline; every failure is counted, logged and ends the stream. */
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString();
+    const stats = this.countersFor(from);
+    const deadline = AbortSignal.any([AbortSignal.timeout(this.inboundTimeoutMs), this.stopController.signal]);
+    setMaxListeners(Infinity, deadline);
+    this.inbound.add(stream);
+    try {
+      const lp = lpStream(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: this.maxFrameBytes + READ_SLACK_BYTES });
+      let bytes: Uint8Array;
+      try {
+        // subarray() copies only when the frame spans several chunks. The result may be a Node Buffer
+        // (TCP), whose slice() is a view, not a copy; hand decode a plain Uint8Array over the same memory.
+        const raw = (await lp.read({ signal: deadline })).subarray();
+        bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      } catch (err) {
+        const name = (err as Error | undefined)?.name;
+        if (name === 'StreamBufferError') {
+          // A transport chunk larger than READ_SLACK_BYTES overflowed the buffer: oversized, but too late to reply.
+          this.countRejection(stats, 'oversized', String(err));
+          return;
+        }
+        if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
+          this.countRejection(stats, 'oversized', `length prefix over ${this.maxFrameBytes} bytes`);
+          // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
+          // before our reply is out), reply by hand (varint length 1, then the code), then reset.
+          lp.unwrap();
+          stream.send(Uint8Array.of(ACK_BYTES, ackCode('oversized')));
+          await stream.close({ signal: deadline });
+          stream.abort(new Error('frame over the size limit'));
+          return;
+        }
+        // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
+        if (!this.stopController.signal.aborted) this.countRejection(stats, deadline.aborted ? 'stalled' : 'aborted', String(err));
+        if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      const verdict = this.accept(from, bytes);
+      if (verdict === 'accepted') {
+        stats.framesIn++;
+        stats.bytesIn += bytes.byteLength;
+        this.notify({ from, outcome: 'accepted', bytes: bytes.byteLength });
+      } else {
+        this.countRejection(stats, verdict.reason, verdict.detail, bytes.byteLength);
+      }
+      stats.lastSeen = this.now();
+      await lp.write(Uint8Array.of(verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason)), { signal: deadline });
+      await stream.close({ signal: deadline });
+    } catch (err) {
+      this.log.debug({ peer: from, err }, 'inbound stream failed');
+      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.inbound.delete(stream);
+    }
+  }
+
+  private accept(from: string, bytes: Uint8Array): 'accepted' | { reason: AckRejectReason; detail: string } {
+    let decoded: ExchangeDecodeResult<T>;
+    try {
+      decoded = this.init.decode(bytes, from);
+    } catch (err) {
+      this.log.error({ peer: from, err }, 'decode threw; counted as internal');
+      return { reason: 'internal', detail: String(err) };
+    }
+    if (!decoded.ok) return { reason: decoded.reason, detail: decoded.detail };
+    const put = this.init.inbox.put(from, decoded.round, decoded.step, bytes.byteLength, decoded.item);
+    return put === 'accepted' ? put : { reason: put, detail: `round ${decoded.round} step ${decoded.step}` };
+  }
+}
+
+function emptyCounters(peer: string): ExchangePeerCounters {
+  return { peer, lastSeen: 0, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rejectedIn: {}, rejectedByRemote: {}, sendFailures: 0 };
+}
+
+/** Factory in js-libp2p service shape: `modelExchange(init)(components)`. Acquires nothing until start(). */
+export function modelExchange<T>(init: ModelExchangeInit<T>): (components: ModelExchangeComponents) => ModelExchange {
+  return (components) => new DefaultModelExchange<T>(components, init);
+}

@@ -1,0 +1,74 @@
+/**
+ * Typed errors of protocols/ (STYLE.md "Errors"): `name` is the class name, `code` is what crosses
+ * boundaries. Rejected inbound frames are not errors: they are counted reasons (constants.ts). Codec's
+ * errors live in protocols/errors.ts.
+ */
+import { MurmurError } from '../node/errors.js';
+import type { AckRejectReason } from './constants.js';
+
+/** `createMurmurNode` options contradict each other or are malformed; `problems` lists every one. */
+export class InvalidNodeOptionsError extends MurmurError {
+  static override name = 'InvalidNodeOptionsError';
+  constructor(readonly problems: readonly string[]) {
+    super('ERR_INVALID_NODE_OPTIONS', `invalid libp2p node options:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** A peer id string does not parse. */
+export class InvalidPeerIdError extends MurmurError {
+  static override name = 'InvalidPeerIdError';
+  constructor(readonly peer: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_PEER_ID', `"${peer}" is not a valid libp2p peer id; pass peerId.toString() of a known peer`, options);
+  }
+}
+
+/** No connection or stream to the peer could be opened (no known address, refused, protocol unsupported). */
+export class PeerUnreachableError extends MurmurError {
+  static override name = 'PeerUnreachableError';
+  constructor(readonly peer: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_PEER_UNREACHABLE', `peer ${peer} is unreachable: ${detail}; check that its addresses are known and it runs the same protocol`, options);
+  }
+}
+
+/** A send did not finish (dial + write + ack) within its deadline. */
+export class SendTimeoutError extends MurmurError {
+  static override name = 'SendTimeoutError';
+  constructor(readonly peer: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+    super('ERR_SEND_TIMEOUT', `sending to ${peer} did not finish within ${timeoutMs} ms; raise sendTimeoutMs or check the link`, options);
+  }
+}
+
+/** The stream broke while the frame or its reply was in flight (reset, closed early, bad reply). */
+export class SendFailedError extends MurmurError {
+  static override name = 'SendFailedError';
+  constructor(readonly peer: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_SEND_FAILED', `sending to ${peer} failed: ${detail}`, options);
+  }
+}
+
+/**
+ * The receiver read our frame and refused it; `reason` is the reason it replied with (and counted). Not
+ * codec's FrameRejectedError, which is about a frame we refused or could not encode.
+ */
+export class RemoteRejectedError extends MurmurError {
+  static override name = 'RemoteRejectedError';
+  constructor(readonly peer: string, readonly reason: AckRejectReason) {
+    super('ERR_REMOTE_REJECTED', `peer ${peer} rejected our frame: ${reason}`);
+  }
+}
+
+/** An announcement we were asked to publish does not pass our own validation. */
+export class InvalidAnnouncementError extends MurmurError {
+  static override name = 'InvalidAnnouncementError';
+  constructor(readonly reason: string, detail: string) {
+    super('ERR_INVALID_ANNOUNCEMENT', `announcement rejected before publishing (${reason}): ${detail}`);
+  }
+}
+
+/** A method that needs the service running was called before start() or after stop(). */
+export class NotStartedError extends MurmurError {
+  static override name = 'NotStartedError';
+  constructor(what: string) {
+    super('ERR_NOT_STARTED', `${what} is not started; call start() first`);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Question: does /murmur/model cost little over a bare length-prefixed transfer, and do the compact
+ * encodings pay for their encode/decode time? Targets (issue 3): a 10 MB model pushed through
+ * /murmur/model over TCP+Noise+yamux reaches ≥ 90% of the throughput of a bare lpStream transfer of the
+ * same bytes; f16 and q8 move ≥ 1.8× and ≥ 3× the parameters per second of f32.
+ *
+ * Two nodes in one process over TCP on 127.0.0.1, one connection. Each repetition runs every variant once,
+ * interleaved, so load from other processes hits all of them alike; 1 warm-up, then the median of 5.
+ *   baseline  a raw protocol handler that lpStream-reads the f32 frame's bytes (contiguous, as a
+ *             Float32Array) and acks one byte; timed from opening the stream to the ack.
+ *   push f32  Network.send of the pre-encoded f32 frame: stream, frame, the receiver's full validation
+ *             (codec.decodeFrame) and its ack.
+ *   f32/f16/q8  encode on the sender + Network.send (so the receiver's decode is included).
+ * Usage: npm run bench -- bench-exchange [--json]
+ */
+import '../node/polyfill.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { lpStream } from '@libp2p/utils';
+import { makeLayout } from '../aggregation/layout.js';
+import { rngFor } from '../node/data/rng.js';
+import { decodeFrame, encodeModelFrame } from '../protocols/codec.js';
+import type { Encoding, FrameMeta } from '../protocols/codec.js';
+import { createMurmurNode } from '../protocols/libp2p.js';
+import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { jsonMode, printEnv, summarize, verdict } from './lib/bench.js';
+import type { Check, Timing } from './lib/bench.js';
+
+const SWARM = 'bench';
+const RAW_PROTOCOL = '/murmur-bench/raw/1.0.0';
+const REPS = 5;
+const WARMUP = 1;
+// 2500 × 999 + 2500 = 2,500,000 parameters = 10,000,000 bytes as f32.
+const layout = makeLayout([{ name: 'dense/kernel', shape: [2500, 999], role: 'kernel' }, { name: 'dense/bias', shape: [2500], role: 'bias' }]);
+const MAX_BYTES = 64 * 1024 * 1024;
+const meta: FrameMeta = { kind: 'model', swarm: SWARM, round: 1, step: 0, degree: 1, age: 1 };
+
+// Collect garbage before each timed run, so one variant's 10 MB buffers are not paid for by the next.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const rng = rngFor('bench-exchange');
+const values = new Float32Array(layout.size);
+for (let i = 0; i < values.length; i++) values[i] = 0.05 * rng.normal();
+
+const a = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: 'bench-exchange-a', listen: ['/ip4/127.0.0.1/tcp/0'] });
+const b = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: 'bench-exchange-b', listen: ['/ip4/127.0.0.1/tcp/0'] });
+const limits = { maxFrameBytes: MAX_BYTES, maxElements: layout.size, maxExtensionBytes: 0, maxRound: 10, maxStep: 10 };
+const netA = libp2pNetwork({ node: a, swarm: SWARM, layout, limits });
+const netB = libp2pNetwork({ node: b, swarm: SWARM, layout, limits });
+await netA.start();
+await netB.start();
+let delivered = 0;
+netB.onFrame(() => { delivered++; }); // asynchronous mode: frames go to the listener, nothing is buffered
+
+await b.handle(RAW_PROTOCOL, async (stream) => {
+  const lp = lpStream(stream, { maxDataLength: MAX_BYTES, maxBufferSize: MAX_BYTES });
+  let u8 = (await lp.read()).subarray();
+  if (u8.byteOffset % 4 !== 0) u8 = Uint8Array.prototype.slice.call(u8);
+  if (new Float32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2).length === 0) throw new Error('empty transfer');
+  await lp.write(Uint8Array.of(0));
+  await stream.close();
+}, { maxInboundStreams: 4 });
+await a.dial(b.getMultiaddrs()[0]!);
+
+const f32Frame = encodeModelFrame(meta, layout, values);
+
+async function bare(bytes: Uint8Array): Promise<void> {
+  const stream = await a.dialProtocol(b.peerId, RAW_PROTOCOL);
+  const lp = lpStream(stream, { maxDataLength: 1 });
+  await lp.write(bytes);
+  await lp.read();
+  await stream.close();
+}
+
+async function endToEnd(encoding: Encoding): Promise<void> {
+  await netA.send(netB.selfId, encodeModelFrame(meta, layout, values, { encoding }));
+}
+
+const variants: Record<string, () => Promise<void>> = {
+  baseline: () => bare(f32Frame),
+  'push f32': () => netA.send(netB.selfId, f32Frame),
+  f32: () => endToEnd('f32'),
+  f16: () => endToEnd('f16'),
+  q8: () => endToEnd('q8'),
+};
+const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+const cpuSamples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+for (let rep = 0; rep < WARMUP + REPS; rep++) {
+  for (const [name, run] of Object.entries(variants)) {
+    gc();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run();
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    if (rep >= WARMUP) {
+      samples[name]!.push(ms);
+      cpuSamples[name]!.push((cpu.user + cpu.system) / 1000);
+    }
+  }
+}
+const expectedDeliveries = (WARMUP + REPS) * 4;
+if (delivered !== expectedDeliveries) throw new Error(`receiver got ${delivered} frames, expected ${expectedDeliveries}`);
+
+// Local codec cost alone, for the profile (same data, no network).
+const local = (encoding: Encoding): { encode: Timing; decode: Timing; bytes: number } => {
+  const enc: number[] = [];
+  const dec: number[] = [];
+  let frame = encodeModelFrame(meta, layout, values, { encoding });
+  for (let rep = 0; rep < WARMUP + REPS; rep++) {
+    gc();
+    let t0 = performance.now();
+    frame = encodeModelFrame(meta, layout, values, { encoding });
+    if (rep >= WARMUP) enc.push(performance.now() - t0);
+    gc();
+    t0 = performance.now();
+    const r = decodeFrame(frame, { layout, swarm: SWARM, limits });
+    if (!r.ok) throw new Error(`decode failed: ${r.reason}`);
+    if (rep >= WARMUP) dec.push(performance.now() - t0);
+  }
+  return { encode: summarize(enc), decode: summarize(dec), bytes: frame.byteLength };
+};
+const codec = { f32: local('f32'), f16: local('f16'), q8: local('q8') };
+
+await netA.stop();
+await netB.stop();
+
+const bytesOf: Record<string, number> = {
+  baseline: f32Frame.byteLength, 'push f32': f32Frame.byteLength,
+  f32: codec.f32.bytes, f16: codec.f16.bytes, q8: codec.q8.bytes,
+};
+const rows = Object.keys(variants).map((name) => {
+  const t = summarize(samples[name]!);
+  return { name, bytes: bytesOf[name]!, ms: t, cpuMs: summarize(cpuSamples[name]!).median, mbPerS: bytesOf[name]! / 1e6 / (t.median / 1e3), mparamsPerS: layout.size / 1e6 / (t.median / 1e3) };
+});
+const row = (name: string) => rows.find((r) => r.name === name)!;
+
+printEnv({ model: `${layout.size} params, ${f32Frame.byteLength} bytes as f32`, transport: 'tcp+noise+yamux on 127.0.0.1, one process', reps: `${WARMUP} warm-up + ${REPS}` });
+if (!jsonMode) {
+  console.log('\nvariant     bytes        median ms  (min–max)          MB/s    Mparams/s   CPU ms (all threads)');
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(10)}  ${String(r.bytes).padStart(10)}  ${r.ms.median.toFixed(1).padStart(8)}  (${r.ms.min.toFixed(1)}–${r.ms.max.toFixed(1)})`.padEnd(56)
+      + `${r.mbPerS.toFixed(0).padStart(6)}  ${r.mparamsPerS.toFixed(1).padStart(10)}  ${r.cpuMs.toFixed(1).padStart(7)}`);
+  }
+  console.log('\nlocal codec cost (no network), median ms:');
+  for (const [enc, c] of Object.entries(codec)) console.log(`  ${enc}: encode ${c.encode.median.toFixed(2)}, decode ${c.decode.median.toFixed(2)}, ${c.bytes} bytes`);
+  console.log('');
+}
+
+const pushRatio = row('push f32').mbPerS / row('baseline').mbPerS;
+const f16Ratio = row('f16').mparamsPerS / row('f32').mparamsPerS;
+const q8Ratio = row('q8').mparamsPerS / row('f32').mparamsPerS;
+const checks: Check[] = [
+  { name: 'push f32 / bare lpStream', pass: pushRatio >= 0.9, figure: `${(100 * pushRatio).toFixed(0)}%`, target: '≥ 90%' },
+  { name: 'f16 params/s vs f32', pass: f16Ratio >= 1.8, figure: `${f16Ratio.toFixed(2)}×`, target: '≥ 1.8×' },
+  { name: 'q8 params/s vs f32', pass: q8Ratio >= 3, figure: `${q8Ratio.toFixed(2)}×`, target: '≥ 3×' },
+];
+verdict(checks, { rows, codec, pushRatio, f16Ratio, q8Ratio });
