@@ -52,6 +52,12 @@ export interface PeerComponents {
   neighbours: (round?: number) => string[];
   /** Churn in simulations: whether this peer takes part in a round (default: always). */
   isOnline?: (round: number) => boolean;
+  /**
+   * Push gossip in synchronous rounds (algorithms whose targets are 'one-random'): whom this peer sends to and
+   * who sends to it in a round. A simulator knows every peer's seeded choice, so rounds stay deterministic;
+   * without it the peer picks a random neighbour and waits out the timeout for whoever sends.
+   */
+  pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
 }
 
 export interface PeerStatus {
@@ -177,6 +183,7 @@ export class Peer {
       train: init.train, dataset: init.dataset, labels: datasetFromShared(init.dataset.parts).y, trainIndices: init.trainIndices, testIndices: init.testIndices,
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
       isOnline: c.isOnline ?? (() => true),
+      pushSchedule: c.pushSchedule,
       state: this.state,
       setPhase: (p) => { if (this.phase !== 'stopping') this.phase = p; },
       rng: rngs,

@@ -15,6 +15,7 @@ export type GossipParams = z.infer<typeof gossipParams>;
 export const gossipLearning: AlgorithmDefinition<GossipParams> = {
   name: 'gossip-learning',
   description: 'classic gossip learning: push to one random neighbour, age-weighted merge on receipt',
+  // Synchronous rounds need a push schedule (the simulator provides one) to stay deterministic.
   modes: ['async', 'sync'],
   params: gossipParams,
   create(p, env) {

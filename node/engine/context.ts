@@ -58,6 +58,7 @@ export interface EngineContext {
   readonly logger: Logger;
   readonly neighbours: (round?: number) => string[];
   readonly isOnline: (round: number) => boolean;
+  readonly pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
   readonly rounds: RoundSettings;
   readonly state: ModelState;
   setPhase(phase: Phase): void;

@@ -34,15 +34,16 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
   for (let step = 0; step < ctx.algorithm.gossipSteps; step++) {
     ctx.setPhase('exchanging');
     const neighbours = ctx.neighbours(round);
+    const { targets, senders } = exchangePlan(ctx, neighbours, round);
     const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
     const [sent, frames] = await Promise.all([
-      pushModel(ctx, neighbours, round, step, neighbours.length, signal),
-      ctx.network.collect(round, step, neighbours, { signal: deadline }),
+      pushModel(ctx, targets, round, step, neighbours.length, signal),
+      ctx.network.collect(round, step, senders, { signal: deadline }),
     ]);
     signal.throwIfAborted();
     sendFailures += sent.failures; bytesOut += sent.bytes;
-    received += frames.length; expected += neighbours.length;
-    if (frames.length < neighbours.length) timedOut = true;
+    received += frames.length; expected += senders.length;
+    if (frames.length < senders.length) timedOut = true;
     ctx.setPhase('aggregating');
     const a0 = ctx.clock.now();
     const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal));
@@ -66,4 +67,12 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
   ctx.setPhase('committing');
   await ctx.finishRound(summary);
   ctx.setPhase('idle');
+}
+
+/** Whom to send to and whom to wait for: every neighbour, or the push-gossip schedule. */
+function exchangePlan(ctx: EngineContext, neighbours: string[], round: number): { targets: string[]; senders: string[] } {
+  if (ctx.algorithm.targets !== 'one-random') return { targets: neighbours, senders: neighbours };
+  if (ctx.pushSchedule) return { targets: ctx.pushSchedule.targets(round), senders: ctx.pushSchedule.senders(round) };
+  const rng = ctx.rng(round, 'target');
+  return { targets: neighbours.length ? [neighbours[rng.int(neighbours.length)]!] : [], senders: neighbours };
 }

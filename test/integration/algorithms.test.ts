@@ -16,7 +16,7 @@ const cases: Array<{ name: string; params?: Record<string, unknown>; supermask?:
   { name: 'dpsgd' }, { name: 'dfedsam' }, { name: 'dfedsam-mgs', params: { gossipSteps: 2 } }, { name: 'variance-corrected' },
   { name: 'mean' }, { name: 'median' }, { name: 'trimmed-mean', params: { f: 1 } }, { name: 'krum', params: { f: 0, m: 2 } },
   { name: 'centered-clipping', params: { tau: 5 } },
-  { name: 'bristle', pretrained: true }, { name: 'frl', supermask: true },
+  { name: 'bristle', pretrained: true }, { name: 'frl', supermask: true }, { name: 'gossip-learning' },
 ];
 
 describe('every synchronous algorithm: 8 peers in a ring over the memory transport, MLP on digit shards', { timeout: 600_000 }, () => {
