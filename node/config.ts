@@ -141,9 +141,15 @@ export async function readConfigFile(path: string): Promise<unknown> {
   }
 }
 
-/** Deep merge of plain objects (arrays and scalars replace). */
+const DISCRIMINATORS = ['kind', 'scheme', 'name', 'arch'] as const;
+
+/**
+ * Deep merge of plain objects (arrays and scalars replace). An object whose discriminator (kind, scheme, name,
+ * arch) differs from the base's replaces it whole, so another algorithm or attack does not inherit fields.
+ */
 export function mergeDeep(base: unknown, over: unknown): unknown {
   if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
+  if (DISCRIMINATORS.some((k) => k in over && k in base && over[k] !== base[k])) return over;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = mergeDeep(out[k], v);
   return out;

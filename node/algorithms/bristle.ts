@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { integrate, prioritise, BRISTLE_DEFAULT_ALPHA, BRISTLE_DEFAULT_BETA, BRISTLE_DEFAULT_OVERLAP } from '../../aggregation/bristle.js';
+import { mean } from '../../aggregation/mean.js';
 import { rngFor } from '../data/rng.js';
 import { encodingParam } from './dpsgd.js';
 import { subLayout } from './sub-layout.js';
@@ -21,6 +22,8 @@ export const bristleParams = z.strictObject({
   /** φ: assumed class overlap with each neighbour (PSI is off in the reference simulator: 3). */
   overlap: z.number().int().min(1).default(BRISTLE_DEFAULT_OVERLAP),
   subtractColumnMean: z.boolean().default(true),
+  /** 'mean': plain averaging of the same output layers (the baseline Bristle is compared with). */
+  integrator: z.enum(['bristle', 'mean']).default('bristle'),
   /** The output kernel and bias; everything else is the frozen feature extractor. */
   outputKernel: z.string().default('out/kernel'),
   outputBias: z.string().default('out/bias'),
@@ -75,6 +78,7 @@ export const bristle: AlgorithmDefinition<BristleParams> = {
         validation ??= localValidation(input.trainIndices, input.labels, classes, p.kappa);
         const received = input.received.flatMap((c) => (c.values ? [{ id: c.from, vector: c.values }] : []));
         if (received.length === 0) return null;
+        if (p.integrator === 'mean') return { vector: mean([input.own, ...received.map((r) => r.vector)]), age: input.ownAge };
         const chosen = new Set(prioritise(input.own, received, { alpha: p.alpha, beta: p.beta }, input.rng.uniform));
         const picked = received.filter((r) => chosen.has(r.id));
         const f1Of = async (W: Float32Array) => (await input.evaluate(head.insert(input.full, W), validation!.rows)).perClass.map((m) => m.f1);

@@ -1,0 +1,312 @@
+/**
+ * The in-memory side of the network seam (DESIGN.md "The seams", 2): one `VirtualNet` per simulation, one
+ * `VirtualNetwork` (node/network.ts's `Network`) per peer. A send becomes an event of the sender at
+ * now + latency + bytes / bandwidth (links.ts); when it fires, the receiver decodes the frame with the codec
+ * (our layout and swarm), counts a refusal by its reason exactly like protocols/model-exchange.ts, files an
+ * accepted frame in the same Inbox (or hands it to onFrame listeners in asynchronous mode), and the
+ * sender's promise settles. No timers, sockets or streams: a peer costs a few small maps.
+ *
+ * Semantics worth knowing:
+ * - A lost message (DropModel) and one whose transfer would outlast the send deadline never arrive; the
+ *   sender rejects with SendTimeoutError at the deadline. The caller's signal (or stop()) rejects at once
+ *   with AbortError and cancels the transfer.
+ * - Offline peers (`setOnline`, for churn): a send to one rejects with PeerUnreachableError after the
+ *   link's latency; a frame whose receiver went offline in flight is lost (SendFailedError at delivery); an
+ *   offline sender's sends fail at once. All count as send failures.
+ * - Connections: `connect()` links two peers (the swarm connects its topology's edges); a delivered frame
+ *   connects its two ends too, as a libp2p dial would. `connectedPeers()` lists connected online peers.
+ * - Announcements go to every online started peer of the net (gossipsub floods the swarm topic), or only to
+ *   connected ones with `announceTo: 'connected'`; each arrives after its link's latency, validated.
+ * - Times (`lastSeen`) are virtual ms. Decoded frames are views over the sender's buffer (zero-copy, like
+ *   codec views) unless `copyFrames` is set; aggregators never mutate their inputs (STYLE.md §4.3).
+ */
+import { setMaxListeners } from 'node:events';
+import type { Layout } from '../../aggregation/layout.js';
+import { AbortError } from '../../node/errors.js';
+import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../../node/network.js';
+import { decodeAnnouncement, encodeAnnouncement } from '../../protocols/announcements.js';
+import { decodeFrame } from '../../protocols/codec.js';
+import type { DecodedFrame } from '../../protocols/codec.js';
+import { DEFAULT_COLLECT_TIMEOUT_MS, DEFAULT_PING_TIMEOUT_MS } from '../../protocols/constants.js';
+import type { AckRejectReason, InboundRejectReason } from '../../protocols/constants.js';
+import { Inbox } from '../../protocols/inbox.js';
+import type { InboxItem } from '../../protocols/inbox.js';
+import {
+  InvalidAnnouncementError, NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError,
+} from '../../protocols/net-errors.js';
+import { sampleLatency, transferMs } from './links.js';
+import type { Link } from './links.js';
+import type { VirtualNet } from './net.js';
+import type { VirtualEvent } from './scheduler.js';
+
+/** What a peer's network checks frames and announcements against. */
+export interface VirtualPeerInit {
+  swarm: string;
+  /** The exchange layout: frames of another layout are refused ('foreign-layout'). */
+  layout: Layout;
+}
+
+/** Counters of one remote peer, as model-exchange keeps them, plus the link's message number. */
+interface Counters {
+  lastSeen: number;
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  rejectedIn: Partial<Record<InboundRejectReason, number>>;
+  rejectedByRemote: Partial<Record<AckRejectReason, number>>;
+  sendFailures: number;
+  /** Frames offered on the link to this peer so far: the message number of the next one. */
+  sent: number;
+  pings: number;
+}
+
+const newCounters = (): Counters => ({
+  lastSeen: 0, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rejectedIn: {}, rejectedByRemote: {}, sendFailures: 0, sent: 0, pings: 0,
+});
+const toReceived = (i: InboxItem<DecodedFrame>): ReceivedFrame => ({ from: i.from, frame: i.item, bytes: i.bytes });
+
+/** One peer's `Network` on the virtual net. */
+export class VirtualNetwork implements Network {
+  private readonly inbox: Inbox<DecodedFrame>;
+  private readonly counters = new Map<number, Counters>();
+  private readonly connected = new Set<number>();
+  private readonly announcementListeners = new Set<(from: string, message: Announcement) => void>();
+  private stopController = new AbortController();
+  private started = false;
+  private announcements = 0;
+
+  constructor(private readonly net: VirtualNet, readonly selfId: string, readonly index: number, private readonly peer: VirtualPeerInit) {
+    this.inbox = new Inbox<DecodedFrame>({ maxBytes: net.inboxMaxBytes, logger: net.log });
+  }
+
+  isStarted(): boolean {
+    return this.started;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.stopController = new AbortController();
+    setMaxListeners(Infinity, this.stopController.signal);
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.stopController.abort(new AbortError('network stopped'));
+  }
+
+  /** As `Network.send`; see the module comment for the failure semantics. */
+  send(to: string, frame: Uint8Array, options: SendOptions = {}): Promise<void> {
+    if (!this.started) return Promise.reject(new NotStartedError('virtual network'));
+    const target = this.net.indexOf(to);
+    if (target === undefined) return Promise.reject(new PeerUnreachableError(to, 'no virtual peer has this id'));
+    const stats = this.countersOf(target);
+    const message = stats.sent++;
+    const { signal } = options;
+    const stop = this.stopController.signal;
+    if (signal?.aborted === true) {
+      stats.sendFailures++;
+      return Promise.reject(new AbortError(`send to ${to} was aborted`));
+    }
+    const link: Link = { from: this.index, to: target };
+    const s = this.net.scheduler;
+    return new Promise<void>((resolve, reject) => {
+      const done = (err: Error | null): void => {
+        signal?.removeEventListener('abort', onAbort);
+        stop.removeEventListener('abort', onAbort);
+        if (err === null) { resolve(); return; }
+        stats.sendFailures++;
+        this.net.log.trace({ from: this.selfId, to, err: err.message }, 'virtual send failed');
+        reject(err);
+      };
+      const onAbort = (): void => { event.cancel(); done(new AbortError(`send to ${to} was aborted`)); };
+      const receiver = this.net.member(target)!;
+      const latency = sampleLatency(this.net.latency, link, message);
+      let event: VirtualEvent;
+      if (!this.net.isOnline(this.index)) {
+        event = s.schedule(this.index, 0, () => done(new SendFailedError(to, 'this peer is offline')));
+      } else if (!this.net.isOnline(target) || !receiver.started) {
+        event = s.schedule(this.index, latency, () => done(new PeerUnreachableError(to, 'the peer is offline')));
+      } else {
+        const arrival = latency + transferMs(this.net.bandwidth, link, frame.byteLength);
+        const timeout = this.net.sendTimeoutMs;
+        event = this.net.drop.dropped(link, message) || arrival > timeout
+          ? s.schedule(this.index, timeout, () => done(new SendTimeoutError(to, timeout)))
+          : s.schedule(this.index, arrival, () => done(this.deliver(receiver, stats, frame)));
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stop.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** As `Network.collect`; also rejects with AbortError if the network stops while waiting. No signal: a virtual DEFAULT_COLLECT_TIMEOUT_MS. */
+  async collect(round: number, step: number, from: readonly string[], options: CollectOptions = {}): Promise<ReceivedFrame[]> {
+    if (!this.started) throw new NotStartedError('virtual network');
+    const signal = options.signal ?? this.net.scheduler.clock(this.index).timeout(DEFAULT_COLLECT_TIMEOUT_MS);
+    const result = await this.inbox.collect(round, step, from, { signal, stop: this.stopController.signal });
+    if (result.timedOut) this.net.log.debug({ peer: this.selfId, round, step, missing: result.missing }, 'collect timed out');
+    return result.items.map(toReceived);
+  }
+
+  discardBefore(round: number): void {
+    this.inbox.discardBefore(round);
+  }
+
+  onFrame(listener: (frame: ReceivedFrame) => void): () => void {
+    return this.inbox.onItem((item) => listener(toReceived(item)));
+  }
+
+  connectedPeers(): string[] {
+    const ids: string[] = [];
+    for (const j of this.connected) if (this.net.isOnline(j)) ids.push(this.net.member(j)!.selfId);
+    return ids.sort();
+  }
+
+  /** Round-trip time: the latency of both directions, in virtual ms. Rejects like Libp2pNetwork.ping. */
+  ping(peer: string, options: SendOptions = {}): Promise<number> {
+    if (!this.started) return Promise.reject(new NotStartedError('virtual network'));
+    const target = this.net.indexOf(peer);
+    if (target === undefined) return Promise.reject(new PeerUnreachableError(peer, 'no virtual peer has this id'));
+    const clock = this.net.scheduler.clock(this.index);
+    const signal = options.signal ?? clock.timeout(DEFAULT_PING_TIMEOUT_MS);
+    const key = `ping-${this.countersOf(target).pings++}`;
+    return new Promise<number>((resolve, reject) => {
+      let event: VirtualEvent | null = null;
+      const onAbort = (): void => {
+        event?.cancel();
+        const timedOut = signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError';
+        reject(options.signal !== undefined && !timedOut
+          ? new AbortError(`ping of ${peer} was aborted`)
+          : new PeerUnreachableError(peer, 'ping timed out'));
+      };
+      if (signal.aborted) { onAbort(); return; }
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (!this.net.isOnline(this.index) || !this.net.isOnline(target)) return;
+      const rtt = sampleLatency(this.net.latency, { from: this.index, to: target }, key) + sampleLatency(this.net.latency, { from: target, to: this.index }, key);
+      event = this.net.scheduler.schedule(this.index, rtt, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(rtt);
+      });
+    });
+  }
+
+  /** Validate and deliver our announcement (see the module comment); throws InvalidAnnouncementError. */
+  async announce(message: Announcement): Promise<void> {
+    if (!this.started) throw new NotStartedError('virtual network');
+    const bytes = encodeAnnouncement(message);
+    const own = decodeAnnouncement(bytes, this.peer.swarm);
+    if (!own.ok) throw new InvalidAnnouncementError(own.reason, own.detail);
+    if (!this.net.isOnline(this.index)) return;
+    const key = `announce-${this.announcements++}`;
+    for (let j = 0; j < this.net.size; j++) {
+      if (j === this.index || (this.net.announceTo === 'connected' && !this.connected.has(j))) continue;
+      const receiver = this.net.member(j)!;
+      if (!this.net.isOnline(j) || !receiver.started) continue;
+      const latency = sampleLatency(this.net.latency, { from: this.index, to: j }, key);
+      this.net.scheduler.schedule(this.index, latency, () => receiver.receiveAnnouncement(this.index, this.selfId, bytes));
+    }
+  }
+
+  onAnnouncement(listener: (from: string, message: Announcement) => void): () => void {
+    this.announcementListeners.add(listener);
+    return () => { this.announcementListeners.delete(listener); };
+  }
+
+  traffic(): PeerTraffic[] {
+    const peers = new Set<number>([...this.counters.keys(), ...this.connected]);
+    const rows = [...peers].map((j): PeerTraffic => {
+      const c = this.counters.get(j) ?? newCounters();
+      return {
+        peer: this.net.member(j)!.selfId,
+        connected: this.connected.has(j) && this.net.isOnline(j),
+        lastSeen: c.lastSeen,
+        framesIn: c.framesIn,
+        framesOut: c.framesOut,
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+        rejections: { ...c.rejectedIn },
+        sendFailures: c.sendFailures,
+      };
+    });
+    return rows.sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+  }
+
+  /** Reasons peers refused our frames, by peer id (what Libp2pNetwork.exchangeCounters reports as rejectedByRemote). */
+  rejectedByRemote(): Record<string, Partial<Record<AckRejectReason, number>>> {
+    const out: Record<string, Partial<Record<AckRejectReason, number>>> = {};
+    for (const [j, c] of this.counters) if (Object.keys(c.rejectedByRemote).length > 0) out[this.net.member(j)!.selfId] = { ...c.rejectedByRemote };
+    return out;
+  }
+
+  /** @internal Record a connection to peer index `j` (VirtualNet.connect). */
+  link(j: number): void {
+    if (j !== this.index) this.connected.add(j);
+  }
+
+  /** The arrival of one frame at `receiver`: null when accepted, else the sender's error (already counted there). */
+  private deliver(receiver: VirtualNetwork, stats: Counters, frame: Uint8Array): Error | null {
+    const to = receiver.selfId;
+    if (!this.net.isOnline(receiver.index) || !receiver.started) return new SendFailedError(to, 'the peer went offline while the frame was in flight');
+    const verdict = receiver.receive(this.index, this.selfId, frame);
+    stats.lastSeen = this.net.scheduler.now();
+    this.link(receiver.index);
+    if (verdict !== 'accepted') {
+      stats.rejectedByRemote[verdict] = (stats.rejectedByRemote[verdict] ?? 0) + 1;
+      return new RemoteRejectedError(to, verdict);
+    }
+    stats.framesOut++;
+    stats.bytesOut += frame.byteLength;
+    return null;
+  }
+
+  /** Decode and file one arriving frame, counting the outcome like model-exchange's inbound handler. */
+  private receive(from: number, fromId: string, frame: Uint8Array): 'accepted' | AckRejectReason {
+    const stats = this.countersOf(from);
+    stats.lastSeen = this.net.scheduler.now();
+    this.link(from);
+    const bytes = this.net.copyFrames ? frame.slice() : frame;
+    let verdict: 'accepted' | AckRejectReason;
+    try {
+      const decoded = decodeFrame(bytes, { layout: this.peer.layout, swarm: this.peer.swarm, limits: this.net.limits });
+      verdict = decoded.ok
+        ? this.inbox.put(fromId, decoded.frame.header.round, decoded.frame.header.step, bytes.byteLength, decoded.frame)
+        : decoded.reason;
+    } catch (err) {
+      this.net.log.error({ peer: this.selfId, from: fromId, err }, 'decode threw; counted as internal');
+      verdict = 'internal';
+    }
+    if (verdict === 'accepted') {
+      stats.framesIn++;
+      stats.bytesIn += bytes.byteLength;
+    } else {
+      stats.rejectedIn[verdict] = (stats.rejectedIn[verdict] ?? 0) + 1;
+      this.net.log.trace({ peer: this.selfId, from: fromId, reason: verdict }, 'frame rejected');
+    }
+    return verdict;
+  }
+
+  private receiveAnnouncement(from: number, fromId: string, bytes: Uint8Array): void {
+    if (!this.started || !this.net.isOnline(this.index)) return;
+    const decoded = decodeAnnouncement(bytes, this.peer.swarm);
+    if (!decoded.ok) return;
+    this.countersOf(from).lastSeen = this.net.scheduler.now();
+    for (const listener of [...this.announcementListeners]) {
+      try {
+        listener(fromId, decoded.announcement);
+      } catch (err) {
+        this.net.log.error({ err, from: fromId }, 'announcement listener threw');
+      }
+    }
+  }
+
+  private countersOf(j: number): Counters {
+    let c = this.counters.get(j);
+    if (c === undefined) {
+      c = newCounters();
+      this.counters.set(j, c);
+    }
+    return c;
+  }
+}
