@@ -17,6 +17,9 @@ import { presence } from './churn.js';
 import type { ResolvedRun } from './experiment.js';
 import { accuracyStats, consensusDistance, type RoundRecord } from './metrics.js';
 import { Libp2pSwarm } from './swarm.js';
+import { VirtualSwarm } from './virtual-swarm.js';
+import { constantBandwidth, constantLatency, dropProbability } from './virtual/links.js';
+import { ConfigError } from '../node/errors.js';
 import { buildTopology, graphStats, mixingSpectralGap, validateTopologySpec, type Graph } from './topologies.js';
 
 export interface RunDeps {
@@ -28,7 +31,18 @@ export interface RunDeps {
   onInfo?: (line: string) => void;
 }
 
+export interface MemoryReport {
+  /** RSS before the swarm was built (data, workers and TF.js loaded), bytes. */
+  baselineRss: number;
+  /** Highest RSS sampled while the swarm existed, bytes. */
+  peakRss: number;
+  /** (peak − baseline − peers × weight bytes) / peers, bytes: what a peer costs beyond its weights. */
+  perPeerBeyondWeights: number;
+  weightBytes: number;
+}
+
 export interface RunResult {
+  memory: MemoryReport;
   records: RoundRecord[];
   topology: { edges: number; meanDegree: number; spectralGap: number };
   attackers: number[];
@@ -92,7 +106,7 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
   const churn = presence(e.churn, n, e.seed, (i) => !attackers.has(i));
   const registry = defaultRegistry();
   const { name: algorithmName, ...algorithmParams } = e.algorithm;
-  let swarm: Libp2pSwarm | null = null;
+  let swarm: Libp2pSwarm | VirtualSwarm | null = null;
   const honestModels = () => (swarm ? honest.map((i) => swarm!.peers[i]!.vector()) : []);
   const instances: AlgorithmInstance[] = Array.from({ length: n }, (_, i) => {
     const base = registry.resolve(algorithmName, algorithmParams, { layout, mode: e.mode, initial }).instance;
@@ -100,18 +114,34 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     return adversarial(base, e.adversaries.behaviour, { layout, classes: ds.classCount, initial, peerIndex: i, seed: e.seed, peers: n, attackers: attackers.size, honestModels });
   });
 
-  swarm = new Libp2pSwarm({
-    swarm: `sim-${run.name}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), seed: e.seed, transport: e.transport === 'tcp' ? 'tcp' : 'memory', graph,
+  const common = {
+    swarm: `sim-${run.name}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), seed: e.seed, graph,
     peers: split.parts.map((p, i) => ({ trainIndices: p, algorithm: { definition: registry.get(algorithmName), params: algorithmParams, instance: instances[i]! } })),
-    algorithmName, mode: e.mode, model: spec, layout, initial: initials ? (i) => initials[i]! : initial,
+    algorithmName, mode: e.mode, model: spec, layout, initial: initials ? (i: number) => initials[i]! : initial,
     train: { ...e.train }, dataset, testIndices: new Uint32Array(0),
     rounds: { maxRounds: e.rounds, timeoutMs: e.network.timeoutMs, sendTimeoutMs: e.network.sendTimeoutMs, minRoundMs: 0, periodMs: e.network.periodMs, evalEvery: 0 },
-    dialConcurrency: e.network.dialConcurrency,
-    neighboursOf: (i, round) => graphAt(round)[i]!.filter((j) => !churn.knownAbsent(j, round)),
-    isOnline: (i, round) => churn.online(i, round),
-    dialOnDemand: e.topology.resample,
-  }, { pool: deps.pool });
+    neighboursOf: (i: number, round: number) => graphAt(round)[i]!.filter((j) => !churn.knownAbsent(j, round)),
+    isOnline: (i: number, round: number) => churn.online(i, round),
+  };
+  if (e.transport === 'virtual') {
+    swarm = new VirtualSwarm({
+      ...common,
+      net: {
+        latency: constantLatency(e.network.latencyMs + (e.churn?.delayMs ?? 0)),
+        ...(e.network.bandwidthBytesPerMs ? { bandwidth: constantBandwidth(e.network.bandwidthBytesPerMs) } : {}),
+        ...(e.churn?.drop ? { drop: dropProbability(e.churn.drop, `${String(e.seed)}/drop`) } : {}),
+        sendTimeoutMs: e.network.sendTimeoutMs,
+      },
+    }, { pool: deps.pool });
+  } else {
+    if (e.churn?.drop || e.churn?.delayMs) throw new ConfigError('churn.drop and churn.delayMs need transport: virtual (the libp2p transports deliver every message)');
+    swarm = new Libp2pSwarm({ ...common, transport: e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample }, { pool: deps.pool });
+  }
 
+  const baselineRss = process.memoryUsage().rss;
+  let peakRss = baselineRss;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
+  sampler.unref();
   const t0 = Date.now();
   info(`bringing up ${n} peers over the ${e.transport} transport…`);
   await swarm.start();
@@ -173,10 +203,11 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     if (s.round + 1 >= churn.crashRound(i)) void peer.stop();
   }));
   let aborted = false;
-  const onAbort = () => { aborted = true; void swarm!.stop(); };
+  const onAbort = () => { aborted = true; if (swarm instanceof Libp2pSwarm) void swarm.stop(); };
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await swarm.run(onRound);
+    if (swarm instanceof VirtualSwarm) await swarm.run(onRound, { signal: deps.signal }).catch((err: unknown) => { if (!aborted) throw err; });
+    else await swarm.run(onRound);
     await finalize;
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
@@ -184,8 +215,14 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     await finalize.catch(() => {});
   }
   const finalHashes = swarm.peers.map((p) => p.status().modelHash);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  clearInterval(sampler);
   await swarm.stop();
+  const weightBytes = layout.size * 4;
+  const memory = { baselineRss, peakRss, weightBytes, perPeerBeyondWeights: (peakRss - baselineRss - n * weightBytes) / n };
+  info(`memory: baseline RSS ${(baselineRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB, ${(memory.perPeerBeyondWeights / 2 ** 20).toFixed(2)} MiB per peer beyond its ${(weightBytes / 2 ** 10).toFixed(0)} KiB of weights`);
   return {
+    memory,
     records, attackers: [...attackers].sort((a, b) => a - b), finalHashes, partitionHistograms: split.histograms, aborted,
     topology: { edges: stats.edges, meanDegree: stats.meanDegree, spectralGap: gap },
   };

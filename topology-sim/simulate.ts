@@ -57,6 +57,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const config = {
     experiment: o.file, resolved: o.runs.map((r) => ({ run: r.name, ...r.experiment })), backend, versions: dependencyVersions(),
     topology: Object.fromEntries([...results].map(([k, v]) => [k, v.topology])),
+    memory: Object.fromEntries([...results].map(([k, v]) => [k, v.memory])),
     attackers: Object.fromEntries([...results].map(([k, v]) => [k, v.attackers])),
     partitions: Object.fromEntries([...results].map(([k, v]) => [k, v.partitionHistograms])),
     aborted,

@@ -18,7 +18,7 @@ import { Peer, type RoundSettings, type RoundSummary } from '../node/peer.js';
 import type { Layout } from '../aggregation/layout.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
-import { pushSchedule } from './push-schedule.js';
+import { peerHooks } from './peer-hooks.js';
 
 export interface SwarmPeerSpec {
   trainIndices: Uint32Array;
@@ -86,24 +86,14 @@ export class Libp2pSwarm {
     if (init.dialOnDemand) await Promise.all(this.nodes.map((node) => Promise.all(this.nodes.map(async (other) => {
       if (other !== node) await node.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() });
     }))));
-    const schedule = init.peers[0]?.algorithm.instance.targets === 'one-random'
-      ? pushSchedule(n, init.seed, init.neighboursOf ?? ((j) => init.graph[j]!)) : null;
+    const hooks = peerHooks(init, this.ids);
     for (let i = 0; i < n; i++) {
-      const fixed = init.graph[i]!.map((j) => this.ids[j]!).sort();
-      const neighbours = init.neighboursOf
-        ? (round?: number) => init.neighboursOf!(i, round ?? 0).map((j) => this.ids[j]!).sort()
-        : () => fixed;
-      const isOnline = init.isOnline ? (round: number) => init.isOnline!(i, round) : undefined;
-      const push = schedule && {
-        targets: (round: number) => { const t = schedule.target(i, round); return t < 0 ? [] : [this.ids[t]!]; },
-        senders: (round: number) => schedule.senders(i, round).map((j) => this.ids[j]!).sort(),
-      };
       const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
       this.peers.push(new Peer({
         swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
         mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
         train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
-      }, { network: this.networks[i]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, neighbours, isOnline, pushSchedule: push || undefined }));
+      }, { network: this.networks[i]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, ...hooks[i]! }));
     }
   }
 

@@ -15,6 +15,7 @@ import type { LearnerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
 import { Peer, type RoundSummary } from '../node/peer.js';
+import { peerHooks } from './peer-hooks.js';
 import type { SwarmInit } from './swarm.js';
 import { VirtualNet, type VirtualNetInit } from './virtual/net.js';
 import type { VirtualNetwork } from './virtual/network.js';
@@ -83,8 +84,8 @@ export class VirtualSwarm {
       this.networks.push(network);
     }
     init.graph.forEach((nbrs, i) => nbrs.forEach((j) => { if (i < j) this.net.connect(this.ids[i]!, this.ids[j]!); }));
+    const hooks = peerHooks(init, this.ids);
     for (let i = 0; i < n; i++) {
-      const neighbours = init.graph[i]!.map((j) => this.ids[j]!).sort();
       const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
       const cost = typeof init.cost === 'function' ? init.cost(i) : init.cost;
       const pool = new VirtualPool(this.components.pool, this.scheduler, i, cost);
@@ -95,7 +96,7 @@ export class VirtualSwarm {
         swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
         mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
         train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
-      }, { network: this.networks[i]!, pool, clock, logger, neighbours: () => neighbours }));
+      }, { network: this.networks[i]!, pool, clock, logger, ...hooks[i]! }));
     }
   }
 

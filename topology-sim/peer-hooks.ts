@@ -1,0 +1,25 @@
+/** The per-peer neighbour, presence and push-schedule hooks both swarms give their Peers. */
+import type { PeerComponents } from '../node/peer.js';
+import { pushSchedule } from './push-schedule.js';
+import type { SwarmInit } from './swarm.js';
+
+export type PeerHooks = Pick<PeerComponents, 'neighbours' | 'isOnline' | 'pushSchedule'>;
+
+/** Hooks for every peer, given the swarm's peer ids by index. */
+export function peerHooks(init: Pick<SwarmInit, 'graph' | 'peers' | 'seed' | 'neighboursOf' | 'isOnline'>, ids: readonly string[]): PeerHooks[] {
+  const n = ids.length;
+  const schedule = init.peers[0]?.algorithm.instance.targets === 'one-random'
+    ? pushSchedule(n, init.seed, init.neighboursOf ?? ((j) => init.graph[j]!)) : null;
+  return ids.map((_, i) => {
+    const fixed = init.graph[i]!.map((j) => ids[j]!).sort();
+    const neighbours = init.neighboursOf
+      ? (round?: number) => init.neighboursOf!(i, round ?? 0).map((j) => ids[j]!).sort()
+      : () => fixed;
+    const isOnline = init.isOnline ? (round: number) => init.isOnline!(i, round) : undefined;
+    const push = schedule ? {
+      targets: (round: number) => { const t = schedule.target(i, round); return t < 0 ? [] : [ids[t]!]; },
+      senders: (round: number) => schedule.senders(i, round).map((j) => ids[j]!).sort(),
+    } : undefined;
+    return { neighbours, isOnline, pushSchedule: push };
+  });
+}
