@@ -159,7 +159,7 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     pending.delete(round);
     const reporters = [...p.vectors.keys()].sort((a, b) => a - b);
     const last = round === e.rounds;
-    const due = last || round % e.eval.every === 0;
+    const due = last || round === 1 || round % e.eval.every === 0;
     const sample = due ? (last || e.eval.fraction >= 1 ? reporters : rngFor('eval', e.seed, round).sample(reporters, Math.max(1, Math.round(e.eval.fraction * reporters.length))).sort((a, b) => a - b)) : [];
     const evals = await Promise.all(sample.map((i) => deps.pool.evaluate({ spec, weights: p.vectors.get(i)!, dataset, indices: testIndices })));
     const traffic = swarm!.networks.flatMap((net) => net.traffic());
