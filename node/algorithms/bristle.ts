@@ -68,7 +68,9 @@ export const bristle: AlgorithmDefinition<BristleParams> = {
       afterTrain(before, after, trainIndices, labels) {
         validation ??= localValidation(trainIndices, labels, classes, p.kappa);
         const out = before.slice();
-        if (bias) out.set(after.subarray(bias.offset, bias.offset + bias.size), bias.offset);
+        // The bias is local but per class too: a foreign class's bias would only ever be pushed down by local
+        // training (its examples never occur here), silencing the column integration brings in; keep it.
+        if (bias) for (const c of validation.familiar) out[bias.offset + c] = after[bias.offset + c]!;
         for (let f = 0; f < features; f++) {
           for (const c of validation.familiar) out[kernel.offset + f * classes + c] = after[kernel.offset + f * classes + c]!;
         }
