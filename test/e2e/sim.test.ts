@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MAIN } from './daemon-harness.js';
+
+const run = promisify(execFile);
+
+describe('murmur sim', { timeout: 180_000 }, () => {
+  it('runs a small sweep, prints the summary table and writes a report with non-empty plots', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
+    try {
+      const file = join(dir, 'tiny.yaml');
+      await writeFile(file, [
+        'name: tiny', 'seed: 3', 'peers: 6', 'rounds: 3', 'transport: virtual',
+        'topology: { kind: ring }', 'data: { source: digits, trainSize: 600, partition: { scheme: shards, classesPerPeer: 2 } }',
+        'model: { arch: logreg, seed: 1 }', 'eval: { testSize: 200 }',
+        'runs:', '  - name: dpsgd', '    algorithm: { name: dpsgd }', '  - name: median', '    algorithm: { name: median }',
+      ].join('\n'));
+      const out = join(dir, 'out');
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', MAIN, 'sim', file, '--out', out, '--workers', '1'], { timeout: 170_000 });
+      assert.match(stdout, /dpsgd\s+│ 3/);
+      assert.match(stdout, /median\s+│ 3/);
+      const results = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { run: string; round: number });
+      assert.deepEqual(results.map((r) => `${r.run}:${r.round}`), ['dpsgd:1', 'dpsgd:2', 'dpsgd:3', 'median:1', 'median:2', 'median:3']);
+      const csv = (await readFile(join(out, 'summary.csv'), 'utf8')).trim().split('\n');
+      assert.equal(csv.length, 3);
+      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { versions: Record<string, string>; backend: string };
+      assert.ok(config.versions.libp2p && config.backend);
+      const html = await readFile(join(out, 'report.html'), 'utf8');
+      const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+      assert.ok(svgs.length >= 4, `${svgs.length} plots`);
+      for (const svg of svgs) assert.ok(svg.includes('<path') || svg.includes('<line'), 'each plot draws something');
+      assert.ok(!/<script/i.test(html), 'the report needs no script');
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+
+  it('names the problem in a bad experiment file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
+    try {
+      const file = join(dir, 'bad.yaml');
+      await writeFile(file, 'peers: 1\nalgorithm: { name: nope }\n');
+      await assert.rejects(run(process.execPath, ['--import', 'tsx', MAIN, 'sim', file]), (e: Error & { stderr: string; code: number }) => {
+        assert.match(e.stderr, /peers: Too small|peers:.*2/);
+        assert.equal(e.code, 2);
+        return true;
+      });
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+});
