@@ -79,6 +79,10 @@ export const experimentSchema = z.strictObject({
     latencyMs: z.number().min(0).default(1),
     bandwidthBytesPerMs: z.number().positive().optional(),
     dialConcurrency: z.number().int().min(1).max(256).default(8),
+    /** Multi-process swarms: peer i listens on hosts[i mod K]:portBase + i (K = number of shares); keep it below the
+     * OS's ephemeral range (Linux: 32768–60999) so outgoing connections never hold these ports. */
+    portBase: z.number().int().min(1024).max(65000).default(23000),
+    hosts: z.array(z.string().regex(/^[0-9.]+$/, 'an IPv4 address')).default([]),
   }).prefault({}),
   adversaries: adversarySchema.optional(),
   churn: churnSchema.optional(),

@@ -15,7 +15,8 @@ import type { RoundSummary } from '../node/peer.js';
 import { adversarial, attackerSet } from './adversary.js';
 import { presence } from './churn.js';
 import type { ResolvedRun } from './experiment.js';
-import { accuracyStats, consensusDistance, type RoundRecord } from './metrics.js';
+import type { RoundRecord } from './metrics.js';
+import { addModel, combinePartials, type RoundPartial } from './round-partial.js';
 import { Libp2pSwarm } from './swarm.js';
 import { VirtualSwarm } from './virtual-swarm.js';
 import { constantBandwidth, constantLatency, dropProbability } from './virtual/links.js';
@@ -29,6 +30,10 @@ export interface RunDeps {
   onRecord?: (r: RoundRecord) => void;
   /** Free-form progress lines (bring-up, topology facts). */
   onInfo?: (line: string) => void;
+  /** Called with each round's partial (multi-process runs ship these to the merging process). */
+  onPartial?: (p: RoundPartial) => void;
+  /** This process hosts share `index` of `count` (peers i with i mod count = index). */
+  share?: { index: number; count: number };
 }
 
 export interface MemoryReport {
@@ -59,7 +64,7 @@ function loadData(spec: DataSourceSpec, seed: number | string, testSize?: number
   return dataCache.get(key)!;
 }
 
-interface Pending { vectors: Map<number, Float32Array>; summaries: Map<number, RoundSummary> }
+interface Pending { vectors: Map<number, Float32Array>; summaries: Map<number, RoundSummary>; bytesOut: number; aggregators: Set<number> }
 
 export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise<RunResult> {
   const e = run.experiment;
@@ -104,10 +109,14 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
   const attackers = attackerSet(e.adversaries, n, e.seed);
   const honest = Array.from({ length: n }, (_, i) => i).filter((i) => !attackers.has(i));
   const churn = presence(e.churn, n, e.seed, (i) => !attackers.has(i));
+  // MoDeST derives its own sample each round: the topology is only each peer's initial view, and churn is
+  // applied at the swarm's round (modestChurn below), not at each peer's own rounds.
+  const isModest = e.algorithm.name === 'modest';
+  if (isModest && e.churn?.online !== undefined && e.churn.online < 1) throw new ConfigError('churn.online is not supported with modest: use crash, join and leave schedules');
   const registry = defaultRegistry();
   const { name: algorithmName, ...algorithmParams } = e.algorithm;
   let swarm: Libp2pSwarm | VirtualSwarm | null = null;
-  const honestModels = () => (swarm ? honest.map((i) => swarm!.peers[i]!.vector()) : []);
+  const honestModels = () => (swarm ? honest.flatMap((i) => { const p = swarm instanceof Libp2pSwarm ? swarm.peerAt(i) : swarm!.peers[i]; return p ? [p.vector()] : []; }) : []);
   const instances: AlgorithmInstance[] = Array.from({ length: n }, (_, i) => {
     const base = registry.resolve(algorithmName, algorithmParams, { layout, mode: e.mode, initial }).instance;
     if (!attackers.has(i) || !e.adversaries) return base;
@@ -135,7 +144,13 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     }, { pool: deps.pool });
   } else {
     if (e.churn?.drop || e.churn?.delayMs) throw new ConfigError('churn.drop and churn.delayMs need transport: virtual (the libp2p transports deliver every message)');
-    swarm = new Libp2pSwarm({ ...common, transport: e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample }, { pool: deps.pool });
+    const share = deps.share && deps.share.count > 1 ? deps.share : null;
+    if (share && e.transport !== 'tcp') throw new ConfigError(`a swarm spread over ${share.count} processes needs transport: tcp (got ${e.transport})`);
+    const shares = share ? {
+      hosted: Array.from({ length: n }, (_, i) => i).filter((i) => i % share.count === share.index),
+      address: (i: number) => `/ip4/${e.network.hosts[i % share.count] ?? '127.0.0.1'}/tcp/${e.network.portBase + i}`,
+    } : undefined;
+    swarm = new Libp2pSwarm({ ...common, transport: e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample || isModest, shares }, { pool: deps.pool });
   }
 
   const baselineRss = process.memoryUsage().rss;
@@ -149,39 +164,37 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
 
   const records: RoundRecord[] = [];
   const pending = new Map<number, Pending>();
-  let cumulativeSent = 0, cumulativeReceived = 0, cumulativeRejected = 0;
   let finalize: Promise<void> = Promise.resolve();
-  const expectedReporters = (round: number) => honest.filter((i) => churn.online(i, round)).length;
+  const hosted = new Set(swarm instanceof Libp2pSwarm ? swarm.hosted : honest);
+  const expectedReporters = (round: number) => honest.filter((i) => hosted.has(i) && churn.online(i, round)).length;
   const runStart = Date.now();
+  const peerAt = (i: number) => (swarm instanceof Libp2pSwarm ? swarm.peerAt(i) : swarm!.peers[i]);
 
   const close = async (round: number) => {
     const p = pending.get(round)!;
     pending.delete(round);
     const reporters = [...p.vectors.keys()].sort((a, b) => a - b);
     const last = round === e.rounds;
+    // The evaluation sample is drawn over every honest online peer, so all processes of a swarm agree on it.
+    const online = honest.filter((i) => churn.online(i, round));
     const due = last || round === 1 || round % e.eval.every === 0;
-    const sample = due ? (last || e.eval.fraction >= 1 ? reporters : rngFor('eval', e.seed, round).sample(reporters, Math.max(1, Math.round(e.eval.fraction * reporters.length))).sort((a, b) => a - b)) : [];
-    const evals = await Promise.all(sample.map((i) => deps.pool.evaluate({ spec, weights: p.vectors.get(i)!, dataset, indices: testIndices })));
+    const sample = !due ? [] : last || e.eval.fraction >= 1 ? online
+      : rngFor('eval', e.seed, round).sample(online, Math.max(1, Math.round(e.eval.fraction * online.length)));
+    // MoDeST: a round's model is its aggregators' average; trainers' local models only stand in when no aggregator reported.
+    const mine = (isModest && p.aggregators.size > 0 ? (due ? [...p.aggregators] : []) : sample.filter((i) => p.vectors.has(i))).sort((a, b) => a - b);
+    const evals = await Promise.all(mine.map((i) => deps.pool.evaluate({ spec, weights: p.vectors.get(i)!, dataset, indices: testIndices, kernel: e.train.kernel })));
     const traffic = swarm!.networks.flatMap((net) => net.traffic());
-    const received = traffic.reduce((s, t) => s + t.bytesIn, 0);
-    const rejected = traffic.reduce((s, t) => s + Object.values(t.rejections).reduce((a, b) => a + b, 0), 0);
-    const sentRound = [...p.summaries.values()].reduce((s, x) => s + x.bytesOut, 0);
-    cumulativeSent += sentRound;
-    const cd = reporters.length > 1 ? consensusDistance(reporters.map((i) => p.vectors.get(i)!)) : { meanSquared: 0, rms: 0 };
-    const sum = (k: 'train' | 'exchange' | 'aggregate') => Math.max(...[...p.summaries.values()].map((x) => x.phaseMs[k]), 0);
-    const accs = evals.map((x) => x.accuracy);
-    const rec: RoundRecord = {
-      run: run.name, round, time: Date.now() - runStart,
-      honest: accs.length ? accuracyStats(accs) : previous(records)?.honest ?? accuracyStats([0]),
-      loss: evals.length ? accuracyStats(evals.map((x) => x.loss)) : previous(records)?.loss ?? accuracyStats([0]),
-      consensusDistance: cd.meanSquared, consensusRms: cd.rms,
-      bytesSent: cumulativeSent, bytesReceived: received, bytesSentRound: sentRound, bytesReceivedRound: received - cumulativeReceived,
-      framesRejected: rejected, framesRejectedRound: rejected - cumulativeRejected,
-      wallMs: { train: sum('train'), exchange: sum('exchange'), aggregate: sum('aggregate'), total: Date.now() - runStart - (records.at(-1)?.time ?? 0) },
-      peersOnline: reporters.length,
-      ...(last ? { perPeerAccuracy: accs } : {}),
+    const partial: RoundPartial = {
+      run: run.name, round, time: Date.now() - runStart, accuracies: evals.map((x) => x.accuracy), losses: evals.map((x) => x.loss),
+      sum: new Float64Array(layout.size), sumSq: 0, count: 0,
+      bytesSentRound: p.bytesOut,
+      bytesReceivedTotal: traffic.reduce((s, t) => s + t.bytesIn, 0),
+      rejectedTotal: traffic.reduce((s, t) => s + Object.values(t.rejections).reduce((a, b) => a + b, 0), 0),
+      wall: { train: maxPhase(p, 'train'), exchange: maxPhase(p, 'exchange'), aggregate: maxPhase(p, 'aggregate') }, last,
     };
-    cumulativeReceived = received; cumulativeRejected = rejected;
+    for (const i of reporters) addModel(partial, p.vectors.get(i)!);
+    deps.onPartial?.(partial);
+    const rec = combinePartials([partial], records.at(-1));
     records.push(rec);
     deps.onRecord?.(rec);
   };
@@ -189,32 +202,66 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
   const onRound = (i: number, s: RoundSummary) => {
     if (attackers.has(i)) return;
     let p = pending.get(s.round);
-    if (!p) { p = { vectors: new Map(), summaries: new Map() }; pending.set(s.round, p); }
-    p.vectors.set(i, swarm!.peers[i]!.vector());
+    if (!p) { p = { vectors: new Map(), summaries: new Map(), bytesOut: 0, aggregators: new Set() }; pending.set(s.round, p); }
+    p.vectors.set(i, peerAt(i)!.vector());
     p.summaries.set(i, s);
-    if (p.vectors.size >= expectedReporters(s.round)) {
+    p.bytesOut += s.bytesOut;
+    if (s.roles?.includes('aggregator')) p.aggregators.add(i);
+    if (isModest) {
+      // Rounds overlap (round r's average is computed while round r + 1 starts); a report of round r + 2
+      // means round r is over. The rest close when the run ends.
+      for (const r of [...pending.keys()].filter((r) => r <= s.round - 2).sort((a, b) => a - b)) finalize = finalize.then(() => close(r));
+      modestChurn(s);
+    } else if (p.vectors.size >= expectedReporters(s.round)) {
       const round = s.round;
       finalize = finalize.then(() => close(round));
     }
   };
 
+  // MoDeST churn at the swarm's round: once the average of round r − 1 went to the trainers of round r, the
+  // peers scheduled to crash at r stop without notice and leave the network (pings to them fail), and those
+  // scheduled to leave at r advertise LEAVE first. Joiners stay dormant until their engine hears of round r.
+  const gone = new Set<number>();
+  const offline = (i: number): void => {
+    if (swarm instanceof VirtualSwarm) swarm.net.setOnline(swarm.peerId(i), false);
+    else void swarm!.networks[swarm!.hosted.indexOf(i)]?.stop();
+  };
+  function modestChurn(s: RoundSummary): void {
+    if (!s.roles?.includes('aggregator')) return;
+    const started = s.round + 1;
+    for (const i of hosted) {
+      const crash = churn.crashRound(i) <= started;
+      const leave = !crash && churn.joinRound(i) < started && churn.knownAbsent(i, started);
+      const peer = peerAt(i);
+      if (gone.has(i) || (!crash && !leave) || !peer) continue;
+      gone.add(i);
+      void (crash ? peer.stop() : peer.leave()).then(() => offline(i));
+    }
+  }
+
   // Crashes: a peer stops without notice when it reaches its crash round.
-  const crashWatch = swarm.peers.map((peer, i) => peer.onRound((s) => {
+  const crashWatch = isModest ? [] : [...hosted].flatMap((i) => { const peer = peerAt(i); return peer ? [peer.onRound((s) => {
     if (s.round + 1 >= churn.crashRound(i)) void peer.stop();
-  }));
+  })] : []; });
   let aborted = false;
   const onAbort = () => { aborted = true; if (swarm instanceof Libp2pSwarm) void swarm.stop(); };
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    if (swarm instanceof VirtualSwarm) await swarm.run(onRound, { signal: deps.signal }).catch((err: unknown) => { if (!aborted) throw err; });
-    else await swarm.run(onRound);
+    if (swarm instanceof VirtualSwarm) {
+      await swarm.run(onRound, { signal: deps.signal }).catch((err: unknown) => {
+        // A MoDeST round whose trainers all crashed has nobody left to restart it: report what ran.
+        if (isModest && (err as { code?: string }).code === 'ERR_SIMULATION_STALLED') info(`the MoDeST swarm stalled: ${(err as Error).message}`);
+        else if (!aborted) throw err;
+      });
+    } else await swarm.run(onRound);
+    if (isModest) for (const r of [...pending.keys()].sort((a, b) => a - b)) finalize = finalize.then(() => close(r));
     await finalize;
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     crashWatch.forEach((off) => off());
     await finalize.catch(() => {});
   }
-  const finalHashes = swarm.peers.map((p) => p.status().modelHash);
+  const finalHashes = Array.from({ length: n }, (_, i) => peerAt(i)?.status().modelHash ?? '');
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   clearInterval(sampler);
   await swarm.stop();
@@ -228,7 +275,11 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
   };
 }
 
-function previous(records: RoundRecord[]): RoundRecord | undefined { return records.at(-1); }
+function maxPhase(p: Pending, k: 'train' | 'exchange' | 'aggregate'): number {
+  let m = 0;
+  for (const x of p.summaries.values()) m = Math.max(m, x.phaseMs[k]);
+  return m;
+}
 
 function stripResample(t: { kind: string; resample?: boolean }): unknown {
   const { resample: _r, ...rest } = t;

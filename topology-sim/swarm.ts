@@ -19,6 +19,7 @@ import type { Layout } from '../aggregation/layout.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { peerHooks } from './peer-hooks.js';
+import { libp2pPeerIds as peerIdsFor } from './peer-ids.js';
 
 export interface SwarmPeerSpec {
   trainIndices: Uint32Array;
@@ -51,6 +52,11 @@ export interface SwarmInit {
   isOnline?: (i: number, round: number) => boolean;
   /** Give every node every address (O(N²) peer-store entries) so sends can dial peers outside the graph. */
   dialOnDemand?: boolean;
+  /**
+   * Multi-process swarms (`--processes K`, or one share per machine): this process hosts only these peer
+   * indices; every peer listens on the fixed address `address(i)` and the others are reached there.
+   */
+  shares?: { hosted: number[]; address: (i: number) => string; connectTimeoutMs?: number };
 }
 
 export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Clock }
@@ -59,25 +65,37 @@ export class Libp2pSwarm {
   readonly nodes: MurmurNode[] = [];
   readonly networks: Network[] = [];
   readonly peers: Peer[] = [];
+  /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
+  readonly hosted: number[];
+  private readonly local = new Map<number, number>();
   private ids: string[] = [];
 
-  constructor(private readonly init: SwarmInit, private readonly components: SwarmComponents) {}
+  constructor(private readonly init: SwarmInit, private readonly components: SwarmComponents) {
+    this.hosted = init.shares?.hosted ?? init.peers.map((_, i) => i);
+    this.hosted.forEach((g, l) => this.local.set(g, l));
+  }
 
-  /** Create and connect every node, then build the peers (not started). */
+  /** The Peer of global index `i`, if hosted here. */
+  peerAt(i: number): Peer | undefined {
+    const l = this.local.get(i);
+    return l === undefined ? undefined : this.peers[l];
+  }
+
+  /** Create and connect every hosted node, then build the peers (not started). */
   async start(): Promise<void> {
     const { init } = this;
     const n = init.peers.length;
     const logger = this.components.logger ?? silentLogger();
-    for (let i = 0; i < n; i++) {
+    for (const i of this.hosted) {
       const node = await createMurmurNode({
         transport: init.transport, seed: `${String(init.seed)}/peer-${i}`, preset: 'swarm', swarm: init.swarm,
-        listen: init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
+        listen: init.shares ? [init.shares.address(i)] : init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
       });
       this.nodes.push(node);
     }
-    this.ids = this.nodes.map((nd) => nd.peerId.toString());
-    for (let i = 0; i < n; i++) {
-      const net = libp2pNetwork({ node: this.nodes[i]!, swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout, logger });
+    this.ids = init.shares ? await peerIdsFor(init.seed, n) : this.nodes.map((nd) => nd.peerId.toString());
+    for (const [l, i] of this.hosted.entries()) {
+      const net = libp2pNetwork({ node: this.nodes[l]!, swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout, logger });
       await net.start();
       this.networks.push(net);
     }
@@ -87,36 +105,60 @@ export class Libp2pSwarm {
       if (other !== node) await node.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() });
     }))));
     const hooks = peerHooks(init, this.ids);
-    for (let i = 0; i < n; i++) {
+    for (const i of this.hosted) {
       const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
       this.peers.push(new Peer({
         swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
         mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
         train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
-      }, { network: this.networks[i]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, ...hooks[i]! }));
+      }, { network: this.networks[this.local.get(i)!]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, ...hooks[i]! }));
     }
   }
 
-  /** Dial each undirected edge once (from the lower index), at most `dialConcurrency` at a time. */
+  /**
+   * Dial each undirected edge once (from the lower index), at most `dialConcurrency` at a time. With shares, a
+   * remote peer may not listen yet: dials retry until `connectTimeoutMs`, and edges dialled by a remote lower
+   * index are awaited as incoming connections.
+   */
   private async dialEdges(): Promise<void> {
+    const shares = this.init.shares;
+    const deadline = Date.now() + (shares?.connectTimeoutMs ?? 120_000);
     const edges: Array<[number, number]> = [];
-    this.init.graph.forEach((nbrs, i) => nbrs.forEach((j) => { if (i < j) edges.push([i, j]); }));
+    for (const i of this.hosted) for (const j of this.init.graph[i]!) if (i < j) edges.push([i, j]);
     let next = 0;
-    const worker = async () => {
-      while (next < edges.length) {
-        const [i, j] = edges[next++]!;
-        const addr = this.nodes[j]!.getMultiaddrs()[0]!;
-        await this.nodes[i]!.dial(multiaddr(addr.toString()), { signal: AbortSignal.timeout(60_000) });
+    const dialOne = async (i: number, j: number): Promise<void> => {
+      const node = this.nodes[this.local.get(i)!]!;
+      const target = this.local.has(j) ? this.nodes[this.local.get(j)!]!.getMultiaddrs()[0]!.toString() : `${shares!.address(j)}/p2p/${this.ids[j]!}`;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await node.dial(multiaddr(target), { signal: AbortSignal.timeout(60_000) });
+          return;
+        } catch (err) {
+          if (!shares || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        }
       }
     };
+    const worker = async () => { while (next < edges.length) { const [i, j] = edges[next++]!; await dialOne(i, j); } };
     await Promise.all(Array.from({ length: Math.min(this.init.dialConcurrency ?? 8, edges.length) }, worker));
+    if (!shares) return;
+    // Edges a remote lower index dials to us: wait until they are connected.
+    const incoming: Array<[number, number]> = [];
+    for (const i of this.hosted) for (const j of this.init.graph[i]!) if (j < i && !this.local.has(j)) incoming.push([i, j]);
+    for (const [i, j] of incoming) {
+      const node = this.nodes[this.local.get(i)!]!;
+      while (!node.getConnections().some((c) => c.remotePeer.toString() === this.ids[j])) {
+        if (Date.now() > deadline) throw new Error(`peer ${j} (another process) never connected to peer ${i}; is its share running?`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   peerId(index: number): string { return this.ids[index]!; }
 
   /** Start every peer and wait until all finished their rounds. */
   async run(onRound?: (peer: number, s: RoundSummary) => void): Promise<void> {
-    const offs = this.peers.map((p, i) => p.onRound((s) => onRound?.(i, s)));
+    const offs = this.peers.map((p, l) => p.onRound((s) => onRound?.(this.hosted[l]!, s)));
     try {
       await Promise.all(this.peers.map((p) => p.start()));
       await Promise.all(this.peers.map((p) => p.finished()));

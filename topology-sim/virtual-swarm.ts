@@ -44,16 +44,7 @@ export function virtualPeerId(index: number, n: number): string {
   return `v${String(index).padStart(width, '0')}`;
 }
 
-/**
- * The peer ids Libp2pSwarm gives a swarm of `n` with `seed` (Ed25519 keys from `${seed}/peer-${i}`,
- * protocols/libp2p.ts keyFromSeed). libp2p is imported only when this is called.
- */
-export async function libp2pPeerIds(seed: number | string, n: number): Promise<string[]> {
-  const [{ keyFromSeed }, { peerIdFromPrivateKey }] = await Promise.all([import('../protocols/libp2p.js'), import('@libp2p/peer-id')]);
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push(peerIdFromPrivateKey(await keyFromSeed(`${String(seed)}/peer-${i}`)).toString());
-  return ids;
-}
+export { libp2pPeerIds } from './peer-ids.js';
 
 /** A swarm of Peers on one virtual network and clock. */
 export class VirtualSwarm {

@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { registerDaemonCommands } from './daemon.js';
 import { registerInspectCommands } from './inspect.js';
-import { registerSimCommand } from './sim.js';
+import { registerSimCommand, registerSimMergeCommand } from './sim.js';
 
 export function registerCommands(program: Command): void {
   registerDaemonCommands(program);
   registerInspectCommands(program);
   registerSimCommand(program);
+  registerSimMergeCommand(program);
 }

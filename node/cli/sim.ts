@@ -5,12 +5,15 @@ import { backendFromEnv, setPath } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadExperiment } from '../../topology-sim/experiment.js';
 import { simulate } from '../../topology-sim/simulate.js';
-import type { RunSummary } from '../../topology-sim/metrics.js';
+import { join } from 'node:path';
+import { openMetricsWriter, summarizeRuns, type RunSummary } from '../../topology-sim/metrics.js';
+import { mergePartials, readPartials } from '../../topology-sim/multi-process.js';
+import { writeReport } from '../../topology-sim/report.js';
 import { renderRows, type Column } from './render.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface SimFlags { set?: string[]; out?: string; peers?: string; rounds?: string; transport?: string; workers?: string; backend?: string; json?: boolean; quiet?: boolean }
+interface SimFlags { set?: string[]; out?: string; peers?: string; rounds?: string; transport?: string; workers?: string; backend?: string; json?: boolean; quiet?: boolean; processes?: string; share?: string; partials?: string }
 
 const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(2)}%` : '-');
 const columns: Column<RunSummary>[] = [
@@ -35,6 +38,9 @@ export function registerSimCommand(program: Command): void {
     .option('--transport <t>', 'memory | tcp | virtual')
     .option('--workers <n>', 'training worker threads (default: cores)')
     .option('--backend <name>', 'tensorflow | wasm | cpu')
+    .option('--processes <k>', 'spread the swarm over k processes on this machine (TCP between them)')
+    .option('--share <s/k>', 'host share s of k of a multi-machine swarm (needs --partials; see network.hosts)')
+    .option('--partials <file>', 'where a share writes its partial round records')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, f: SimFlags) => {
@@ -48,6 +54,14 @@ export function registerSimCommand(program: Command): void {
         const eq = kv.indexOf('=');
         if (eq <= 0) throw new ConfigError(`--set ${kv}: expected key.path=value`);
         setPath(over, kv.slice(0, eq), kv.slice(eq + 1));
+      }
+      if (f.processes) setPath(over, 'processes', int('processes', f.processes));
+      let share: { index: number; count: number; partials: string } | undefined;
+      if (f.share) {
+        const m = /^(\d+)\/(\d+)$/.exec(f.share);
+        if (!m || Number(m[1]) >= Number(m[2])) throw new ConfigError(`--share ${f.share}: expected s/k with 0 ≤ s < k`);
+        if (!f.partials) throw new ConfigError('--share needs --partials <file>');
+        share = { index: Number(m[1]), count: Number(m[2]), partials: f.partials };
       }
       const { base, runs, raw } = await loadExperiment(file, over);
       const controller = new AbortController();
@@ -66,7 +80,7 @@ export function registerSimCommand(program: Command): void {
       try {
         const result = await simulate({
           file, name: base.name, runs, raw, outDir: f.out, workers: f.workers ? Number(f.workers) : undefined,
-          backend: f.backend ?? backendFromEnv(), signal: controller.signal, onInfo: say,
+          backend: f.backend ?? backendFromEnv(), signal: controller.signal, onInfo: say, share,
           onRecord: (rec, run) => {
             if (f.quiet || f.json) return;
             if (bar) {
@@ -79,11 +93,32 @@ export function registerSimCommand(program: Command): void {
           },
         });
         bar?.stop();
+        if (share) return;
         process.stdout.write(renderRows(result.summaries, columns, { json: !!f.json }));
         if (!f.json) process.stdout.write(`report: ${result.outDir}/report.html\n`);
         if (result.aborted) process.exitCode = 130;
       } finally {
         process.off('SIGINT', onSigint);
       }
+    });
+}
+
+/** `murmur sim-merge`: one report from the partial records of a swarm's shares (one file per machine). */
+export function registerSimMergeCommand(program: Command): void {
+  program.command('sim-merge')
+    .description('merge the partial records of a multi-machine swarm into one report')
+    .argument('<experiment>', 'the experiment file every share ran')
+    .argument('<partials...>', 'one partial-records file per share')
+    .requiredOption('--out <dir>', 'output folder')
+    .action(async (file: string, files: string[], f: { out: string }) => {
+      const { base, runs } = await loadExperiment(file);
+      const records = mergePartials(await readPartials(files), runs.map((r) => r.name), files.length);
+      const writer = await openMetricsWriter(join(f.out, 'results.jsonl'));
+      for (const r of records) writer.append(r);
+      await writer.close();
+      const done = runs.map((r) => r.name).filter((n) => records.some((r) => r.run === n));
+      await writeReport(f.out, { title: base.name, records, config: { experiment: file, shares: files, resolved: runs.map((r) => ({ run: r.name, ...r.experiment })) }, runs: done });
+      process.stdout.write(renderRows(summarizeRuns(records, { runs: done }), columns, { json: false }));
+      process.stdout.write(`report: ${f.out}/report.html\n`);
     });
 }

@@ -38,6 +38,25 @@ describe('murmur sim', { timeout: 180_000 }, () => {
     } finally { await rm(dir, { recursive: true, force: true }); }
   });
 
+  it('spreads a swarm over two processes over TCP and merges the same results as one process', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
+    try {
+      const file = join(dir, 'mp.yaml');
+      await writeFile(file, [
+        'name: mp', 'seed: 2', 'peers: 8', 'rounds: 2', 'transport: tcp', 'topology: { kind: regular, degree: 3 }',
+        'data: { source: digits, trainSize: 800, partition: { scheme: iid } }', 'model: { arch: logreg, seed: 1 }',
+        'eval: { testSize: 200 }', `network: { portBase: ${21000 + (process.pid % 200) * 8} }`,
+      ].join('\n'));
+      const read = async (out: string) => (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n')
+        .map((l) => JSON.parse(l) as { round: number; honest: { mean: number }; consensusDistance: number; bytesSent: number });
+      await run(process.execPath, ['--import', 'tsx', MAIN, 'sim', file, '--out', join(dir, 'one'), '--workers', '1', '--quiet'], { timeout: 120_000 });
+      await run(process.execPath, ['--import', 'tsx', MAIN, 'sim', file, '--out', join(dir, 'two'), '--processes', '2', '--quiet'], { timeout: 120_000 });
+      const one = await read(join(dir, 'one')), two = await read(join(dir, 'two'));
+      assert.deepEqual(two.map((r) => [r.round, r.honest.mean, r.bytesSent]), one.map((r) => [r.round, r.honest.mean, r.bytesSent]));
+      two.forEach((r, k) => assert.ok(Math.abs(r.consensusDistance - one[k]!.consensusDistance) <= 1e-9 * Math.max(1, one[k]!.consensusDistance)));
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+
   it('names the problem in a bad experiment file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
     try {
