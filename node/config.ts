@@ -62,6 +62,8 @@ export const trainSchema = z.strictObject({
   batchSize: z.number().int().min(1).default(32),
   epochs: z.number().int().min(0).default(1),
   steps: z.number().int().min(0).optional(),
+  /** 'js': plain-JS kernel for logreg/MLP, several times faster on small models (node/learner/dense-js.ts). */
+  kernel: z.enum(['tfjs', 'js']).default('tfjs'),
 });
 
 export const roundsSchema = z.strictObject({

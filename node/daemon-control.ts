@@ -19,7 +19,7 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
         peerId: s.peerId, addresses: d.node.getMultiaddrs().map(String), backend: d.backend, algorithm: s.algorithm,
         swarm: d.cfg.swarm, round: s.round, phase: s.phase, accuracy: s.accuracy, loss: s.loss, modelAge: s.age,
         neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
-        dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash },
+        dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash, ...s.extra },
       };
     },
     peers() {

@@ -21,13 +21,49 @@ import { daemonControlSource } from './daemon-control.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { REJECT_REASONS } from '../protocols/codec.js';
+import { MIN_ANNOUNCE_INTERVAL_MS } from '../protocols/constants.js';
 import { multiaddr } from '@multiformats/multiaddr';
+
+/** While the daemon has no connection at all, unreachable bootstrap peers are dialed again this often, ms. */
+export const BOOTSTRAP_RETRY_MS = 15_000;
+/** Deadline of one bootstrap dial, ms. */
+const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000;
 
 async function dialAnnounced(node: MurmurNode, peer: string, addresses: readonly string[]): Promise<void> {
 
   const addrs = addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`));
   if (addrs.length === 0) return;
   await node.dial(addrs, { signal: AbortSignal.timeout(10_000) });
+}
+
+/**
+ * libp2p's bootstrap module dials each bootstrap peer once, a second after start, and reports a failure only
+ * under DEBUG=libp2p:*; a daemon whose bootstrap peer was down would then sit alone without a word. This
+ * dials them itself, says at warn which one is unreachable and why (once, until it is reached again), and
+ * retries every BOOTSTRAP_RETRY_MS while the daemon has no connection. Returns the stop function.
+ */
+function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logger: Logger): () => void {
+  const unreachable = new Set<string>();
+  let stopped = false;
+  const attempt = (): void => {
+    if (stopped || node.getConnections().length > 0) return;
+    for (const address of addresses) {
+      node.dial(multiaddr(address), { signal: AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS) }).then(() => {
+        if (!stopped) logger.info({ address }, 'connected to bootstrap peer');
+        unreachable.delete(address);
+      }, (err: unknown) => {
+        if (stopped) return;
+        const first = !unreachable.has(address);
+        unreachable.add(address);
+        const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        logger[first ? 'warn' : 'debug']({ address, reason },
+          `bootstrap peer unreachable; running without it, retrying every ${BOOTSTRAP_RETRY_MS / 1000} s while no peer is connected`);
+      });
+    }
+  };
+  attempt();
+  const timer = setInterval(attempt, BOOTSTRAP_RETRY_MS);
+  return () => { stopped = true; clearInterval(timer); };
 }
 
 export interface Daemon {
@@ -79,6 +115,10 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     });
     await network.start();
     cleanup.push(() => network.stop());
+    if (cfg.network.bootstrap.length > 0) {
+      const stopDialing = dialBootstrapPeers(node, cfg.network.bootstrap, logger.child({ component: 'bootstrap' }));
+      cleanup.push(async () => stopDialing());
+    }
 
     // Neighbours: connected peers that announced this swarm with our layout (other libp2p peers may be
     // connected too), or the configured list.
@@ -92,12 +132,20 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
         void dialAnnounced(node, from, a.addresses).catch((err: unknown) => logger.debug({ err, peer: from }, 'could not dial an announced peer'));
       }
     });
+    // A neighbour that vanishes (crash, network loss, mid-transfer) leaves the neighbour list with its
+    // connection; the round it was in waits out rounds.timeoutMs, later rounds go on without it.
+    const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+      const peer = evt.detail.toString();
+      if (members.has(peer)) logger.info({ peer }, 'neighbour disconnected; rounds continue without it');
+    };
+    node.addEventListener('peer:disconnect', onDisconnect);
+    cleanup.push(async () => node.removeEventListener('peer:disconnect', onDisconnect));
     const configured = cfg.network.neighbours;
     const neighbours = configured === 'connected'
       ? () => network.connectedPeers().filter((p) => members.has(p)).sort()
       : () => [...configured].sort();
 
-    const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted'] });
+    const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted', 'busy'] });
     const peer = new Peer({
       swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode,
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
@@ -107,18 +155,29 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     await peer.start();
     cleanup.push(() => peer.stop());
 
-    const announce = async () => {
+    let lastAnnounce = 0;
+    let deferred: ReturnType<typeof setTimeout> | null = null;
+    const announceNow = async () => {
+      lastAnnounce = Date.now();
       await network.announce({
         swarm: cfg.swarm, round: peer.round, degree: neighbours().length, age: peer.age, algorithm: algorithmName,
         layoutHash: algorithm.instance.exchangeLayout.hash, addresses: node.getMultiaddrs().map(String).slice(0, 16),
       }).catch((err: unknown) => logger.debug({ err }, 'announcement not published'));
     };
+    // At most one announcement per MIN_ANNOUNCE_INTERVAL_MS (receivers rate-limit authors); a request in
+    // between is deferred, not dropped, so the latest round always goes out.
+    const announce = () => {
+      if (deferred !== null) return;
+      const wait = lastAnnounce + MIN_ANNOUNCE_INTERVAL_MS - Date.now();
+      if (wait <= 0) void announceNow();
+      else deferred = setTimeout(() => { deferred = null; void announceNow(); }, wait);
+    };
     // Announce on a timer and after every round: neighbours learn our round (a restarted peer catches up) and
     // a newcomer becomes a member without waiting a whole period.
-    const timer = setInterval(() => void announce(), cfg.network.announceEveryMs);
-    const announceOnRound = peer.onRound(() => void announce());
-    void announce();
-    cleanup.push(async () => { clearInterval(timer); announceOnRound(); });
+    const timer = setInterval(announce, cfg.network.announceEveryMs);
+    const announceOnRound = peer.onRound(announce);
+    announce();
+    cleanup.push(async () => { clearInterval(timer); if (deferred !== null) clearTimeout(deferred); announceOnRound(); });
 
     const source = daemonControlSource({ cfg, peer, node, network, store, backend: pool.backend().name, version, startedAt: Date.now() });
     const wireMetrics = peer.onRound((s) => {

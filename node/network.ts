@@ -23,6 +23,15 @@ export interface Announcement {
   readonly algorithm: string;
   readonly layoutHash: string;
   readonly addresses: readonly string[];
+  /** Optional MoDeST membership advertisement of the author (ALGORITHMS.md §3.3 AdvertiseMembership). */
+  readonly membership?: MembershipAdvertisement;
+}
+
+/** A join or graceful leave; `index` counts the author's membership changes (the higher one wins). */
+export interface MembershipAdvertisement {
+  readonly change: 'join' | 'leave';
+  /** Integer in 0..2³² − 1. */
+  readonly index: number;
 }
 
 /** Traffic and rejection counters for one remote peer. */

@@ -19,6 +19,7 @@ import type { PeerRecord, Store } from './store.js';
 import { runAsyncGossip, type AsyncOptions } from './engine/async-gossip.js';
 import type { EngineContext, ModelState, Phase, RoundSettings, RoundSummary } from './engine/context.js';
 import { runSyncRounds } from './engine/sync-rounds.js';
+import { ModestEngine } from './engine/modest.js';
 
 export type { Phase, RoundSummary, RoundSettings } from './engine/context.js';
 
@@ -71,6 +72,8 @@ export interface PeerStatus {
   loss: number | null;
   neighbours: string[];
   modelHash: string;
+  /** Engine-specific state (MoDeST: view size, sample index, derived sample, aggregators, own role). */
+  extra?: Record<string, unknown>;
 }
 
 /** The peer's model was made for another architecture than the one configured. */
@@ -91,6 +94,7 @@ export class Peer {
   private observedRound = 0;
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
+  private modest: ModestEngine | null = null;
 
   constructor(private readonly init: PeerInit, private readonly components: PeerComponents) {
     this.state = { vector: init.initial, round: 0, age: 0 };
@@ -134,6 +138,15 @@ export class Peer {
     this.phase = 'stopped';
   }
 
+  /**
+   * Leave the swarm gracefully, then stop: a MoDeST peer first advertises LEAVE (ALGORITHMS.md §3.3), so it is
+   * never sampled again; the round engines have no membership, so for them this is stop().
+   */
+  async leave(): Promise<void> {
+    await this.modest?.leave();
+    await this.stop();
+  }
+
   /** Resolves when the engine ends (max rounds reached, stopped, or failed: then it rejects). */
   async finished(): Promise<void> {
     await this.loop;
@@ -156,6 +169,7 @@ export class Peer {
       peerId: this.id, algorithm: this.init.algorithmName, mode: this.init.mode, round: this.state.round, phase: this.phase,
       age: this.state.age, accuracy: this.lastEval?.accuracy ?? null, loss: this.lastEval?.loss ?? null,
       neighbours: this.components.neighbours(), modelHash: modelHash(this.state.vector),
+      ...(this.modest ? { extra: modestExtra(this.modest) } : {}),
     };
   }
 
@@ -164,7 +178,10 @@ export class Peer {
   private async run(signal: AbortSignal): Promise<void> {
     const ctx = this.context();
     try {
-      if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.observedRound);
+      if (this.init.algorithm.engine === 'modest') {
+        this.modest = new ModestEngine(ctx);
+        await this.modest.run(signal);
+      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.observedRound);
       else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
       this.phase = 'idle';
     } catch (err) {
@@ -208,7 +225,9 @@ export class Peer {
         this.components.logger.error({ err, round: s.round }, 'could not commit the round; continuing without it');
       }
     }
-    this.components.logger.info({ round: s.round, accuracy: s.evaluation?.accuracy, received: s.received, expected: s.expected }, 'round finished');
+    this.components.logger.info({
+      round: s.round, accuracy: s.evaluation?.accuracy, received: s.received, expected: s.expected, timedOut: s.timedOut, sendFailures: s.sendFailures,
+    }, 'round finished');
     for (const l of this.roundListeners) l(s);
   }
 
@@ -220,4 +239,9 @@ export class Peer {
       ...(trust.has(t.peer) ? { trust: { score: trust.get(t.peer)! } } : {}),
     }));
   }
+}
+
+function modestExtra(engine: ModestEngine): Record<string, unknown> {
+  const m = engine.status();
+  return { viewSize: m.viewSize, sampleIndex: m.round, sample: m.sample, aggregators: m.aggregators, role: m.role, pendingJoins: m.pendingJoins };
 }

@@ -2,7 +2,9 @@
  * Swarm announcements over gossipsub (DESIGN.md "Wire protocol"): topic `/murmur/<swarm>/announce/1`, one
  * small JSON object per message. A topic validator checks every message before gossipsub forwards it:
  * invalid ones are Reject (gossipsub then lowers the propagating peer's score), other swarms' are Ignore,
- * valid ones reach the listeners. MoDeST views are not here (DESIGN.md's membership.ts will hold them).
+ * valid ones reach the listeners. An author that announces faster than ANNOUNCE_RATE_PER_S (after a burst of
+ * ANNOUNCE_BURST) is rejected as 'flood': a flooder's score falls like an invalid sender's until gossipsub
+ * graylists it, while honest peers' announcements keep flowing. MoDeST views are not here (protocols/membership.ts); MoDeST join/leave advertisements ride in the optional `membership` field.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { GossipSub, Message } from '@libp2p/gossipsub';
@@ -12,7 +14,7 @@ import type { Announcement } from '../node/network.js';
 import { AbortError } from '../node/errors.js';
 import { DEFAULT_FRAME_LIMITS, MAX_SWARM_BYTES } from './codec.js';
 import {
-  announceTopic, MAX_ANNOUNCED_DEGREE, MAX_ANNOUNCEMENT_ADDRESS_CHARS, MAX_ANNOUNCEMENT_ADDRESSES,
+  ANNOUNCE_BURST, ANNOUNCE_RATE_PER_S, announceTopic, MAX_ANNOUNCE_AUTHORS, MAX_ANNOUNCED_DEGREE, MAX_ANNOUNCEMENT_ADDRESS_CHARS, MAX_ANNOUNCEMENT_ADDRESSES,
   MAX_ANNOUNCEMENT_BYTES, silentLogger,
 } from './constants.js';
 import type { Logger } from './constants.js';
@@ -22,9 +24,9 @@ import { InvalidAnnouncementError, NotStartedError } from './net-errors.js';
  * Why an announcement was refused: 'oversized' (over MAX_ANNOUNCEMENT_BYTES), 'malformed' (not UTF-8 JSON
  * of an object), 'bad-field' (a key missing, unknown, or of the wrong type or range), 'bad-address' (over
  * MAX_ANNOUNCEMENT_ADDRESSES, or one is not a multiaddr), 'foreign-swarm' (valid, but another swarm: ignored,
- * not penalised).
+ * not penalised), 'flood' (valid, but its author is over the announcement rate limit).
  */
-export type AnnouncementRejectReason = 'oversized' | 'malformed' | 'bad-field' | 'bad-address' | 'foreign-swarm';
+export type AnnouncementRejectReason = 'oversized' | 'malformed' | 'bad-field' | 'bad-address' | 'foreign-swarm' | 'flood';
 
 /** `decodeAnnouncement` outcome. */
 export type AnnouncementDecodeResult =
@@ -32,6 +34,9 @@ export type AnnouncementDecodeResult =
   | { ok: false; reason: AnnouncementRejectReason; detail: string };
 
 const KEYS = ['swarm', 'round', 'degree', 'age', 'algorithm', 'layoutHash', 'addresses'] as const;
+/** Keys that may be absent: `membership` (MoDeST join/leave, protocols/membership.ts); older peers never send it. */
+const OPTIONAL_KEYS = ['membership'] as const;
+const MEMBERSHIP_KEYS = ['change', 'index'];
 const ALGORITHM_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const MAX_ALGORITHM_CHARS = 64;
 const LAYOUT_HASH = /^[0-9a-f]{16}$/;
@@ -43,6 +48,7 @@ export function encodeAnnouncement(a: Announcement): Uint8Array {
   return utf8.encode(JSON.stringify({
     swarm: a.swarm, round: a.round, degree: a.degree, age: a.age, algorithm: a.algorithm,
     layoutHash: a.layoutHash, addresses: [...a.addresses],
+    ...(a.membership !== undefined ? { membership: { change: a.membership.change, index: a.membership.index } } : {}),
   }));
 }
 
@@ -51,7 +57,7 @@ const isUint = (v: unknown, max: number): v is number => typeof v === 'number' &
 /** Check the fields of a parsed object; returns a reason or null. */
 function checkFields(o: Record<string, unknown>): { reason: AnnouncementRejectReason; detail: string } | null {
   const keys = Object.keys(o);
-  const unknown = keys.filter((k) => !(KEYS as readonly string[]).includes(k));
+  const unknown = keys.filter((k) => !(KEYS as readonly string[]).includes(k) && !(OPTIONAL_KEYS as readonly string[]).includes(k));
   const missing = KEYS.filter((k) => !(k in o));
   if (unknown.length > 0 || missing.length > 0) return { reason: 'bad-field', detail: `unknown keys [${unknown.join(', ')}], missing [${missing.join(', ')}]` };
   const swarmBytes = typeof o.swarm === 'string' ? utf8.encode(o.swarm).length : -1;
@@ -72,6 +78,12 @@ function checkFields(o: Record<string, unknown>): { reason: AnnouncementRejectRe
     } catch {
       return { reason: 'bad-address', detail: `"${addr}" is not a multiaddr` };
     }
+  }
+  if (o.membership !== undefined) {
+    const m = o.membership as Record<string, unknown>;
+    const ok = typeof m === 'object' && m !== null && !Array.isArray(m) && Object.keys(m).length === MEMBERSHIP_KEYS.length
+      && MEMBERSHIP_KEYS.every((k) => k in m) && (m.change === 'join' || m.change === 'leave') && isUint(m.index, 2 ** 32 - 1);
+    if (!ok) return { reason: 'bad-field', detail: 'membership must be { change: "join" | "leave", index: integer in 0–4294967295 }' };
   }
   return null;
 }
@@ -97,6 +109,7 @@ export function decodeAnnouncement(bytes: Uint8Array, swarm: string): Announceme
     swarm: o.swarm as string, round: o.round as number, degree: o.degree as number, age: o.age as number,
     algorithm: o.algorithm as string, layoutHash: o.layoutHash as string,
     addresses: Object.freeze([...(o.addresses as string[])]),
+    ...(o.membership !== undefined ? { membership: Object.freeze({ ...(o.membership as { change: 'join' | 'leave'; index: number }) }) } : {}),
   });
   return { ok: true, announcement };
 }
@@ -109,6 +122,12 @@ export interface AnnouncementsInit {
   /** Our swarm id: selects the topic, and announcements of other swarms are ignored. */
   swarm: string;
   logger?: Logger;
+  /** Sustained announcements accepted per author per second; default ANNOUNCE_RATE_PER_S. */
+  ratePerSecond?: number;
+  /** Burst of announcements accepted per author; default ANNOUNCE_BURST. */
+  burst?: number;
+  /** Epoch ms for the rate limit; default Date.now. */
+  now?: () => number;
 }
 
 /** Injected collaborators. */
@@ -142,10 +161,18 @@ class DefaultAnnouncements implements Announcements, Startable {
   private readonly log: Logger;
   private readonly listeners = new Set<(from: string, message: Announcement) => void>();
   private readonly peers = new Map<string, AnnouncementPeerCounters>();
+  /** Per-author token buckets of the rate limit, oldest first. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly ratePerSecond: number;
+  private readonly burst: number;
+  private readonly now: () => number;
   private started = false;
 
   constructor(private readonly components: AnnouncementsComponents, private readonly init: AnnouncementsInit) {
     this.topic = announceTopic(init.swarm);
+    this.ratePerSecond = init.ratePerSecond ?? ANNOUNCE_RATE_PER_S;
+    this.burst = init.burst ?? ANNOUNCE_BURST;
+    this.now = init.now ?? Date.now;
     this.log = (init.logger ?? silentLogger).child({ component: 'announcements' });
     this.validate = this.validate.bind(this);
     this.onMessage = this.onMessage.bind(this);
@@ -212,10 +239,32 @@ class DefaultAnnouncements implements Announcements, Startable {
     return c;
   }
 
+  /**
+   * Take one token of `author`'s bucket; false when it is empty. The bucket is keyed by author, not by
+   * propagator, so a relay forwarding many honest peers is not limited; a flood relayed through an honest
+   * peer was already refused by that peer's own validator.
+   */
+  private withinRate(author: string): boolean {
+    const now = this.now();
+    const bucket = this.buckets.get(author) ?? { tokens: this.burst, at: now };
+    this.buckets.delete(author); // re-inserted below, so the map stays in least-recently-seen order
+    bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.at) * this.ratePerSecond) / 1000);
+    bucket.at = now;
+    const ok = bucket.tokens >= 1;
+    if (ok) bucket.tokens -= 1;
+    this.buckets.set(author, bucket);
+    if (this.buckets.size > MAX_ANNOUNCE_AUTHORS) this.buckets.delete(this.buckets.keys().next().value!);
+    return ok;
+  }
+
   /** Topic validator: runs before gossipsub delivers or forwards; Reject lowers the propagator's score. */
   private validate(peer: PeerId, msg: Message): TopicValidatorResult {
-    const result = decodeAnnouncement(msg.data, this.init.swarm);
+    const decoded = decodeAnnouncement(msg.data, this.init.swarm);
     const stats = this.countersFor(peer.toString());
+    const author = msg.type === 'signed' ? msg.from.toString() : peer.toString();
+    const result: AnnouncementDecodeResult = decoded.ok && !this.withinRate(author)
+      ? { ok: false, reason: 'flood', detail: `${author} announced more than ${this.burst} times in a burst or ${this.ratePerSecond}/s sustained` }
+      : decoded;
     if (result.ok) {
       stats.received++;
       return TopicValidatorResult.Accept;

@@ -23,7 +23,10 @@ export const DEFAULT_INBOUND_TIMEOUT_MS = 30_000;
 export const DEFAULT_PING_TIMEOUT_MS = 10_000;
 /** `collect` resolves with what arrived after this long when the caller passes no signal, ms. */
 export const DEFAULT_COLLECT_TIMEOUT_MS = 60_000;
-/** Concurrent inbound model streams per connection (libp2p's own default is 32; a peer pushes one frame per step). */
+/**
+ * Concurrent inbound model streams per peer (a peer pushes one frame per step). Beyond it a stream is answered
+ * 'busy' unread and counted; libp2p itself refuses, uncounted, beyond twice this per connection.
+ */
 export const DEFAULT_MAX_INBOUND_STREAMS = 8;
 /** Concurrent outbound model streams per connection. */
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 8;
@@ -36,6 +39,19 @@ export const MAX_ANNOUNCEMENT_BYTES = 2048;
 export const MAX_ANNOUNCEMENT_ADDRESSES = 16;
 /** Longest multiaddr string accepted in an announcement, characters. */
 export const MAX_ANNOUNCEMENT_ADDRESS_CHARS = 256;
+/**
+ * Announcements a receiver accepts from one author: a token bucket of ANNOUNCE_BURST refilled at
+ * ANNOUNCE_RATE_PER_S. Beyond it they are rejected as 'flood', which lowers the sender's gossipsub score
+ * like any invalid message, until it is graylisted. A daemon publishes at most one per
+ * MIN_ANNOUNCE_INTERVAL_MS, half the sustained rate, so honest peers never hit the limit.
+ */
+export const ANNOUNCE_RATE_PER_S = 10;
+/** Burst size of the per-author announcement bucket (see ANNOUNCE_RATE_PER_S). */
+export const ANNOUNCE_BURST = 20;
+/** Shortest gap between two announcements a daemon publishes, ms (see ANNOUNCE_RATE_PER_S). */
+export const MIN_ANNOUNCE_INTERVAL_MS = 200;
+/** Authors whose announcement bucket is remembered; beyond it the oldest is forgotten (bounded memory under a Sybil flood). */
+export const MAX_ANNOUNCE_AUTHORS = 4096;
 /** Upper bound of an announced degree (a peer with more neighbours than this is not plausible). */
 export const MAX_ANNOUNCED_DEGREE = 65_535;
 /** Inbound gossipsub RPC cap, bytes: we only gossip announcements, so far below gossipsub's 4 MiB default. */
@@ -56,10 +72,13 @@ export type InboxRejectReason = 'duplicate' | 'inbox-full' | 'stale';
 export const ACK_REJECT_REASONS = [
   'truncated', 'bad-magic', 'unsupported-version', 'unknown-kind', 'unknown-encoding', 'foreign-swarm',
   'foreign-layout', 'wrong-length', 'oversized', 'non-finite', 'bad-ranking', 'bad-header',
-  'duplicate', 'inbox-full', 'stale', 'internal',
-] as const satisfies readonly (RejectReason | InboxRejectReason | 'internal')[];
+  'duplicate', 'inbox-full', 'stale', 'internal', 'busy',
+] as const satisfies readonly (RejectReason | InboxRejectReason | 'internal' | 'busy')[];
 
-/** A reason the receiver replies with: a codec `RejectReason`, an inbox reason, or 'internal' (a bug on our side). */
+/**
+ * A reason the receiver replies with: a codec `RejectReason`, an inbox reason, 'internal' (a bug on our side)
+ * or 'busy' (the sender already has DEFAULT_MAX_INBOUND_STREAMS frames in flight to us: back off and retry).
+ */
 export type AckRejectReason = (typeof ACK_REJECT_REASONS)[number];
 
 // Fails to compile when codec.ts gains a reject reason that has no reply byte yet.

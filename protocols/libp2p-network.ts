@@ -11,8 +11,9 @@ import { AbortError } from '../node/errors.js';
 import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
 import { announcements } from './announcements.js';
 import type { AnnouncementPeerCounters, Announcements } from './announcements.js';
-import { decodeFrame, DEFAULT_FRAME_LIMITS } from './codec.js';
+import { decodeFrame, DEFAULT_FRAME_LIMITS, MAX_SWARM_BYTES } from './codec.js';
 import type { DecodedFrame, FrameLimits } from './codec.js';
+import { payloadOffset } from './codec/header.js';
 import { DEFAULT_PING_TIMEOUT_MS, silentLogger } from './constants.js';
 import type { Logger } from './constants.js';
 import { Inbox } from './inbox.js';
@@ -30,7 +31,7 @@ export interface Libp2pNetworkInit {
   swarm: string;
   /** Our model layout: frames of another layout are refused ('foreign-layout'). */
   layout: Layout;
-  /** Receiver limits; default DEFAULT_FRAME_LIMITS. `maxFrameBytes` also caps the stream read. */
+  /** Receiver limits; default DEFAULT_FRAME_LIMITS. The stream read stops at `largestFrameBytes(layout, limits)`. */
   limits?: FrameLimits;
   /** Default deadline of `send`, ms; default DEFAULT_SEND_TIMEOUT_MS. */
   sendTimeoutMs?: number;
@@ -41,6 +42,16 @@ export interface Libp2pNetworkInit {
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
+}
+
+/**
+ * The largest frame a conforming sender can build for `layout` within `limits`: the longest swarm id, the
+ * largest extension, padding, and the widest payload (topk at fraction 1 takes 8 bytes per element; q8 adds
+ * 8 bytes per tensor). The stream read stops there, so one inbound stream buffers at most this much, not
+ * the 256 MiB DEFAULT_FRAME_LIMITS allows whatever the model; bigger frames are answered 'oversized' unread.
+ */
+export function largestFrameBytes(layout: Layout, limits: FrameLimits = DEFAULT_FRAME_LIMITS): number {
+  return Math.min(limits.maxFrameBytes, payloadOffset(MAX_SWARM_BYTES, limits.maxExtensionBytes) + 8 * (layout.size + layout.tensors.length));
 }
 
 const toReceived = (i: InboxItem<DecodedFrame>): ReceivedFrame => ({ from: i.from, frame: i.item, bytes: i.bytes });
@@ -80,7 +91,7 @@ export class Libp2pNetwork implements Network {
       return r.ok ? { ok: true, round: r.frame.header.round, step: r.frame.header.step, item: r.frame } : r;
     };
     this.exchange = modelExchange({
-      decode, inbox: this.inbox, maxFrameBytes: limits.maxFrameBytes, sendTimeoutMs: init.sendTimeoutMs,
+      decode, inbox: this.inbox, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now,
     })({
       registrar: node,

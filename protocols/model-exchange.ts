@@ -36,7 +36,7 @@ export interface ModelExchangeInit<T> {
   sendTimeoutMs?: number;
   /** Deadline of one inbound stream, ms; default DEFAULT_INBOUND_TIMEOUT_MS. */
   inboundTimeoutMs?: number;
-  /** Per connection; default DEFAULT_MAX_INBOUND_STREAMS. */
+  /** Concurrent inbound streams per peer, more are answered 'busy' unread; default DEFAULT_MAX_INBOUND_STREAMS. */
   maxInboundStreams?: number;
   /** Per connection; default DEFAULT_MAX_OUTBOUND_STREAMS. */
   maxOutboundStreams?: number;
@@ -125,6 +125,8 @@ class DefaultModelExchange<T> implements ModelExchange {
   private readonly now: () => number;
   private readonly peers = new Map<string, ExchangePeerCounters>();
   private readonly inbound = new Set<Stream>();
+  /** Inbound streams in flight per peer (all its connections together). */
+  private readonly inFlight = new Map<string, number>();
   private stopController = new AbortController();
   private started = false;
 
@@ -151,7 +153,9 @@ class DefaultModelExchange<T> implements ModelExchange {
     this.stopController = new AbortController();
     setMaxListeners(Infinity, this.stopController.signal);
     await this.components.registrar.handle(this.protocol, this.onStream, {
-      maxInboundStreams: this.maxInboundStreams,
+      // Our handler answers 'busy' (and counts it) beyond maxInboundStreams per peer; libp2p refuses beyond
+      // twice that per connection without telling us, a backstop against a peer that ignores 'busy'.
+      maxInboundStreams: 2 * this.maxInboundStreams,
       maxOutboundStreams: this.maxOutboundStreams,
     });
     this.started = true;
@@ -260,6 +264,13 @@ class DefaultModelExchange<T> implements ModelExchange {
     }
   }
 
+  /** Reply `reason` by hand (varint length 1, then the code) without reading the frame, then reset the stream. */
+  private async refuse(stream: Stream, reason: AckRejectReason, deadline: AbortSignal): Promise<void> {
+    stream.send(Uint8Array.of(ACK_BYTES, ackCode(reason)));
+    await stream.close({ signal: deadline });
+    stream.abort(new Error(`frame refused unread: ${reason}`));
+  }
+
   /** The inbound handler: bounded by its own deadline; every failure is counted, logged and ends the stream. */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
@@ -267,6 +278,16 @@ class DefaultModelExchange<T> implements ModelExchange {
     const deadline = AbortSignal.any([AbortSignal.timeout(this.inboundTimeoutMs), this.stopController.signal]);
     setMaxListeners(Infinity, deadline);
     this.inbound.add(stream);
+    const active = this.inFlight.get(from) ?? 0;
+    if (active >= this.maxInboundStreams) {
+      this.countRejection(stats, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
+      await this.refuse(stream, 'busy', deadline).catch((err: unknown) => {
+        if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+      });
+      this.inbound.delete(stream);
+      return;
+    }
+    this.inFlight.set(from, active + 1);
     try {
       const lp = lpStream(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: this.maxFrameBytes + READ_SLACK_BYTES });
       let bytes: Uint8Array;
@@ -285,11 +306,9 @@ class DefaultModelExchange<T> implements ModelExchange {
         if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
           this.countRejection(stats, 'oversized', `length prefix over ${this.maxFrameBytes} bytes`);
           // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
-          // before our reply is out), reply by hand (varint length 1, then the code), then reset.
+          // before our reply is out), then reply and reset.
           lp.unwrap();
-          stream.send(Uint8Array.of(ACK_BYTES, ackCode('oversized')));
-          await stream.close({ signal: deadline });
-          stream.abort(new Error('frame over the size limit'));
+          await this.refuse(stream, 'oversized', deadline);
           return;
         }
         // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
@@ -313,6 +332,9 @@ class DefaultModelExchange<T> implements ModelExchange {
       if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.inbound.delete(stream);
+      const left = (this.inFlight.get(from) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(from, left);
+      else this.inFlight.delete(from);
     }
   }
 

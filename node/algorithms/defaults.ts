@@ -4,6 +4,7 @@ import { dfedsam, dfedsamMgs } from './dfedsam.js';
 import { dpsgd } from './dpsgd.js';
 import { frl } from './frl.js';
 import { gossipLearning } from './gossip-learning.js';
+import { modest } from './modest.js';
 import { AlgorithmRegistry } from './registry.js';
 import { centeredClippingRule, krumRule, meanRule, medianRule, trimmedMeanRule } from './robust.js';
 import { varianceCorrected } from './variance-corrected.js';
@@ -22,5 +23,6 @@ export function defaultRegistry(): AlgorithmRegistry {
     .register(krumRule)
     .register(centeredClippingRule)
     .register(bristle)
-    .register(frl);
+    .register(frl)
+    .register(modest);
 }

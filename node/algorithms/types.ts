@@ -8,6 +8,7 @@ import type { Encoding } from '../../protocols/codec.js';
 import type { Rng } from '../data/rng.js';
 import type { Evaluation } from '../learner/evaluate.js';
 import type { TrainTaskOptions } from '../learner/tasks.js';
+import type { ModestSettings } from './modest.js';
 
 export type EngineMode = 'sync' | 'async';
 
@@ -92,6 +93,10 @@ export interface AlgorithmInstance {
   readonly asyncOptions?: { trainEachPeriod: boolean; trainAfterMerge: boolean; pushToAll: boolean };
   /** Per-neighbour trust scores, when the rule keeps any (Bristle). */
   trust?(): TrustScore[];
+  /** Set when the algorithm brings its own engine: 'modest' runs node/engine/modest.ts instead of the round engines. */
+  readonly engine?: 'modest';
+  /** MoDeST's sampling settings (present with engine 'modest'). */
+  readonly modest?: ModestSettings;
 }
 
 export interface AlgorithmDefinition<P extends Record<string, unknown> = Record<string, unknown>> {

@@ -37,6 +37,8 @@ export interface RoundSummary {
   sendFailures: number;
   bytesOut: number;
   phaseMs: { train: number; exchange: number; aggregate: number; evaluate: number };
+  /** MoDeST: what this peer did in the round (trainer of round r, aggregator of sample index r + 1). */
+  roles?: readonly ('trainer' | 'aggregator')[];
 }
 
 export interface EngineContext {

@@ -24,7 +24,7 @@ export async function trainLocal(ctx: EngineContext, round: number, signal: Abor
 export async function evaluateIfDue(ctx: EngineContext, round: number, signal: AbortSignal): Promise<{ accuracy: number; loss: number } | null> {
   const every = ctx.rounds.evalEvery;
   if (!every || ctx.testIndices.length === 0 || round % every !== 0) return null;
-  const ev = await ctx.pool.evaluate({ spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.testIndices }, { signal });
+  const ev = await ctx.pool.evaluate({ spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.testIndices, kernel: ctx.train.kernel }, { signal });
   return { accuracy: ev.accuracy, loss: ev.loss };
 }
 
@@ -76,6 +76,6 @@ export function aggregateInput(ctx: EngineContext, frames: readonly ReceivedFram
     own, ownAge: ctx.state.age, degree, received: toContributions(frames, own), round, step, rng: ctx.rng(round, purpose),
     full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
     evaluate: (full: Float32Array, indices: Uint32Array): Promise<Evaluation> =>
-      ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices }, { signal }),
+      ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices, kernel: ctx.train.kernel }, { signal }),
   };
 }

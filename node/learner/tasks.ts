@@ -15,7 +15,8 @@ export interface DatasetRef { id: string; parts: DatasetParts }
 export type TrainTaskOptions = Omit<TrainOptions, 'signal' | 'shouldStop'>;
 
 export interface TrainTask { kind: 'train'; spec: AnyModelSpec; weights: Float32Array; dataset: DatasetRef; indices: Uint32Array; options: TrainTaskOptions }
-export interface EvaluateTask { kind: 'evaluate'; spec: AnyModelSpec; weights: Float32Array; dataset: DatasetRef; indices: Uint32Array }
+/** `kernel: 'js'` evaluates logreg/MLP specs with dense-js.ts's evaluateDense (the train option's twin). */
+export interface EvaluateTask { kind: 'evaluate'; spec: AnyModelSpec; weights: Float32Array; dataset: DatasetRef; indices: Uint32Array; kernel?: 'tfjs' | 'js' }
 export interface DescribeTask { kind: 'describe'; spec: AnyModelSpec }
 export interface ExportTask { kind: 'export'; spec: AnyModelSpec; weights: Float32Array; dir: string }
 export type Task = TrainTask | EvaluateTask | DescribeTask | ExportTask;

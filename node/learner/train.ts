@@ -34,6 +34,13 @@ export interface TrainOptions {
   trainable?: readonly string[];
   /** Relabel training examples: label c is learned as labelMap[c] (label-flipping attacks in simulations). */
   labelMap?: number[];
+  /**
+   * Training kernel: 'tfjs' (default) runs the Layers model's custom step; 'js' runs the plain-JS dense
+   * kernel of dense-js.ts for logreg and MLP specs (same results within float rounding, several times faster
+   * for these small models; notes/batched-training.md variant H). Other specs and SAM / frozen-subset
+   * training always use 'tfjs'.
+   */
+  kernel?: 'tfjs' | 'js';
   /** Seed of the batch order; a stream is derived per call from (seed, 'batches'). */
   seed: number | string;
   signal?: AbortSignal;
@@ -50,7 +57,8 @@ export interface TrainResult {
 
 const DEFAULTS = { lr: 0.05, momentum: 0, weightDecay: 0, batchSize: 32, epochs: 1 };
 
-function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop' | 'lrSchedule' | 'labelMap'>> & TrainOptions {
+/** Options with defaults filled in; throws TrainOptionsError naming the bad option. */
+export function resolveTrainOptions(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop' | 'lrSchedule' | 'labelMap' | 'kernel'>> & TrainOptions {
   const r = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as Required<TrainOptions>;
   const bad = (k: string, v: unknown, why: string): never => { throw new TrainOptionsError(`train option ${k} = ${String(v)}: ${why}`); };
   if (!(r.lr > 0) || !Number.isFinite(r.lr)) bad('lr', r.lr, 'must be a positive number');
@@ -60,11 +68,12 @@ function resolve(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'traina
   if (!Number.isInteger(r.epochs) || r.epochs < 0) bad('epochs', r.epochs, 'must be an integer ≥ 0');
   if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0)) bad('steps', o.steps, 'must be an integer ≥ 0');
   if (o.samRho !== undefined && (!(o.samRho >= 0) || !Number.isFinite(o.samRho))) bad('samRho', o.samRho, 'must be ≥ 0');
+  if (o.kernel !== undefined && o.kernel !== 'tfjs' && o.kernel !== 'js') bad('kernel', o.kernel, "must be 'tfjs' or 'js'");
   return r;
 }
 
 /** Plan of (start offsets into a reshuffled index order): epochs × ⌈n/b⌉ batches, or exactly `steps`. */
-function* batchPlan(indices: ArrayLike<number>, o: { batchSize: number; epochs: number; steps?: number; seed: number | string }): Generator<{ order: Uint32Array; start: number; size: number; epoch: number; epochs: number }> {
+export function* batchPlan(indices: ArrayLike<number>, o: { batchSize: number; epochs: number; steps?: number; seed: number | string }): Generator<{ order: Uint32Array; start: number; size: number; epoch: number; epochs: number }> {
   const n = indices.length;
   if (n === 0) return;
   const rng = rngFor('batches', o.seed);
@@ -85,7 +94,7 @@ function* batchPlan(indices: ArrayLike<number>, o: { batchSize: number; epochs: 
  * checked between batches so a round deadline never waits out an epoch.
  */
 export function trainModel(model: tf.LayersModel, layout: Layout, ds: Dataset, indices: ArrayLike<number>, options: TrainOptions): TrainResult {
-  const o = resolve(options);
+  const o = resolveTrainOptions(options);
   const all = layoutVariables(model);
   const names = all.map(weightName);
   if (o.trainable) {

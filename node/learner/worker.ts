@@ -9,6 +9,7 @@ import type { Layout } from '../../aggregation/layout.js';
 import { datasetFromShared, type Dataset } from '../data/dataset.js';
 import { selectBackend } from './backend.js';
 import { createModel, modelKey, type AnyModelSpec } from './create-model.js';
+import { denseWidths, evaluateDense, trainDenseJsInPlace, usesDenseJs } from './dense-js.js';
 import { evaluateModel } from './evaluate.js';
 import { readVector, writeVector } from './flat.js';
 import { saveLayersModelTo } from './layers-io.js';
@@ -44,6 +45,13 @@ async function run(task: Task, slot: number): Promise<{ value: unknown; transfer
       return { value: { tensors: m.layout.tensors.map((t) => ({ name: t.name, shape: [...t.shape], role: t.role })), initial }, transfer: [initial.buffer as ArrayBuffer] };
     }
     case 'train': {
+      if (usesDenseJs(task.spec, task.options)) {
+        const result = trainDenseJsInPlace(task.spec, task.weights, datasetFor(task.dataset), task.indices, {
+          ...task.options, shouldStop: () => Atomics.load(abortFlags, slot) !== 0,
+        });
+        // Cloned, not transferred: a detached buffer slows every typed-array loop of this thread (dense-js.ts).
+        return { value: { weights: task.weights, result }, transfer: [] };
+      }
       const m = await modelFor(task.spec);
       writeVector(m.model, m.layout, task.weights);
       const result = trainModel(m.model, m.layout, datasetFor(task.dataset), task.indices, {
@@ -53,6 +61,7 @@ async function run(task: Task, slot: number): Promise<{ value: unknown; transfer
       return { value: { weights, result }, transfer: [weights.buffer as ArrayBuffer] };
     }
     case 'evaluate': {
+      if (task.kernel === 'js' && denseWidths(task.spec)) return { value: evaluateDense(task.spec, task.weights, datasetFor(task.dataset), task.indices), transfer: [] };
       const m = await modelFor(task.spec);
       writeVector(m.model, m.layout, task.weights);
       return { value: evaluateModel(m.model, datasetFor(task.dataset), task.indices), transfer: [] };

@@ -125,8 +125,9 @@ class LevelStore implements Store {
       this.db = await this.openDb();
     } catch (err) {
       const kept = this.lastRound === null ? 'it holds no committed round' : `it still holds round ${this.lastRound}`;
+      const hint = isDiskFull(err) ? ' because the disk is still full' : '';
       throw new StoreError('ERR_STORE_WRITE',
-        `cannot commit round ${round} to ${this.dbDir}: reopening the database after the last failed write failed ` +
+        `cannot commit round ${round} to ${this.dbDir}: reopening the database after the last failed write failed${hint} ` +
         `(${describeCause(err)}); nothing of round ${round} was stored and ${kept}; the next commit tries again`, { cause: err });
     }
     this.reopening = false;

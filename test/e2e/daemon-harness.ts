@@ -8,9 +8,12 @@ export const MAIN = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.
 
 export interface DaemonProcess { child: ChildProcess; dataDir: string; log: string[]; exited: Promise<number | null> }
 
-/** Spawn a daemon; its stderr (JSON log lines) is collected in `log`. */
-export function spawnDaemon(dataDir: string, args: string[]): DaemonProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'daemon', '--data-dir', dataDir, ...args], {
+/**
+ * Spawn a daemon; its stderr (JSON log lines) is collected in `log`. `nodeArgs` go to node before the
+ * entry point (e.g. `--import` of a fault-injecting preload).
+ */
+export function spawnDaemon(dataDir: string, args: string[], options: { nodeArgs?: string[] } = {}): DaemonProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN, 'daemon', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MURMUR_DATA_DIR: '' },
   });
   const log: string[] = [];
