@@ -1,5 +1,6 @@
 /** Subcommands besides `train`. */
 import type { Command } from 'commander';
+import { registerAlgorithmsCommand } from './algorithms.js';
 import { registerDaemonCommands } from './daemon.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerSimCommand, registerSimMergeCommand } from './sim.js';
@@ -9,4 +10,5 @@ export function registerCommands(program: Command): void {
   registerInspectCommands(program);
   registerSimCommand(program);
   registerSimMergeCommand(program);
+  registerAlgorithmsCommand(program);
 }

@@ -1,11 +1,15 @@
 import '../../node/polyfill.js';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
+import { cli, logEntries, MAIN, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
 import { store } from '../../node/store.js';
+
+const run = promisify(execFile);
 
 interface Status { peerId: string; addresses: string[]; round: number; neighbours: string[] }
 
@@ -74,5 +78,13 @@ describe('three murmur daemons on loopback', { timeout: 300_000 }, () => {
     const codes = await Promise.all(procs.filter((p) => p !== victim).map((p) => p.exited));
     assert.deepEqual(codes, [0, 0, 0]);
     await assert.rejects(cli(['status', '--data-dir', dirs[0]!]));
+
+    // A stopped daemon's checkpoint exports as a TF.js Layers model.
+    const out = join(root, 'export');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', MAIN, 'export', '--round', 'current', '--out', out, '--data-dir', dirs[0]!], { timeout: 60_000 });
+    assert.match(stdout, /wrote round \d+ \(model [0-9a-f]{16}\)/);
+    const manifest = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as { modelTopology: unknown; weightsManifest: Array<{ paths: string[] }> };
+    assert.ok(manifest.modelTopology);
+    assert.deepEqual(manifest.weightsManifest[0]!.paths, ['weights.bin']);
   });
 });
