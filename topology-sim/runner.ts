@@ -21,7 +21,8 @@ import { Libp2pSwarm } from './swarm.js';
 import { VirtualSwarm } from './virtual-swarm.js';
 import { constantBandwidth, constantLatency, dropProbability } from './virtual/links.js';
 import { ConfigError } from '../node/errors.js';
-import { buildTopology, graphStats, mixingSpectralGap, validateTopologySpec, type Graph } from './topologies.js';
+import { mixingSpectralGap } from './spectral.js';
+import { buildTopology, graphStats, validateTopologySpec, type Graph } from './topologies.js';
 
 export interface RunDeps {
   pool: WorkerPool;
@@ -187,7 +188,7 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     const partial: RoundPartial = {
       run: run.name, round, time: Date.now() - runStart, accuracies: evals.map((x) => x.accuracy), losses: evals.map((x) => x.loss),
       sum: new Float64Array(layout.size), sumSq: 0, count: 0,
-      bytesSentRound: p.bytesOut,
+      bytesSentRound: p.bytesOut + takeLateBytes(),
       bytesReceivedTotal: traffic.reduce((s, t) => s + t.bytesIn, 0),
       rejectedTotal: traffic.reduce((s, t) => s + Object.values(t.rejections).reduce((a, b) => a + b, 0), 0),
       wall: { train: maxPhase(p, 'train'), exchange: maxPhase(p, 'exchange'), aggregate: maxPhase(p, 'aggregate') }, last,
@@ -199,8 +200,20 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     deps.onRecord?.(rec);
   };
 
+  // MoDeST: a hand-off repeated after its round was recorded (liveness) counts in the next record's bytes.
+  let closedUpTo = 0;
+  let lateBytes = 0;
+  const closing = new Set<number>();
+  const closeModestRounds = (upTo: number): void => {
+    for (const r of [...pending.keys()].filter((r) => r <= upTo && !closing.has(r)).sort((a, b) => a - b)) {
+      closing.add(r);
+      finalize = finalize.then(() => close(r));
+    }
+  };
+  const takeLateBytes = (): number => { const b = lateBytes; lateBytes = 0; return b; };
   const onRound = (i: number, s: RoundSummary) => {
     if (attackers.has(i)) return;
+    if (isModest && s.round <= closedUpTo) { lateBytes += s.bytesOut; return; }
     let p = pending.get(s.round);
     if (!p) { p = { vectors: new Map(), summaries: new Map(), bytesOut: 0, aggregators: new Set() }; pending.set(s.round, p); }
     p.vectors.set(i, peerAt(i)!.vector());
@@ -210,7 +223,8 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
     if (isModest) {
       // Rounds overlap (round r's average is computed while round r + 1 starts); a report of round r + 2
       // means round r is over. The rest close when the run ends.
-      for (const r of [...pending.keys()].filter((r) => r <= s.round - 2).sort((a, b) => a - b)) finalize = finalize.then(() => close(r));
+      closedUpTo = Math.max(closedUpTo, s.round - 2);
+      closeModestRounds(closedUpTo);
       modestChurn(s);
     } else if (p.vectors.size >= expectedReporters(s.round)) {
       const round = s.round;
@@ -254,7 +268,7 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
         else if (!aborted) throw err;
       });
     } else await swarm.run(onRound);
-    if (isModest) for (const r of [...pending.keys()].sort((a, b) => a - b)) finalize = finalize.then(() => close(r));
+    if (isModest) closeModestRounds(Infinity);
     await finalize;
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rngFor } from '../../../node/data/rng.js';
 import {
-  barabasiAlbert, buildTopology, checkGraph, circulant, complete, erdosRenyi, graphStats, isConnected, mixingSpectralGap,
-  mixingSpectrum, parseEdgeList, randomRegular, readEdgeList, ring, torus, torusShape, validateTopologySpec, wattsStrogatz,
+  barabasiAlbert, buildTopology, checkGraph, circulant, complete, erdosRenyi, graphStats, isConnected,
+  parseEdgeList, randomRegular, readEdgeList, ring, torus, torusShape, validateTopologySpec, wattsStrogatz,
   TOPOLOGY_KINDS, type Graph, type TopologySpec,
 } from '../../../topology-sim/topologies.js';
+import { mixingSpectralGap, mixingSpectrum } from '../../../topology-sim/spectral.js';
 
 const SEED = 20261122;
 const rng = (label: string) => rngFor('topologies-test', SEED, label);
