@@ -4,7 +4,8 @@
  */
 import { metropolisHastingsMatrix, symmetricEigenvalues } from '../aggregation/mixing.js';
 import { rngFor } from '../node/data/rng.js';
-import { checkGraph, isConnected, type Graph } from './topologies.js';
+import { checkGraph, isConnected } from './graph-stats.js';
+import type { Graph } from './topologies.js';
 
 /** How `mixingSpectrum` finds eigenvalues: dense QL (exact, O(n³)), sparse Lanczos, or 'auto' (see DENSE_SPECTRUM_MAX_NODES). */
 export type SpectrumMethod = 'auto' | 'dense' | 'lanczos';

@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { MurmurError } from '../node/errors.js';
+import { isConnected } from './graph-stats.js';
+import { EdgeListError, TopologyError } from './topology-errors.js';
 import { rngFor, type Rng } from '../node/data/rng.js';
 
 /** Undirected simple graph as sorted neighbour lists (see the module comment). */
@@ -34,27 +35,6 @@ export type TopologySpec =
 export type TopologyKind = TopologySpec['kind'];
 
 /** Closed set of topology error codes. */
-export type TopologyErrorCode =
-  | 'ERR_TOPOLOGY_SPEC'        // the spec (or n) is invalid; `problems` lists every problem
-  | 'ERR_TOPOLOGY_GENERATION'  // a random construction ran out of attempts
-  | 'ERR_TOPOLOGY_GRAPH'       // a graph is not undirected, sorted and loop-free
-  | 'ERR_EDGE_LIST';           // an edge-list file cannot be read or parsed
-
-/** Raised for invalid specs, impossible parameters and failed constructions; match on `code`. */
-export class TopologyError extends MurmurError {
-  static override name = 'TopologyError';
-  constructor(code: TopologyErrorCode, message: string, readonly problems: readonly string[] = []) {
-    super(code, message);
-  }
-}
-
-/** An edge-list file problem, located as `file:line: problem` (line is 1-based, undefined for the whole file). */
-export class EdgeListError extends TopologyError {
-  static override name = 'EdgeListError';
-  constructor(readonly file: string, readonly line: number | undefined, readonly problem: string) {
-    super('ERR_EDGE_LIST', `${file}${line === undefined ? '' : `:${line}`}: ${problem}`);
-  }
-}
 
 /** Keys each kind accepts besides `kind`. */
 const KIND_KEYS: Record<TopologyKind, readonly string[]> = {
@@ -74,8 +54,6 @@ export const ER_CONNECT_ATTEMPTS = 100;
 export const REGULAR_MAX_RESTARTS = 100;
 /** Edge-list ids must stay below this, so a typo cannot make the parser allocate a billion nodes. */
 export const EDGE_LIST_MAX_NODES = 1_000_000;
-/** `graphStats` computes the diameter (all-pairs BFS) only up to this many nodes. */
-export const DIAMETER_MAX_NODES = 2000;
 
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 const isProb = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
@@ -413,94 +391,5 @@ export function readEdgeList(path: string, n?: number): Graph {
   return parseEdgeList(text, path, n);
 }
 
-/**
- * Check that a graph is undirected, sorted, loop-free, with ids in range and no repeats.
- * @throws TopologyError ERR_TOPOLOGY_GRAPH naming the first offending node
- */
-export function checkGraph(graph: readonly (readonly number[])[]): void {
-  const n = graph.length;
-  const bad = (msg: string): never => { throw new TopologyError('ERR_TOPOLOGY_GRAPH', `invalid graph: ${msg}`); };
-  graph.forEach((nb, i) => nb.forEach((j, k) => {
-    if (!Number.isInteger(j) || j < 0 || j >= n) bad(`node ${i} lists ${j}; ids are integers in [0, ${n})`);
-    if (j === i) bad(`node ${i} lists itself`);
-    if (k > 0 && j <= nb[k - 1]!) bad(`node ${i}'s neighbours are not strictly ascending at ${j}`);
-  }));
-  graph.forEach((nb, i) => nb.forEach((j) => { if (!sortedHas(graph[j]!, i)) bad(`edge ${i}→${j} has no reverse`); }));
-}
-
-function sortedHas(list: readonly number[], x: number): boolean {
-  let lo = 0, hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1, v = list[mid]!;
-    if (v === x) return true;
-    if (v < x) lo = mid + 1; else hi = mid - 1;
-  }
-  return false;
-}
-
-/**
- * BFS from `source`; fills `dist` (−1 = unreached) and returns [reached count, eccentricity]. Stops as soon
- * as every node is reached, so dense graphs cost O(n) per source instead of O(edges).
- */
-function bfs(graph: readonly (readonly number[])[], source: number, dist: Int32Array, queue: Int32Array): [number, number] {
-  dist.fill(-1);
-  dist[source] = 0;
-  queue[0] = source;
-  let head = 0, tail = 1, ecc = 0;
-  const n = graph.length;
-  while (head < tail && tail < n) {
-    const u = queue[head++]!;
-    for (const v of graph[u]!) {
-      if (dist[v] !== -1) continue;
-      dist[v] = dist[u]! + 1;
-      ecc = dist[v]!;
-      queue[tail++] = v;
-      if (tail === n) break;
-    }
-  }
-  return [tail, ecc];
-}
-
-/** True when every node can reach every other (the empty and one-node graphs are connected). */
-export function isConnected(graph: readonly (readonly number[])[]): boolean {
-  const n = graph.length;
-  return n <= 1 || bfs(graph, 0, new Int32Array(n), new Int32Array(n))[0] === n;
-}
-
-/** Summary of a graph; `diameter` is null when the graph is disconnected or has more than DIAMETER_MAX_NODES nodes. */
-export interface GraphStats {
-  nodes: number;
-  edges: number;
-  minDegree: number;
-  meanDegree: number;
-  maxDegree: number;
-  components: number;
-  diameter: number | null;
-}
-
-/** Node, edge and degree counts, connected components, and the diameter (BFS from every node) when defined. */
-export function graphStats(graph: readonly (readonly number[])[]): GraphStats {
-  const n = graph.length;
-  const degrees = graph.map((nb) => nb.length);
-  const sumDeg = degrees.reduce((a, b) => a + b, 0);
-  const dist = new Int32Array(n), queue = new Int32Array(n);
-  const seen = new Uint8Array(n);
-  let components = 0;
-  for (let s = 0; s < n; s++) {
-    if (seen[s]) continue;
-    components++;
-    bfs(graph, s, dist, queue);
-    for (let v = 0; v < n; v++) if (dist[v]! >= 0) seen[v] = 1;
-  }
-  let diameter: number | null = null;
-  if (components === 1 && n <= DIAMETER_MAX_NODES) {
-    diameter = 0;
-    for (let s = 0; s < n; s++) diameter = Math.max(diameter, bfs(graph, s, dist, queue)[1]);
-  }
-  return {
-    nodes: n, edges: sumDeg / 2, components, diameter,
-    minDegree: degrees.reduce((a, b) => Math.min(a, b), n === 0 ? 0 : Infinity),
-    maxDegree: degrees.reduce((a, b) => Math.max(a, b), 0), meanDegree: n === 0 ? 0 : sumDeg / n,
-  };
-}
-
+export { checkGraph, graphStats, isConnected, DIAMETER_MAX_NODES, type GraphStats } from './graph-stats.js';
+export { TopologyError, EdgeListError, type TopologyErrorCode } from './topology-errors.js';
