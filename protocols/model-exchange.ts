@@ -271,6 +271,23 @@ class DefaultModelExchange<T> implements ModelExchange {
     stream.abort(new Error(`frame refused unread: ${reason}`));
   }
 
+  /**
+   * Reply 'busy', then drop whatever the sender still writes until it closes (or the deadline resets the
+   * stream). Unlike 'oversized', the sender may still be negotiating the protocol when we answer, and an
+   * immediate reset would reach it as a broken dial instead of the reason. Nothing is buffered.
+   */
+  private async refuseBusy(stream: Stream, deadline: AbortSignal): Promise<void> {
+    const onDeadline = (): void => stream.abort(new Error('busy stream not closed by the sender in time'));
+    deadline.addEventListener('abort', onDeadline, { once: true });
+    try {
+      stream.send(Uint8Array.of(ACK_BYTES, ackCode('busy')));
+      await stream.close({ signal: deadline });
+      for await (const chunk of stream) void chunk;
+    } finally {
+      deadline.removeEventListener('abort', onDeadline);
+    }
+  }
+
   /** The inbound handler: bounded by its own deadline; every failure is counted, logged and ends the stream. */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
@@ -281,7 +298,7 @@ class DefaultModelExchange<T> implements ModelExchange {
     const active = this.inFlight.get(from) ?? 0;
     if (active >= this.maxInboundStreams) {
       this.countRejection(stats, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
-      await this.refuse(stream, 'busy', deadline).catch((err: unknown) => {
+      await this.refuseBusy(stream, deadline).catch((err: unknown) => {
         if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
       });
       this.inbound.delete(stream);

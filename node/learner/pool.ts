@@ -2,6 +2,12 @@
  * The worker-thread training pool (DESIGN.md seam 4): one worker per core by default, each with its own
  * TF.js backend, so the libp2p event loop keeps answering while peers train. Tasks are independent and
  * seeded, so results are bit-identical whatever the number of workers.
+ *
+ * Per-task overhead matters when a simulator sends hundreds of small tasks per round (scripts/bench-sim.ts):
+ * weights travel through reusable SharedArrayBuffer staging vectors (no structured-clone copy, no transfer
+ * that would detach a buffer in the worker; notes/batched-training.md §5), a dataset's shared buffers go to
+ * each worker once, and each worker holds up to PIPELINE_DEPTH tasks so it never idles while this thread is
+ * busy between two messages.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -10,7 +16,7 @@ import { AbortError, MurmurError } from '../errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
 import type { AnyModelSpec } from './create-model.js';
 import type { Evaluation } from './evaluate.js';
-import type { DatasetRef, DescribeOutput, FromWorker, SerializedError, Task, TaskOutput, ToWorker, TrainOutput, TrainTask, EvaluateTask } from './tasks.js';
+import type { DatasetRef, DescribeOutput, FromWorker, SerializedError, Task, TaskOutput, ToWorker, TrainOutput, TrainTask, EvaluateTask, WireTask } from './tasks.js';
 
 export interface WorkerPoolInit {
   /** Number of workers (default: available cores). */
@@ -27,8 +33,21 @@ export class WorkerPoolError extends MurmurError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_WORKER_POOL', message, options); }
 }
 
-interface Pending { id: number; task: Task; resolve: (v: unknown) => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }
-interface Slot { worker: Worker; index: number; busy: Pending | null; ready: Promise<BackendChoice> }
+interface Pending {
+  id: number; task: Task; resolve: (v: unknown) => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void;
+  /** Shared copy of the task's weights while the task is in a worker (train writes its result there). */
+  staging?: Float32Array;
+}
+interface Slot {
+  worker: Worker; index: number; ready: Promise<BackendChoice>;
+  /** Tasks sent to this worker and not answered yet, oldest first (it runs them in order). */
+  inFlight: Pending[];
+  /** Dataset ids whose shared parts this worker already holds, by feature buffer. */
+  datasets: WeakMap<SharedArrayBuffer, Set<string>>;
+}
+
+/** Tasks a worker holds at once: one running, one waiting, so it starts the next without a round trip. */
+const PIPELINE_DEPTH = 2;
 
 const here = import.meta.url;
 const workerUrl = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
@@ -61,7 +80,10 @@ export class WorkerPool implements LearnerPool {
   private slots: Slot[] = [];
   private queue: Pending[] = [];
   private nextId = 1;
+  /** Per slot: id of the task the worker must abandon (ids are unique, so stale entries never match). */
   private abortFlags = new Int32Array(new SharedArrayBuffer(4));
+  /** Free SharedArrayBuffer-backed staging vectors by length. */
+  private staging = new Map<number, Float32Array[]>();
   private started = false;
   private backendChoice: BackendChoice | null = null;
 
@@ -89,7 +111,7 @@ export class WorkerPool implements LearnerPool {
     const err = new AbortError('the worker pool stopped');
     for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(err));
     await Promise.all(this.slots.map(async (s) => {
-      if (s.busy) { const p = s.busy; s.busy = null; this.settle(p, () => p.reject(err)); }
+      for (const p of s.inFlight.splice(0)) this.settle(p, () => p.reject(err));
       await s.worker.terminate();
     }));
     this.slots = [];
@@ -140,9 +162,9 @@ export class WorkerPool implements LearnerPool {
   private abort(p: Pending): void {
     const qi = this.queue.indexOf(p);
     if (qi >= 0) { this.queue.splice(qi, 1); this.settle(p, () => p.reject(new AbortError())); return; }
-    const slot = this.slots.find((s) => s.busy === p);
-    // The worker stops training at its next batch; its late answer is ignored and frees the slot.
-    if (slot) { Atomics.store(this.abortFlags, slot.index, 1); this.settle(p, () => p.reject(new AbortError())); }
+    const slot = this.slots.find((s) => s.inFlight.includes(p));
+    // The worker skips the task or stops at its next batch; its late answer is ignored and frees the staging.
+    if (slot) { Atomics.store(this.abortFlags, slot.index, p.id); this.settle(p, () => p.reject(new AbortError())); }
   }
 
   private settle(p: Pending, fn: () => void): void {
@@ -153,14 +175,44 @@ export class WorkerPool implements LearnerPool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
-      if (slot.busy || this.queue.length === 0) continue;
-      const p = this.queue.shift()!;
-      slot.busy = p;
-      Atomics.store(this.abortFlags, slot.index, 0);
-      const msg: ToWorker = { type: 'task', id: p.id, slot: slot.index, task: p.task };
-      slot.ready.then(() => slot.worker.postMessage(msg), () => {});
+    // Fill the slots level by level, so every worker gets a task before any gets a second.
+    for (let depth = 1; depth <= PIPELINE_DEPTH; depth++) {
+      for (const slot of this.slots) {
+        if (slot.inFlight.length >= depth || this.queue.length === 0) continue;
+        const p = this.queue.shift()!;
+        slot.inFlight.push(p);
+        const msg: ToWorker = { type: 'task', id: p.id, slot: slot.index, task: this.wire(slot, p) };
+        slot.ready.then(() => slot.worker.postMessage(msg), () => {});
+      }
     }
+  }
+
+  /** The task as sent to `slot`: weights staged in shared memory, dataset parts only on first use. */
+  private wire(slot: Slot, p: Pending): WireTask {
+    const task = p.task;
+    if (task.kind !== 'train' && task.kind !== 'evaluate') return task;
+    const free = this.staging.get(task.weights.length);
+    const staging = free?.pop() ?? new Float32Array(new SharedArrayBuffer(task.weights.byteLength));
+    staging.set(task.weights);
+    p.staging = staging;
+    const { id, parts } = task.dataset;
+    let ids = slot.datasets.get(parts.xBuffer);
+    if (!ids) { ids = new Set(); slot.datasets.set(parts.xBuffer, ids); }
+    const known = ids.has(id);
+    ids.add(id);
+    return { ...task, weights: staging, dataset: known ? { id } : { id, parts } };
+  }
+
+  /** A task's answer: train results come back in its staging vector, which is then free again. */
+  private answer(p: Pending, value: unknown): unknown {
+    const staging = p.staging;
+    if (!staging) return value;
+    p.staging = undefined;
+    const out = p.task.kind === 'train' ? { ...(value as Omit<TrainOutput, 'weights'>), weights: staging.slice() } : value;
+    const free = this.staging.get(staging.length) ?? [];
+    free.push(staging);
+    this.staging.set(staging.length, free);
+    return out;
   }
 
   private spawn(index: number): Slot {
@@ -169,23 +221,21 @@ export class WorkerPool implements LearnerPool {
     let readyResolve!: (b: BackendChoice) => void, readyReject!: (e: unknown) => void;
     const ready = new Promise<BackendChoice>((res, rej) => { readyResolve = res; readyReject = rej; });
     ready.catch(() => {});
-    const slot: Slot = { worker, index, busy: null, ready };
+    const slot: Slot = { worker, index, inFlight: [], datasets: new WeakMap(), ready };
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') { readyResolve(msg.backend); return; }
       if (msg.type === 'init-failed') { readyReject(new WorkerPoolError(`a training worker could not start TF.js: ${msg.error.message}`)); return; }
-      const p = slot.busy;
-      slot.busy = null;
-      if (p && p.id === msg.id) {
-        if (msg.ok) this.settle(p, () => p.resolve(msg.value));
-        else this.settle(p, () => p.reject(rehydrate(msg.error)));
+      const i = slot.inFlight.findIndex((x) => x.id === msg.id);
+      if (i >= 0) {
+        const p = slot.inFlight.splice(i, 1)[0]!;
+        if (msg.ok) { const value = this.answer(p, msg.value); this.settle(p, () => p.resolve(value)); }
+        else { this.answer(p, undefined); this.settle(p, () => p.reject(rehydrate(msg.error))); }
       }
       this.pump();
     });
     worker.on('error', (err) => {
       readyReject(err);
-      const p = slot.busy;
-      slot.busy = null;
-      if (p) this.settle(p, () => p.reject(new WorkerPoolError(`a training worker crashed: ${err.message}`, { cause: err })));
+      for (const p of slot.inFlight.splice(0)) this.settle(p, () => p.reject(new WorkerPoolError(`a training worker crashed: ${err.message}`, { cause: err })));
     });
     worker.on('exit', () => {
       if (!this.started) return;

@@ -1,6 +1,7 @@
 /**
- * Messages between the worker pool and its workers. Only plain data crosses: Float32Arrays (transferred
- * or cloned), SharedArrayBuffer-backed datasets (shared, never copied) and JSON-able specs.
+ * Messages between the worker pool and its workers. Only plain data crosses: Float32Arrays (train and
+ * evaluate weights staged in SharedArrayBuffers, others cloned or transferred), SharedArrayBuffer-backed
+ * datasets (shared, never copied; sent once per worker) and JSON-able specs.
  */
 import type { TensorEntry } from '../../aggregation/layout.js';
 import type { DatasetParts } from '../data/dataset.js';
@@ -24,12 +25,24 @@ export type Task = TrainTask | EvaluateTask | DescribeTask | ExportTask;
 export interface TrainOutput { weights: Float32Array; result: TrainResult }
 export interface DescribeOutput { tensors: TensorEntry[]; initial: Float32Array }
 
+/** A dataset on the wire: `parts` only the first time a worker sees the id (it caches the views). */
+export interface WireDatasetRef { id: string; parts?: DatasetParts }
+
+/**
+ * A task as sent to a worker. Train and evaluate weights are staged in a SharedArrayBuffer the worker may
+ * overwrite: a train task writes its result there and answers without weights.
+ */
+export type WireTask =
+  | (Omit<TrainTask, 'dataset'> & { dataset: WireDatasetRef })
+  | (Omit<EvaluateTask, 'dataset'> & { dataset: WireDatasetRef })
+  | DescribeTask | ExportTask;
+
 export type TaskOutput<T extends Task> =
   T extends TrainTask ? TrainOutput : T extends EvaluateTask ? Evaluation : T extends DescribeTask ? DescribeOutput : void;
 
 export type ToWorker =
   | { type: 'init'; prefer: BackendName[]; abortFlags: Int32Array }
-  | { type: 'task'; id: number; slot: number; task: Task };
+  | { type: 'task'; id: number; slot: number; task: WireTask };
 
 export type FromWorker =
   | { type: 'ready'; backend: BackendChoice }

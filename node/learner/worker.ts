@@ -13,8 +13,9 @@ import { denseWidths, evaluateDense, trainDenseJsInPlace, usesDenseJs } from './
 import { evaluateModel } from './evaluate.js';
 import { readVector, writeVector } from './flat.js';
 import { saveLayersModelTo } from './layers-io.js';
-import type { DatasetRef, FromWorker, Task, ToWorker } from './tasks.js';
-import { trainModel } from './train.js';
+import type { FromWorker, ToWorker, WireDatasetRef, WireTask } from './tasks.js';
+import { trainModel, type TrainResult } from './train.js';
+import { AbortError } from '../errors.js';
 
 if (!parentPort) throw new Error('node/learner/worker.ts must run in a worker thread');
 const port = parentPort;
@@ -30,13 +31,24 @@ async function modelFor(spec: AnyModelSpec) {
   return m;
 }
 
-function datasetFor(ref: DatasetRef): Dataset {
-  let ds = datasets.get(ref.id);
-  if (!ds) { ds = datasetFromShared(ref.parts); datasets.set(ref.id, ds); }
+/** The pool sends a dataset's parts once per worker; parts that do come replace the cached views. */
+function datasetFor(ref: WireDatasetRef): Dataset {
+  if (ref.parts) { const ds = datasetFromShared(ref.parts); datasets.set(ref.id, ds); return ds; }
+  const ds = datasets.get(ref.id);
+  if (!ds) throw new Error(`dataset "${ref.id}" was never sent to this worker`);
   return ds;
 }
 
-async function run(task: Task, slot: number): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+/** Train results go back in the task's shared staging vector when it has one (pool.ts), else as a transfer. */
+function trained(task: { weights: Float32Array }, weights: Float32Array, result: TrainResult): { value: unknown; transfer: ArrayBuffer[] } {
+  if (!(task.weights.buffer instanceof SharedArrayBuffer)) return { value: { weights, result }, transfer: weights === task.weights ? [] : [weights.buffer as ArrayBuffer] };
+  if (weights !== task.weights) task.weights.set(weights);
+  return { value: { result }, transfer: [] };
+}
+
+async function run(task: WireTask, id: number, slot: number): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+  const shouldStop = () => Atomics.load(abortFlags, slot) === id;
+  if (shouldStop()) throw new AbortError('the task was aborted before it started');
   switch (task.kind) {
     case 'describe': {
       const m = task.spec.arch === 'layers' ? await modelFor(task.spec) : await createModel(task.spec);
@@ -46,19 +58,13 @@ async function run(task: Task, slot: number): Promise<{ value: unknown; transfer
     }
     case 'train': {
       if (usesDenseJs(task.spec, task.options)) {
-        const result = trainDenseJsInPlace(task.spec, task.weights, datasetFor(task.dataset), task.indices, {
-          ...task.options, shouldStop: () => Atomics.load(abortFlags, slot) !== 0,
-        });
-        // Cloned, not transferred: a detached buffer slows every typed-array loop of this thread (dense-js.ts).
-        return { value: { weights: task.weights, result }, transfer: [] };
+        // Trained in place: the vector is this task's own (shared staging or a clone), never transferred.
+        return trained(task, task.weights, trainDenseJsInPlace(task.spec, task.weights, datasetFor(task.dataset), task.indices, { ...task.options, shouldStop }));
       }
       const m = await modelFor(task.spec);
       writeVector(m.model, m.layout, task.weights);
-      const result = trainModel(m.model, m.layout, datasetFor(task.dataset), task.indices, {
-        ...task.options, shouldStop: () => Atomics.load(abortFlags, slot) !== 0,
-      });
-      const weights = readVector(m.model, m.layout);
-      return { value: { weights, result }, transfer: [weights.buffer as ArrayBuffer] };
+      const result = trainModel(m.model, m.layout, datasetFor(task.dataset), task.indices, { ...task.options, shouldStop });
+      return trained(task, readVector(m.model, m.layout), result);
     }
     case 'evaluate': {
       if (task.kernel === 'js' && denseWidths(task.spec)) return { value: evaluateDense(task.spec, task.weights, datasetFor(task.dataset), task.indices), transfer: [] };
@@ -81,14 +87,16 @@ const serialize = (err: unknown) => {
   return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err), stack: e?.stack };
 };
 
-// Tasks run one at a time per worker; the pool never sends a second before the first answered.
+// Tasks run one at a time, in arrival order: the pool sends the next before this one answered (pipelining),
+// and a task that awaits (model loading) must not interleave with the next on the shared model.
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'init') {
     abortFlags = msg.abortFlags;
     selectBackend(msg.prefer).then((backend) => post({ type: 'ready', backend }), (err) => post({ type: 'init-failed', error: serialize(err) }));
     return;
   }
-  run(msg.task, msg.slot).then(
+  queue = queue.then(() => run(msg.task, msg.id, msg.slot)).then(
     ({ value, transfer }) => post({ type: 'result', id: msg.id, ok: true, value }, transfer),
     (err) => post({ type: 'result', id: msg.id, ok: false, error: serialize(err) }),
   );
