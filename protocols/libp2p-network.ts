@@ -54,20 +54,6 @@ export function largestFrameBytes(layout: Layout, limits: FrameLimits = DEFAULT_
   return Math.min(limits.maxFrameBytes, payloadOffset(MAX_SWARM_BYTES, limits.maxExtensionBytes) + 8 * (layout.size + layout.tensors.length));
 }
 
-/** Fixed header, swarm id (≤ 64 bytes) and payload alignment of a frame, rounded up generously, bytes. */
-const FRAME_OVERHEAD_BYTES = 4096;
-
-/**
- * The largest frame a peer of our layout can legitimately send, bytes: a topk frame keeping every
- * coordinate (4-byte index + 4-byte value each) is the widest payload; q8 adds 8 bytes per tensor. The
- * stream read is capped here, so a frame can never buffer more than its layout allows, whatever
- * `limits.maxFrameBytes` says (codec.ts documents the payload sizes).
- */
-export function largestFrameBytes(layout: Layout, limits: FrameLimits): number {
-  const payload = Math.max(8 * layout.size, layout.size + 8 * layout.tensors.length);
-  return Math.min(limits.maxFrameBytes, FRAME_OVERHEAD_BYTES + limits.maxExtensionBytes + payload);
-}
-
 const toReceived = (i: InboxItem<DecodedFrame>): ReceivedFrame => ({ from: i.from, frame: i.item, bytes: i.bytes });
 
 function parsePeer(peer: string): PeerId {

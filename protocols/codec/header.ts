@@ -221,6 +221,7 @@ export function frameParts(bytes: Uint8Array, header: FrameHeader): { extension:
   const raw = bytes.subarray(bytes.length - header.payloadLength);
   return {
     extension: bytes.subarray(extStart, extStart + header.extensionLength),
-    payload: raw.byteOffset % 4 === 0 ? raw : raw.slice(),
+    // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view (still unaligned).
+    payload: raw.byteOffset % 4 === 0 ? raw : Uint8Array.prototype.slice.call(raw),
   };
 }

@@ -325,3 +325,17 @@ describe('codec limits: each accepted at the limit, rejected one past it', () =>
     throwsReject(() => encodeModelFrame({ ...meta, swarm: `${swarm}x` }, layout, values), 'bad-header');
   });
 });
+
+describe('decodeFrame on a Node Buffer', () => {
+  it('copies an unaligned payload instead of throwing (Buffer.slice is a view)', async () => {
+    const { makeLayout } = await import('../../../aggregation/layout.js');
+    const { encodeModelFrame, decodeFrame } = await import('../../../protocols/codec.js');
+    const layout = makeLayout([{ name: 'w', shape: [5], role: 'kernel' }]);
+    const frame = encodeModelFrame({ kind: 'model', swarm: 's', round: 1, step: 0, degree: 1, age: 0 }, layout, Float32Array.of(1, 2, 3, 4, 5));
+    const padded = Buffer.alloc(frame.length + 1);
+    padded.set(frame, 1);
+    const r = decodeFrame(padded.subarray(1), { layout, swarm: 's' });
+    assert.ok(r.ok);
+    assert.deepEqual(Array.from(r.frame.values!), [1, 2, 3, 4, 5]);
+  });
+});
