@@ -4,6 +4,7 @@
  * `--json` mode prints them unchanged, so all three agree by construction. Units: ms and bytes; times
  * are epoch ms.
  */
+import type { PeerTraffic } from '../network.js';
 import type { Layout, TensorRole } from '../../aggregation/layout.js';
 import { tensorView } from '../../aggregation/layout.js';
 import { modelHash } from '../model-hash.js';
@@ -44,19 +45,8 @@ export interface StatusInfo {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
-/** One row of GET /peers: traffic, rejections and (when the algorithm keeps one) trust. */
-export interface PeerInfo {
-  readonly peer: string;
-  readonly connected: boolean;
-  /** Epoch ms of the last frame, announcement or connection event; 0 if never. */
-  readonly lastSeen: number;
-  readonly framesIn: number;
-  readonly framesOut: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  /** Rejected inbound frames by reason (codec RejectReason or inbox reasons). */
-  readonly rejections: Readonly<Record<string, number>>;
-  readonly sendFailures: number;
+/** One row of GET /peers: the network's traffic and rejection counters and (when the algorithm keeps one) trust. */
+export interface PeerInfo extends PeerTraffic {
   readonly trust?: number;
 }
 
