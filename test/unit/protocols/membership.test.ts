@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleKey, type ViewEntry } from '../../../aggregation/modest.js';
 import { rngFor } from '../../../node/data/rng.js';
+import type { Announcement } from '../../../node/network.js';
+import { decodeAnnouncement, encodeAnnouncement } from '../../../protocols/announcements.js';
 import { decodeView, DEFAULT_MEMBERSHIP_LIMITS, encodeView, MEMBERSHIP_VIEW_VERSION, peerIdBytes } from '../../../protocols/membership.js';
 import { libp2pPeerIds } from '../../../topology-sim/virtual-swarm.js';
 
@@ -125,6 +127,34 @@ describe('peer id bytes of the sample order (protocols/membership.ts peerIdBytes
 
   it('uses the UTF-8 of any other id (virtual ids)', () => {
     assert.equal(hex(peerIdBytes('v0001')), '7630303031');
+  });
+});
+
+describe('MoDeST join/leave advertisements in swarm announcements (protocols/announcements.ts `membership`)', () => {
+  const base: Announcement = { swarm: 's', round: 6, degree: 29, age: 0, algorithm: 'modest', layoutHash: '0123456789abcdef', addresses: [] };
+  const decode = (o: unknown) => decodeAnnouncement(new TextEncoder().encode(JSON.stringify(o)), 's');
+
+  it('carries a join or a leave with its membership index', () => {
+    for (const membership of [{ change: 'join', index: 1 }, { change: 'leave', index: 2 ** 32 - 1 }] as const) {
+      const d = decodeAnnouncement(encodeAnnouncement({ ...base, membership }), 's');
+      assert.ok(d.ok);
+      assert.deepEqual(d.announcement.membership, membership);
+    }
+  });
+
+  it('still accepts announcements without it (older peers, other algorithms)', () => {
+    const d = decodeAnnouncement(encodeAnnouncement(base), 's');
+    assert.ok(d.ok);
+    assert.equal(d.announcement.membership, undefined);
+    assert.ok(!new TextDecoder().decode(encodeAnnouncement(base)).includes('membership'));
+  });
+
+  it('refuses a malformed membership field as bad-field', () => {
+    for (const membership of [{ change: 'rejoin', index: 1 }, { change: 'join', index: -1 }, { change: 'join', index: 1.5 }, { change: 'join', index: 2 ** 32 },
+      { change: 'join' }, { change: 'join', index: 1, extra: true }, 'join', null, [1]]) {
+      const d = decode({ ...base, membership });
+      assert.ok(!d.ok && d.reason === 'bad-field', JSON.stringify(membership));
+    }
   });
 });
 

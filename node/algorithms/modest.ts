@@ -1,0 +1,82 @@
+/**
+ * MoDeST (de Vos et al., arXiv 2302.13837 v1; ALGORITHMS.md §3): each round a sample of s peers, derived
+ * from the shared membership view by MD5 order, trains the model its aggregators averaged; the first a of
+ * the next sample average (plain FedAvg, equal weights) and hand the result on. Its own engine
+ * (node/engine/modest.ts) drives it, not the synchronous rounds: the Peer dispatches on `engine: 'modest'`,
+ * and the topology only seeds the initial view.
+ */
+import { z } from 'zod';
+import { mean } from '../../aggregation/mean.js';
+import { encodingParam } from './dpsgd.js';
+import type { AlgorithmDefinition } from './types.js';
+import { fullExchange } from './types.js';
+
+/** What the MoDeST engine reads from the instance (defaults: ALGORITHMS.md §3.5). */
+export interface ModestSettings {
+  /** s: trainers per round (paper default 10). */
+  readonly sampleSize: number;
+  /** a: aggregators per round, a prefix of the same order (paper default 1). */
+  readonly aggregators: number;
+  /** sf: an aggregator averages once it holds ⌊s·sf⌋ models (paper default 1.0). */
+  readonly successFraction: number;
+  /** At the aggregation timeout, aggregate anyway if at least this many models arrived, else drop (code: 3). */
+  readonly minModels: number;
+  /** From an aggregation's first model to giving up waiting, ms (HEAD 300 s; paper-era simulator 2 s). */
+  readonly aggregationTimeoutMs: number;
+  /** One availability ping, ms (paper 5 s). */
+  readonly pingTimeoutMs: number;
+  /** A peer not active in the last this many sample indices is no candidate (HEAD default 50). */
+  readonly inactivityThreshold: number;
+  /**
+   * Liveness (ours, after HEAD's AggAck retry): a trainer that hears of no aggregation of the next sample
+   * index within this long sends its model again to the first available aggregators; an aggregator whose
+   * trainers produce nothing hands the average out again to the first available trainers. ms.
+   */
+  readonly progressTimeoutMs: number;
+}
+
+export const modestParams = z.strictObject({
+  sampleSize: z.number().int().min(1).max(65_535).default(10),
+  aggregators: z.number().int().min(1).max(1000).default(1),
+  successFraction: z.number().gt(0).max(1).default(1),
+  minModels: z.number().int().min(1).default(3),
+  aggregationTimeoutMs: z.number().int().min(1).default(300_000),
+  pingTimeoutMs: z.number().int().min(1).default(5_000),
+  inactivityThreshold: z.number().int().min(0).default(50),
+  /** Default 2 × aggregationTimeoutMs + 10 × pingTimeoutMs (a sample search that walks past many silent peers). */
+  progressTimeoutMs: z.number().int().min(1).optional(),
+  /** Local SGD steps per round (paper: 5 steps of batch 20); absent: the peer's train settings (epochs). */
+  localSteps: z.number().int().min(1).optional(),
+  encoding: encodingParam,
+}).refine((p) => p.aggregators <= p.sampleSize, { message: 'aggregators (a) must not exceed sampleSize (s)', path: ['aggregators'] });
+export type ModestParams = z.infer<typeof modestParams>;
+
+export const modest: AlgorithmDefinition<ModestParams> = {
+  name: 'modest',
+  description: 'MoDeST: per-round MD5-ordered sample of s trainers and a aggregators from a gossiped membership view (FedAvg without a server)',
+  // Its own event-driven engine; 'sync' is the mode experiments and the daemon default to.
+  modes: ['sync'],
+  params: modestParams,
+  create(p, env) {
+    const settings: ModestSettings = Object.freeze({
+      sampleSize: p.sampleSize, aggregators: p.aggregators, successFraction: p.successFraction, minModels: p.minModels,
+      aggregationTimeoutMs: p.aggregationTimeoutMs, pingTimeoutMs: p.pingTimeoutMs, inactivityThreshold: p.inactivityThreshold,
+      progressTimeoutMs: p.progressTimeoutMs ?? 2 * p.aggregationTimeoutMs + 10 * p.pingTimeoutMs,
+    });
+    return {
+      trainer: p.localSteps !== undefined ? { steps: p.localSteps } : {},
+      gossipSteps: 1,
+      targets: 'neighbours',
+      encoding: p.encoding,
+      ...fullExchange(env.layout),
+      engine: 'modest',
+      modest: settings,
+      // §3.2 "avg = mean(models)": the received trained models only, equal weights, in sender order.
+      aggregate(input) {
+        const models = input.received.filter((c) => c.values !== null);
+        if (models.length === 0) return null;
+        return { vector: mean(models.map((c) => c.values!)), age: Math.max(...models.map((c) => c.age)) };
+      },
+    };
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * MoDeST's availability check (ALGORITHMS.md §3.1, the authors' `PingPeersRequestCache`): walk the sample
+ * order and keep `count` pings in flight; a peer that answers is taken, a silent one (timeout or error) makes
+ * room for the next candidate. Ourselves count as available without a ping.
+ */
+
+/**
+ * The first `count` peers of `order` that answer `ping` (resolving true), returned in order. With fewer
+ * live candidates than `count`, returns every one that answered. `ping` carries its own timeout; a
+ * rejection counts as silence.
+ */
+export function firstAvailable(order: readonly string[], count: number, self: string, ping: (peer: string) => Promise<boolean>): Promise<string[]> {
+  const alive = new Array<boolean>(order.length).fill(false);
+  let found = 0, inFlight = 0, next = 0;
+  return new Promise<string[]>((resolve) => {
+    const settle = (): void => {
+      if (inFlight === 0 && (found >= count || next >= order.length)) resolve(order.filter((_, k) => alive[k]).slice(0, count));
+    };
+    const launch = (): void => {
+      while (found + inFlight < count && next < order.length) {
+        const k = next++;
+        if (order[k] === self) { alive[k] = true; found++; continue; }
+        inFlight++;
+        const done = (ok: boolean): void => {
+          inFlight--;
+          if (ok) { alive[k] = true; found++; }
+          launch();
+        };
+        ping(order[k]!).then(done, () => done(false));
+      }
+      settle();
+    };
+    launch();
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * One MoDeST peer's membership state (ALGORITHMS.md §3.3): its view, the joins it holds back until its next
+ * send, its own entry and membership index, and the sample order of a round. The rules are the pure ones of
+ * aggregation/modest.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes
+ * (protocols/membership.ts `peerIdBytes`), and keeps the highest known round without rescanning the view.
+ */
+import { createHash } from 'node:crypto';
+import {
+  candidates, derivedSample, mergeEntry, sampleOrder, type MembershipStatus, type View, type ViewEntry,
+} from '../../aggregation/modest.js';
+import { encodeView, peerIdBytes } from '../../protocols/membership.js';
+import type { MembershipAdvertisement } from '../network.js';
+
+/** MD5, as the authors' sample manager (§3.1). */
+export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+/** Peer ids whose byte form is remembered (ids are few and stable; the cap bounds a hostile view). */
+const MAX_CACHED_IDS = 100_000;
+
+export class Membership {
+  private readonly view: View = new Map();
+  private readonly pending = new Map<string, ViewEntry>();
+  private readonly idBytes = new Map<string, Uint8Array>();
+  private highest = 0;
+
+  /** Every known peer starts as joined at index 0, active in round 0 (the shared initial view of §3.2 "Bootstrap"). */
+  constructor(readonly self: string, initial: readonly string[], private readonly inactivityThreshold: number) {
+    for (const id of [...initial, self]) this.view.set(id, { lastActive: 0, index: 0, status: 'join' });
+  }
+
+  /** Entries in the view, ours included (left peers too: their LEAVE must keep propagating). */
+  get size(): number { return this.view.size; }
+  /** Our own status as we advertise it. */
+  get status(): MembershipStatus { return this.view.get(this.self)!.status; }
+  /** Joins held back until our next send. */
+  get pendingJoins(): number { return this.pending.size; }
+  /** Highest lastActive in the view: part of the round estimate. */
+  get highestRound(): number { return this.highest; }
+
+  /** A copy of one entry (tests, status). */
+  entry(id: string): ViewEntry | undefined { return this.view.get(id); }
+
+  /** Change our own status with the next membership index (the authors start at 1 and count up). */
+  advertise(change: MembershipStatus): MembershipAdvertisement {
+    const own = this.view.get(this.self)!;
+    const index = own.index + 1;
+    this.view.set(this.self, { ...own, index, status: change });
+    return { change, index };
+  }
+
+  /**
+   * An AdvertiseMembership from `from` (§3.3), seen at round estimate `round`: a join waits in `pending` (so
+   * the newcomer is not drawn into the very next sample), a leave applies at once. A replayed, older
+   * advertisement loses to what we hold (higher index wins).
+   */
+  onAdvertisement(from: string, a: MembershipAdvertisement, round: number): void {
+    if (from === this.self) return;
+    const entry: ViewEntry = { lastActive: round, index: a.index, status: a.change };
+    if (a.change === 'join') this.pending.set(from, mergeEntry(this.pending.get(from), entry));
+    else {
+      this.pending.delete(from);
+      this.set(from, mergeEntry(this.view.get(from), entry));
+    }
+  }
+
+  /** Apply the held-back joins (called after each of our sends, §3.2 "flush pending JOINs"). */
+  flushPending(): void {
+    for (const [id, e] of this.pending) this.set(id, mergeEntry(this.view.get(id), e));
+    this.pending.clear();
+  }
+
+  /**
+   * Merge a received view (§3.3). Our own entry is ours to write: if the remote view claims a newer index
+   * for us (a stale LEAVE after a restart), we take the next index, so our next piggybacked view wins.
+   */
+  merge(entries: Iterable<readonly [string, ViewEntry]>): void {
+    for (const [id, e] of entries) {
+      if (id === this.self) {
+        const own = this.view.get(this.self)!;
+        if (e.index > own.index || (e.index === own.index && e.status !== own.status)) this.view.set(this.self, { ...own, index: e.index + 1 });
+        continue;
+      }
+      this.set(id, mergeEntry(this.view.get(id), e));
+    }
+  }
+
+  /** Activity update (§3.3): raise a known peer's lastActive to `round`. */
+  touch(id: string, round: number): void {
+    const e = this.view.get(id);
+    if (e !== undefined && round > e.lastActive) this.set(id, { ...e, lastActive: round });
+  }
+
+  /** Candidates of sample `round`, in MD5 order (§3.1); we are one while we have not left. */
+  order(round: number): string[] {
+    const self = this.status === 'join' ? this.self : undefined;
+    const ids = candidates(this.view, round, this.inactivityThreshold, self);
+    return sampleOrder(ids, round, md5, (id) => this.bytesOf(id));
+  }
+
+  /** The first `count` of the order: the sample every peer with this view derives without pinging. */
+  derived(round: number, count: number): string[] {
+    return derivedSample(this.order(round), count);
+  }
+
+  /** The view for a frame extension (protocols/membership.ts). */
+  encode(): Uint8Array {
+    return encodeView(this.view);
+  }
+
+  private set(id: string, e: ViewEntry): void {
+    this.view.set(id, e);
+    if (e.lastActive > this.highest) this.highest = e.lastActive;
+  }
+
+  private bytesOf(id: string): Uint8Array {
+    let b = this.idBytes.get(id);
+    if (b === undefined) {
+      b = peerIdBytes(id);
+      if (this.idBytes.size < MAX_CACHED_IDS) this.idBytes.set(id, b);
+    }
+    return b;
+  }
+}

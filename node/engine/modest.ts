@@ -1,0 +1,423 @@
+/**
+ * The MoDeST engine (de Vos et al., arXiv 2302.13837 v1; ALGORITHMS.md §3.2), the third engine beside
+ * synchronous rounds and asynchronous gossip. Event-driven: frames and announcements move it on.
+ *
+ * - Trainer of round r, on the average of sample index r (or, in a fresh swarm, if it is in the first s of
+ *   order(1): the shared initial model, no pings): trains, pings along order(r + 1) for a aggregators and
+ *   sends them its model as kind 'model' with round = r + 1 (the off-by-one), piggybacking its view.
+ * - Aggregator of sample index k: stores one model per sender; at ⌊s·sf⌋ models (or at the timeout, if it
+ *   holds minModels) it averages, pings along order(k) for s trainers and sends them the average as kind
+ *   'aggregate' with round = k, then announces round k (a beacon, so idle peers know the round and stop).
+ * - Membership: views merge on every frame, joins wait until our next send, leaves apply at once (§3.3).
+ *   A peer that `isOnline(round)` says is not there yet stays dormant, then advertises its join.
+ * - Liveness (ours): a trainer or aggregator that sees no aggregation of the next index within
+ *   progressTimeoutMs repeats its last hand-off to whoever answers now (ALGORITHMS.md §3.2 HEAD AggAck retry).
+ * Model updates are serialised through one lock; timeouts use ctx.clock; sends are shuffled with ctx.rng.
+ */
+import { aggregatedRound, modelsNeeded, trainedModelIndex } from '../../aggregation/modest.js';
+import { encodeModelFrame } from '../../protocols/codec.js';
+import { decodeView } from '../../protocols/membership.js';
+import type { ModestSettings } from '../algorithms/modest.js';
+import type { AggregateInput, Contribution } from '../algorithms/types.js';
+import { MurmurError } from '../errors.js';
+import { modelHash } from '../model-hash.js';
+import type { Announcement, MembershipAdvertisement, ReceivedFrame } from '../network.js';
+import type { EngineContext } from './context.js';
+import { firstAvailable } from './modest-availability.js';
+import { RoundLedger, type RoundAccount } from './modest-ledger.js';
+import { Membership } from './modest-membership.js';
+import { EngineTasks } from './modest-tasks.js';
+import { ProgressWatch } from './modest-watch.js';
+import { evaluateIfDue, toContributions, trainLocal } from './steps.js';
+
+/** Registry name MoDeST peers announce under; other algorithms' announcements are ignored. */
+export const MODEST_ALGORITHM = 'modest';
+/** A join advertisement that could not be published (no gossipsub peer yet) is retried this often… */
+const ADVERTISE_RETRY_MS = 1000;
+/** …at most this many times in all. */
+const ADVERTISE_ATTEMPTS = 5;
+/** A newcomer contacts this many known peers per sampled trainer (HEAD: min(10·s, |known|)). */
+const JOIN_CONTACTS_PER_SAMPLE = 10;
+
+/** What `murmur status` shows of a MoDeST peer. */
+export interface ModestStatus {
+  viewSize: number;
+  /** Round estimate: the highest sample index this peer knows of. */
+  round: number;
+  /** The trainers and aggregators of that index as this peer's view derives them (no pings). */
+  sample: string[];
+  aggregators: string[];
+  /** 'trainer', 'aggregator', 'trainer+aggregator' in that sample, 'none', or 'dormant' / 'left'. */
+  role: string;
+  pendingJoins: number;
+}
+
+/** The engine needs MoDeST settings on the algorithm instance. */
+export class ModestConfigError extends MurmurError {
+  static override name = 'ModestConfigError';
+  constructor(message: string) { super('ERR_MODEST_CONFIG', message); }
+}
+
+interface Aggregation { readonly index: number; readonly models: Map<string, Contribution>; done: boolean; readonly controller: AbortController }
+
+export class ModestEngine {
+  private membership: Membership | null = null;
+  private phase: 'dormant' | 'active' | 'left' = 'dormant';
+  private signal: AbortSignal = new AbortController().signal;
+  private trainEstimate = 0;
+  private trainedUpTo = 0;
+  private aggEstimate = 0;
+  private aggregatedUpTo = 0;
+  private announced = 0;
+  private training: { index: number; controller: AbortController } | null = null;
+  private agg: Aggregation | null = null;
+  /** The last sample index whose aggregation was dropped for too few models. */
+  private droppedIndex = -1;
+  private tasks = new EngineTasks(this.signal, () => {});
+  private watchdog: ProgressWatch | null = null;
+  private readonly pings = new Map<string, Promise<boolean>>();
+  private readonly ledger: RoundLedger;
+  private readonly s: ModestSettings;
+  private readonly needed: number;
+
+  constructor(private readonly ctx: EngineContext) {
+    if (ctx.algorithm.modest === undefined) throw new ModestConfigError('the MoDeST engine needs an algorithm instance with `modest` settings (node/algorithms/modest.ts)');
+    this.s = ctx.algorithm.modest;
+    this.needed = modelsNeeded(this.s.sampleSize, this.s.successFraction);
+    this.ledger = new RoundLedger((a) => this.emit(a), (err) => this.failed(err, 'round summary'));
+  }
+
+  private get maxRounds(): number { return this.ctx.rounds.maxRounds; }
+  private get view(): Membership { return this.membership!; }
+
+  /** Run until the round estimate passes maxRounds with no work left, or until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { ctx } = this;
+    this.signal = signal;
+    this.tasks = new EngineTasks(signal, (err) => this.failed(err, 'task'), () => this.watchdog?.onChange());
+    this.watchdog = new ProgressWatch({
+      clock: ctx.clock, tasks: this.tasks, logger: ctx.logger, signal, baseMs: this.s.progressTimeoutMs,
+      // An aggregation of index k happened once we heard its beacon, got its average, or did it.
+      level: () => Math.max(this.announced, this.trainEstimate, this.aggregatedUpTo), active: () => this.phase === 'active',
+    });
+    this.membership = new Membership(ctx.selfId, ctx.neighbours(0), this.s.inactivityThreshold);
+    this.trainEstimate = this.trainedUpTo = ctx.state.round;
+    const offFrame = ctx.network.onFrame((f) => this.onFrame(f));
+    const offAnnouncement = ctx.network.onAnnouncement((from, m) => this.onAnnouncement(from, m));
+    try {
+      await this.tasks.until(() => ctx.isOnline(this.estimate()) || this.estimate() > this.maxRounds);
+      if (this.estimate() <= this.maxRounds) {
+        this.phase = 'active';
+        this.tasks.track(this.advertiseJoin());
+        // Bootstrap (§3.2): in a fresh swarm the first s of order(1) train the shared initial model, no pings.
+        if (this.estimate() === 0 && this.view.derived(1, this.s.sampleSize).includes(ctx.selfId)) this.onAggregate(1, ctx.state.vector);
+      }
+      await this.tasks.until(() => this.isDone());
+    } finally {
+      offFrame();
+      offAnnouncement();
+      await this.tasks.drain();
+    }
+  }
+
+  /** Graceful leave (§3.3): advertise LEAVE with the next membership index; the Peer stops afterwards. */
+  async leave(): Promise<void> {
+    if (this.membership === null || this.phase === 'left') return;
+    const wasActive = this.phase === 'active';
+    this.phase = 'left';
+    const adv = this.view.advertise('leave');
+    this.training?.controller.abort();
+    if (wasActive) await this.announce(this.estimate(), adv).catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not advertise the leave'));
+    this.tasks.poke();
+  }
+
+  status(): ModestStatus {
+    if (this.membership === null) return { viewSize: 0, round: 0, sample: [], aggregators: [], role: 'starting', pendingJoins: 0 };
+    const round = Math.max(1, this.estimate());
+    const order = this.view.order(round);
+    const sample = order.slice(0, this.s.sampleSize), aggregators = order.slice(0, this.s.aggregators);
+    const roles = [sample.includes(this.ctx.selfId) ? 'trainer' : '', aggregators.includes(this.ctx.selfId) ? 'aggregator' : ''].filter(Boolean);
+    const role = this.phase !== 'active' ? this.phase : roles.join('+') || 'none';
+    return { viewSize: this.view.size, round: this.estimate(), sample, aggregators, role, pendingJoins: this.view.pendingJoins };
+  }
+
+  /** max(own train round, highest aggregation index, highest round in the view, announced rounds) (§3.3). */
+  private estimate(): number {
+    return Math.max(this.trainEstimate, this.aggEstimate, this.membership?.highestRound ?? 0, this.announced, this.ctx.state.round);
+  }
+
+  private isDone(): boolean {
+    return this.estimate() > this.maxRounds && this.training === null && !(this.agg !== null && !this.agg.done) && !this.ledger.busy && this.tasks.size === 0;
+  }
+
+  private onFrame(f: ReceivedFrame): void {
+    if (this.phase !== 'active') return;
+    const h = f.frame.header;
+    if (h.kind === 'ranking') return;
+    const view = decodeView(f.frame.extension);
+    if (!view.ok) {
+      this.ctx.logger.debug({ from: f.from, reason: view.reason, detail: view.detail }, 'MoDeST frame with an invalid view ignored');
+      return;
+    }
+    this.view.merge(view.entries);
+    this.view.touch(f.from, Math.max(h.round, this.estimate()));
+    const c = toContributions([f], this.ctx.algorithm.extract(this.ctx.state.vector))[0]!;
+    if (c.values !== null) {
+      if (h.kind === 'model') this.onTrained(c, h.round);
+      else this.onAggregate(h.round, this.ctx.algorithm.insert(this.ctx.state.vector, c.values));
+    }
+    this.tasks.poke();
+  }
+
+  private onAnnouncement(from: string, m: Announcement): void {
+    if (m.swarm !== this.ctx.swarm || m.algorithm !== MODEST_ALGORITHM || m.layoutHash !== this.ctx.algorithm.exchangeLayout.hash) return;
+    this.announced = Math.max(this.announced, m.round);
+    if (m.membership !== undefined && this.phase !== 'left') this.view.onAdvertisement(from, m.membership, Math.max(m.round, this.estimate()));
+    this.tasks.poke();
+  }
+
+  /** The average of sample index `index` (from an aggregator, or ourselves): train round `index` once. */
+  private onAggregate(index: number, full: Float32Array): void {
+    if (index < 1 || index > this.maxRounds) return;
+    if (index > this.trainEstimate) {
+      this.trainEstimate = index;
+      if (this.training !== null && this.training.index < index) this.training.controller.abort();
+    }
+    if (index !== this.trainEstimate || this.trainedUpTo >= index) return;
+    this.trainedUpTo = index;
+    this.tasks.track(this.train(index, full));
+  }
+
+  private async train(round: number, start: Float32Array): Promise<void> {
+    const { ctx } = this;
+    const training = { index: round, controller: new AbortController() };
+    this.training = training;
+    this.ledger.open(round, 'trainer');
+    const t0 = ctx.clock.now();
+    let trained: Float32Array, loss: number, samples: number;
+    try {
+      ({ trained, loss, samples } = await this.tasks.withLock(async () => {
+        ctx.state.vector = start;
+        ctx.setPhase('training');
+        const r = await trainLocal(ctx, round, AbortSignal.any([this.signal, training.controller.signal]));
+        ctx.state.round = Math.max(ctx.state.round, round);
+        return { trained: ctx.state.vector, ...r };
+      }));
+    } catch (err) {
+      this.ledger.drop(round, 'trainer');
+      if (this.signal.aborted || !training.controller.signal.aborted) throw err;
+      ctx.logger.debug({ round }, 'training superseded by a newer round');
+      return;
+    } finally {
+      if (this.training === training) this.training = null;
+    }
+    this.view.touch(ctx.selfId, round);
+    this.ledger.add(round, { trainLoss: Number.isFinite(loss) ? loss : null, samples, phaseMs: { train: ctx.clock.now() - t0 } });
+    await this.sendTrained(round, trained, false);
+    this.ledger.close(round, 'trainer');
+    // Watch both our model's aggregation and the next one: if the aggregator or the next trainers died,
+    // sending our model again (to whoever answers now) restarts the chain.
+    this.watchdog!.watch(trainedModelIndex(round), Math.min(trainedModelIndex(round) + 1, this.maxRounds + 1), () => this.sendTrained(round, trained, true));
+  }
+
+  /** A model trained in round r goes to the first a available peers of order(r + 1) (§3.2 off-by-one). */
+  private async sendTrained(round: number, trained: Float32Array, again: boolean): Promise<void> {
+    const { ctx } = this;
+    const index = trainedModelIndex(round);
+    if (again) this.ledger.open(round, 'trainer');
+    const t0 = ctx.clock.now();
+    const aggregators = await this.available(index, this.s.aggregators);
+    if (aggregators.includes(ctx.selfId)) {
+      this.onTrained({ from: ctx.selfId, values: ctx.algorithm.extract(trained), rankings: null, degree: this.view.size, age: ctx.state.age }, index);
+    }
+    const sent = await this.sendTo(aggregators.filter((p) => p !== ctx.selfId), 'model', index, trained);
+    this.ledger.add(round, { ...sent, phaseMs: { exchange: ctx.clock.now() - t0 } });
+    if (again) this.ledger.close(round, 'trainer');
+  }
+
+  /** A trained model of sample index `index`: one per sender; aggregate at ⌊s·sf⌋ (§3.2). */
+  private onTrained(c: Contribution, index: number): void {
+    if (index < 2 || index > this.maxRounds + 1 || index < this.aggEstimate) return;
+    let agg = this.agg;
+    if (agg === null || index > agg.index) {
+      if (agg !== null && !agg.done) this.abandon(agg);
+      agg = this.startAggregation(index);
+    } else if (agg.done) return;
+    if (!agg.models.has(c.from)) agg.models.set(c.from, c);
+    if (agg.models.size >= this.needed) this.tasks.track(this.complete(agg, false));
+  }
+
+  private startAggregation(index: number): Aggregation {
+    const agg: Aggregation = { index, models: new Map(), done: false, controller: new AbortController() };
+    this.agg = agg;
+    this.aggEstimate = Math.max(this.aggEstimate, index);
+    this.ledger.open(aggregatedRound(index), 'aggregator');
+    const timer = AbortSignal.any([this.signal, agg.controller.signal]);
+    this.tasks.track(this.ctx.clock.sleep(this.s.aggregationTimeoutMs, { signal: timer }).then(() => this.onTimeout(agg), () => {}));
+    return agg;
+  }
+
+  /**
+   * §3.2: at the timeout, aggregate if at least minModels arrived, else drop. Ours, for liveness: a dropped
+   * index starts again when trainers send again, and if it times out short a second time, whatever arrived
+   * (at least one model) is aggregated, so a swarm that lost most of a round's trainers still moves on.
+   */
+  private async onTimeout(agg: Aggregation): Promise<void> {
+    if (agg.done) return;
+    if (agg.models.size >= this.s.minModels || (agg.index === this.droppedIndex && agg.models.size > 0)) return this.complete(agg, true);
+    this.ctx.logger.warn({ index: agg.index, models: agg.models.size, minModels: this.s.minModels }, 'aggregation timed out with too few models; dropped');
+    this.droppedIndex = agg.index;
+    this.abandon(agg);
+    if (this.agg === agg) this.agg = null;
+  }
+
+  private abandon(agg: Aggregation): void {
+    agg.done = true;
+    agg.controller.abort();
+    this.ledger.drop(aggregatedRound(agg.index), 'aggregator');
+  }
+
+  private async complete(agg: Aggregation, timedOut: boolean): Promise<void> {
+    if (agg.done) return;
+    agg.done = true;
+    agg.controller.abort();
+    const { ctx } = this;
+    const round = aggregatedRound(agg.index);
+    const t0 = ctx.clock.now();
+    const received = [...agg.models.values()].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+    const global = await this.tasks.withLock(async () => {
+      ctx.setPhase('aggregating');
+      const out = await ctx.algorithm.aggregate(this.aggregateInput(received, agg.index));
+      if (out === null) return null;
+      ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
+      ctx.state.age = out.age;
+      ctx.state.round = Math.max(ctx.state.round, round);
+      return ctx.state.vector;
+    });
+    if (global === null) { this.ledger.drop(round, 'aggregator'); return; }
+    this.aggregatedUpTo = Math.max(this.aggregatedUpTo, agg.index);
+    this.view.touch(ctx.selfId, agg.index);
+    this.ledger.add(round, { received: received.length, expected: this.needed, timedOut, phaseMs: { aggregate: ctx.clock.now() - t0 } });
+    const trainers = agg.index <= this.maxRounds ? await this.handOut(agg.index, global, round, false) : [];
+    this.tasks.track(this.announce(agg.index).catch((err: unknown) => ctx.logger.debug({ err }, 'round beacon not published')));
+    const emitted = this.ledger.close(round, 'aggregator');
+    if (agg.index <= this.maxRounds) this.watchdog!.watch(agg.index + 1, agg.index + 1, () => this.handOut(agg.index, global, round, true));
+    if (trainers.includes(ctx.selfId)) {
+      // Our own summary of this round goes first, so it reports the average rather than the next training.
+      await emitted;
+      this.onAggregate(agg.index, global);
+    }
+  }
+
+  /** The average of sample index k goes to the first s available peers of order(k). */
+  private async handOut(index: number, global: Float32Array, round: number, again: boolean): Promise<string[]> {
+    if (again) this.ledger.open(round, 'aggregator');
+    const t0 = this.ctx.clock.now();
+    const trainers = await this.available(index, this.s.sampleSize);
+    const sent = await this.sendTo(trainers.filter((p) => p !== this.ctx.selfId), 'aggregate', index, global);
+    this.ledger.add(round, { ...sent, phaseMs: { exchange: this.ctx.clock.now() - t0 } });
+    if (again) {
+      this.ledger.close(round, 'aggregator');
+      if (trainers.includes(this.ctx.selfId)) this.onAggregate(index, global);
+    }
+    return trainers;
+  }
+
+  private available(index: number, count: number): Promise<string[]> {
+    return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.ping(peer));
+  }
+
+  /** Is `peer` there? One ping per peer at a time (libp2p allows one outbound ping stream a connection). */
+  private ping(peer: string): Promise<boolean> {
+    const { ctx } = this;
+    let p = this.pings.get(peer);
+    if (p === undefined) {
+      p = ctx.network.ping(peer, { signal: ctx.clock.timeout(this.s.pingTimeoutMs, this.signal) })
+        .then(() => { this.view.touch(peer, this.estimate()); return true; }, (err: unknown) => {
+          ctx.logger.debug({ peer, err: (err as Error)?.message }, 'no answer to the availability ping');
+          return false;
+        })
+        .finally(() => this.pings.delete(peer));
+      this.pings.set(peer, p);
+    }
+    return p;
+  }
+
+  /** Encode once (the view piggybacked in the extension), send to every target, then apply held-back joins. */
+  private async sendTo(targets: readonly string[], kind: 'model' | 'aggregate', index: number, full: Float32Array): Promise<{ bytesOut: number; sendFailures: number }> {
+    this.signal.throwIfAborted();
+    if (targets.length === 0) { this.view.flushPending(); return { bytesOut: 0, sendFailures: 0 }; }
+    const { ctx } = this;
+    ctx.setPhase('exchanging');
+    const frame = encodeModelFrame({ kind, swarm: ctx.swarm, round: index, step: 0, degree: Math.min(this.view.size, 0xffff), age: ctx.state.age },
+      ctx.algorithm.exchangeLayout, ctx.algorithm.extract(full), { encoding: ctx.algorithm.encoding, extension: this.view.encode() });
+    // Shuffled for load balancing as the authors do; seeded, so a simulation replays.
+    const order = ctx.rng(index, `modest-${kind}`).shuffle([...targets]);
+    const results = await Promise.allSettled(order.map((t) => ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, this.signal) })));
+    let failures = 0;
+    results.forEach((r, k) => {
+      if (r.status === 'fulfilled') this.view.touch(order[k]!, this.estimate());
+      else { failures++; ctx.logger.debug({ peer: order[k], index, kind, err: (r.reason as Error)?.message }, 'send failed'); }
+    });
+    this.view.flushPending();
+    ctx.setPhase('idle');
+    return { bytesOut: frame.byteLength * (targets.length - failures), sendFailures: failures };
+  }
+
+  /**
+   * §3.3 Join: advertise JOIN on the swarm topic; receivers hold it until their next send. A peer joining a
+   * running swarm first contacts min(10·s, known) random known peers (a ping: over libp2p it also opens the
+   * connections gossipsub needs); in a fresh swarm everyone is in everyone's initial view already.
+   */
+  private async advertiseJoin(): Promise<void> {
+    const { ctx } = this;
+    const adv = this.view.advertise('join');
+    if (this.estimate() > 0) {
+      const known = this.view.order(this.estimate()).filter((p) => p !== ctx.selfId);
+      const contacts = ctx.rng(this.estimate(), 'modest-join').sample(known, Math.min(JOIN_CONTACTS_PER_SAMPLE * this.s.sampleSize, known.length));
+      await Promise.all(contacts.map((p) => this.ping(p)));
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.announce(this.estimate(), adv);
+        return;
+      } catch (err) {
+        if (this.signal.aborted || attempt >= ADVERTISE_ATTEMPTS) { this.ctx.logger.warn({ err }, 'could not advertise the join'); return; }
+        await this.ctx.clock.sleep(ADVERTISE_RETRY_MS, { signal: this.signal });
+      }
+    }
+  }
+
+  private announce(round: number, membership?: MembershipAdvertisement): Promise<void> {
+    const { ctx } = this;
+    return ctx.network.announce({
+      swarm: ctx.swarm, round, degree: Math.min(this.view.size, 0xffff), age: ctx.state.age, algorithm: MODEST_ALGORITHM,
+      layoutHash: ctx.algorithm.exchangeLayout.hash, addresses: [], ...(membership !== undefined ? { membership } : {}),
+    });
+  }
+
+  private aggregateInput(received: Contribution[], index: number): AggregateInput {
+    const { ctx } = this;
+    return {
+      own: ctx.algorithm.extract(ctx.state.vector), ownAge: ctx.state.age, degree: this.view.size, received, round: index, step: 0,
+      rng: ctx.rng(index, 'aggregate'), full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
+      evaluate: (full, indices) => ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices }, { signal: this.signal }),
+    };
+  }
+
+  private async emit(a: RoundAccount): Promise<void> {
+    const { ctx } = this;
+    const e0 = ctx.clock.now();
+    const evaluation = await evaluateIfDue(ctx, a.round, this.signal);
+    a.phaseMs.evaluate += ctx.clock.now() - e0;
+    await ctx.finishRound({
+      round: a.round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age, trainLoss: a.trainLoss,
+      samples: a.samples, evaluation, received: a.received, expected: a.expected, timedOut: a.timedOut, sendFailures: a.sendFailures,
+      bytesOut: a.bytesOut, phaseMs: { ...a.phaseMs }, roles: [...a.roles].sort(),
+    });
+  }
+
+  private failed(err: unknown, what: string): void {
+    if (!this.signal.aborted) this.ctx.logger.error({ err }, `MoDeST ${what} failed`);
+  }
+}
