@@ -43,11 +43,12 @@ export const MAX_ANNOUNCEMENT_ADDRESS_CHARS = 256;
  * Announcements a receiver accepts from one author: a token bucket of ANNOUNCE_BURST refilled at
  * ANNOUNCE_RATE_PER_S. Beyond it they are rejected as 'flood', which lowers the sender's gossipsub score
  * like any invalid message, until it is graylisted. A daemon publishes at most one per
- * MIN_ANNOUNCE_INTERVAL_MS, half the sustained rate, so honest peers never hit the limit.
+ * MIN_ANNOUNCE_INTERVAL_MS (5/s); the margin leaves room for engines that announce per round (MoDeST's
+ * beacons) in fast in-process simulations, while a flood of hundreds per second is still cut off.
  */
-export const ANNOUNCE_RATE_PER_S = 10;
+export const ANNOUNCE_RATE_PER_S = 50;
 /** Burst size of the per-author announcement bucket (see ANNOUNCE_RATE_PER_S). */
-export const ANNOUNCE_BURST = 20;
+export const ANNOUNCE_BURST = 100;
 /** Shortest gap between two announcements a daemon publishes, ms (see ANNOUNCE_RATE_PER_S). */
 export const MIN_ANNOUNCE_INTERVAL_MS = 200;
 /** Authors whose announcement bucket is remembered; beyond it the oldest is forgotten (bounded memory under a Sybil flood). */

@@ -29,6 +29,11 @@ export const MAX_HEADER_BYTES = 8 * 1024;
 export const REQUEST_TIMEOUT_MS = 10_000;
 /** Deadline for receiving the request headers, ms (slow-loris guard). */
 export const HEADERS_TIMEOUT_MS = 5_000;
+/**
+ * How often Node checks the header and request deadlines, ms. Its default, 30 s, let a client dripping
+ * header lines hold a connection for 31 s whatever HEADERS_TIMEOUT_MS said (measured).
+ */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 /** Idle keep-alive connections are closed after this many ms. */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** Deadline handed to `ControlSource.history`, ms. */
@@ -221,7 +226,7 @@ class HttpControlServer implements ControlServer {
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       forceCloseConnections: true,
       return503OnClosing: true,
-      http: { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS },
+      http: { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     });
 
     // Order matters: size, then token, then method, so an unauthenticated caller learns nothing else.
