@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, logEntries, MAIN, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
+import { cli, logEntries, MAIN, spawnDaemon, waitFor, type DaemonProcess } from '../../scripts/lib/daemon-harness.js';
 import { store } from '../../node/store.js';
 
 const run = promisify(execFile);

@@ -29,7 +29,7 @@ import { announcements } from '../../protocols/announcements.js';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { announceTopic, MODEL_PROTOCOL } from '../../protocols/constants.js';
 import { createMurmurNode } from '../../protocols/libp2p.js';
-import { cli, logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
+import { cli, logEntries, spawnDaemon, waitFor, type DaemonProcess } from '../../scripts/lib/daemon-harness.js';
 
 const run = promisify(execFile);
 const SWARM = 'degrade';

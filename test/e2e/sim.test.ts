@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MAIN } from './daemon-harness.js';
+import { MAIN } from '../../scripts/lib/daemon-harness.js';
 
 const run = promisify(execFile);
 
