@@ -20,7 +20,7 @@ import { connectControl, type ControlClient } from '../node/control/client.js';
 import type { StatusInfo } from '../node/control/types.js';
 import { rngFor } from '../node/data/rng.js';
 import { store } from '../node/store.js';
-import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from '../test/e2e/daemon-harness.js';
+import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from './lib/daemon-harness.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 
 type Target = 'training' | 'committing' | 'exchanging';

@@ -30,7 +30,7 @@ import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { largestFrameBytes } from '../protocols/libp2p-network.js';
 import { modelExchange, type ModelExchange } from '../protocols/model-exchange.js';
 import { RemoteRejectedError } from '../protocols/net-errors.js';
-import { cli, spawnDaemon, waitFor } from '../test/e2e/daemon-harness.js';
+import { cli, spawnDaemon, waitFor } from './lib/daemon-harness.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 
 /** What a case was built to be; the expected outcome comes from the local codec, not from this label. */

@@ -34,7 +34,7 @@ import { rngFor } from '../node/data/rng.js';
 import { encodeModelFrame } from '../protocols/codec.js';
 import { DEFAULT_MAX_INBOUND_STREAMS } from '../protocols/constants.js';
 import { RemoteRejectedError } from '../protocols/net-errors.js';
-import { cli, spawnDaemon, waitFor } from '../test/e2e/daemon-harness.js';
+import { cli, spawnDaemon, waitFor } from './lib/daemon-harness.js';
 import { fuzzSender } from './fuzz-peer.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 
