@@ -6,8 +6,8 @@
  * Per-task overhead matters when a simulator sends hundreds of small tasks per round (scripts/bench-sim.ts):
  * weights travel through reusable SharedArrayBuffer staging vectors (no structured-clone copy, no transfer
  * that would detach a buffer in the worker; notes/batched-training.md §5), a dataset's shared buffers go to
- * each worker once, and each worker holds up to PIPELINE_DEPTH tasks so it never idles while this thread is
- * busy between two messages.
+ * each worker once, and queued tasks go out in batches (one message, one worker wake-up, for up to
+ * MAX_IN_FLIGHT tasks), so a worker never idles while this thread is busy and wake-ups stay few.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -25,7 +25,14 @@ export interface WorkerPoolInit {
   prefer?: BackendName[];
 }
 
-export interface TaskOptions { signal?: AbortSignal }
+export interface TaskOptions {
+  signal?: AbortSignal;
+  /**
+   * Run after every queued foreground task, at most BACKGROUND_IN_FLIGHT per worker: for work off the critical
+   * path, like a simulator's metric evaluations, which would otherwise delay the next round's training.
+   */
+  background?: boolean;
+}
 
 /** A worker died or failed to start. */
 export class WorkerPoolError extends MurmurError {
@@ -37,17 +44,36 @@ interface Pending {
   id: number; task: Task; resolve: (v: unknown) => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void;
   /** Shared copy of the task's weights while the task is in a worker (train writes its result there). */
   staging?: Float32Array;
+  /** Estimated work (taskWork) while in a worker. */
+  work?: number;
+  background: boolean;
 }
 interface Slot {
   worker: Worker; index: number; ready: Promise<BackendChoice>;
   /** Tasks sent to this worker and not answered yet, oldest first (it runs them in order). */
   inFlight: Pending[];
+  /** Σ taskWork of inFlight. */
+  work: number;
   /** Dataset ids whose shared parts this worker already holds, by feature buffer. */
   datasets: WeakMap<SharedArrayBuffer, Set<string>>;
 }
 
-/** Tasks a worker holds at once: one running, one waiting, so it starts the next without a round trip. */
-const PIPELINE_DEPTH = 2;
+/** Tasks a worker holds at most (running or waiting in its message queue). */
+const MAX_IN_FLIGHT = 16;
+/** A worker gets a new batch once it holds this many tasks or fewer, before it runs dry. */
+const REFILL_AT = 4;
+/** Background tasks a worker holds at most, so a foreground task that arrives waits behind few of them. */
+const BACKGROUND_IN_FLIGHT = 2;
+/** Abort slots per worker: an abort of task id is flagged at [slot · ABORT_LANES + id mod ABORT_LANES]. */
+const ABORT_LANES = MAX_IN_FLIGHT;
+
+/** Rough cost of a task in sample passes: training runs forward and backward (×3), evaluation forward only. */
+function taskWork(task: Task): number {
+  if (task.kind === 'evaluate') return task.indices.length;
+  if (task.kind !== 'train') return 1;
+  const o = task.options;
+  return 3 * (o.steps !== undefined ? o.steps * (o.batchSize ?? 32) : task.indices.length * (o.epochs ?? 1));
+}
 
 const here = import.meta.url;
 const workerUrl = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
@@ -79,8 +105,12 @@ export class WorkerPool implements LearnerPool {
   private readonly prefer: BackendName[];
   private slots: Slot[] = [];
   private queue: Pending[] = [];
+  private backgroundQueue: Pending[] = [];
   private nextId = 1;
-  /** Per slot: id of the task the worker must abandon (ids are unique, so stale entries never match). */
+  /**
+   * Ids of tasks the workers must abandon, ABORT_LANES per slot. Ids are unique, so a stale entry never
+   * matches; two aborted tasks of one worker sharing a lane only make the older run to its (ignored) end.
+   */
   private abortFlags = new Int32Array(new SharedArrayBuffer(4));
   /** Free SharedArrayBuffer-backed staging vectors by length. */
   private staging = new Map<number, Float32Array[]>();
@@ -97,7 +127,7 @@ export class WorkerPool implements LearnerPool {
   /** Spawn the workers and wait until each has its backend. */
   async start(): Promise<void> {
     if (this.started) return;
-    this.abortFlags = new Int32Array(new SharedArrayBuffer(4 * this.size));
+    this.abortFlags = new Int32Array(new SharedArrayBuffer(4 * this.size * ABORT_LANES));
     this.slots = Array.from({ length: this.size }, (_, i) => this.spawn(i));
     this.started = true;
     const choices = await Promise.all(this.slots.map((s) => s.ready));
@@ -109,7 +139,7 @@ export class WorkerPool implements LearnerPool {
     if (!this.started) return;
     this.started = false;
     const err = new AbortError('the worker pool stopped');
-    for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(err));
+    for (const p of [...this.queue.splice(0), ...this.backgroundQueue.splice(0)]) this.settle(p, () => p.reject(err));
     await Promise.all(this.slots.map(async (s) => {
       for (const p of s.inFlight.splice(0)) this.settle(p, () => p.reject(err));
       await s.worker.terminate();
@@ -143,28 +173,30 @@ export class WorkerPool implements LearnerPool {
   }
 
   /** Tasks waiting for a worker. */
-  queued(): number { return this.queue.length; }
+  queued(): number { return this.queue.length + this.backgroundQueue.length; }
 
   private submit<T extends Task>(task: T, options: TaskOptions): Promise<TaskOutput<T>> {
     if (!this.started) return Promise.reject(new WorkerPoolError('the worker pool has not started; call start() first'));
     if (options.signal?.aborted) return Promise.reject(new AbortError());
     return new Promise<TaskOutput<T>>((resolve, reject) => {
-      const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal };
+      const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal, background: options.background === true };
       if (options.signal) {
         p.onAbort = () => this.abort(p);
         options.signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.queue.push(p);
+      (p.background ? this.backgroundQueue : this.queue).push(p);
       this.pump();
     });
   }
 
   private abort(p: Pending): void {
-    const qi = this.queue.indexOf(p);
-    if (qi >= 0) { this.queue.splice(qi, 1); this.settle(p, () => p.reject(new AbortError())); return; }
+    for (const q of [this.queue, this.backgroundQueue]) {
+      const qi = q.indexOf(p);
+      if (qi >= 0) { q.splice(qi, 1); this.settle(p, () => p.reject(new AbortError())); return; }
+    }
     const slot = this.slots.find((s) => s.inFlight.includes(p));
     // The worker skips the task or stops at its next batch; its late answer is ignored and frees the staging.
-    if (slot) { Atomics.store(this.abortFlags, slot.index, p.id); this.settle(p, () => p.reject(new AbortError())); }
+    if (slot) { Atomics.store(this.abortFlags, slot.index * ABORT_LANES + (p.id % ABORT_LANES), p.id); this.settle(p, () => p.reject(new AbortError())); }
   }
 
   private settle(p: Pending, fn: () => void): void {
@@ -175,15 +207,29 @@ export class WorkerPool implements LearnerPool {
   }
 
   private pump(): void {
-    // Fill the slots level by level, so every worker gets a task before any gets a second.
-    for (let depth = 1; depth <= PIPELINE_DEPTH; depth++) {
-      for (const slot of this.slots) {
-        if (slot.inFlight.length >= depth || this.queue.length === 0) continue;
-        const p = this.queue.shift()!;
-        slot.inFlight.push(p);
-        const msg: ToWorker = { type: 'task', id: p.id, slot: slot.index, task: this.wire(slot, p) };
-        slot.ready.then(() => slot.worker.postMessage(msg), () => {});
-      }
+    // Once a worker runs low, queued tasks go out in order, each to the worker with the least estimated work
+    // in hand (an evaluation of 2,000 rows outweighs a 16-sample training task), up to MAX_IN_FLIGHT each;
+    // one message per worker. Background tasks follow when no foreground task waits.
+    if (!this.slots.some((s) => s.inFlight.length <= REFILL_AT)) return;
+    const batches = new Map<Slot, Array<{ id: number; task: WireTask }>>();
+    const takes = (s: Slot, background: boolean) => s.inFlight.length < MAX_IN_FLIGHT
+      && (!background || s.inFlight.filter((x) => x.background).length < BACKGROUND_IN_FLIGHT);
+    while (this.queue.length > 0 || this.backgroundQueue.length > 0) {
+      const background = this.queue.length === 0;
+      let slot: Slot | null = null;
+      for (const s of this.slots) if (takes(s, background) && (!slot || s.work < slot.work)) slot = s;
+      if (!slot) break;
+      const p = (background ? this.backgroundQueue : this.queue).shift()!;
+      p.work = taskWork(p.task);
+      slot.inFlight.push(p);
+      slot.work += p.work;
+      const items = batches.get(slot) ?? [];
+      items.push({ id: p.id, task: this.wire(slot, p) });
+      batches.set(slot, items);
+    }
+    for (const [slot, items] of batches) {
+      const msg: ToWorker = { type: 'tasks', slot: slot.index, lanes: ABORT_LANES, items };
+      slot.ready.then(() => slot.worker.postMessage(msg), () => {});
     }
   }
 
@@ -221,13 +267,14 @@ export class WorkerPool implements LearnerPool {
     let readyResolve!: (b: BackendChoice) => void, readyReject!: (e: unknown) => void;
     const ready = new Promise<BackendChoice>((res, rej) => { readyResolve = res; readyReject = rej; });
     ready.catch(() => {});
-    const slot: Slot = { worker, index, inFlight: [], datasets: new WeakMap(), ready };
+    const slot: Slot = { worker, index, inFlight: [], work: 0, datasets: new WeakMap(), ready };
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') { readyResolve(msg.backend); return; }
       if (msg.type === 'init-failed') { readyReject(new WorkerPoolError(`a training worker could not start TF.js: ${msg.error.message}`)); return; }
       const i = slot.inFlight.findIndex((x) => x.id === msg.id);
       if (i >= 0) {
         const p = slot.inFlight.splice(i, 1)[0]!;
+        slot.work -= p.work ?? 0;
         if (msg.ok) { const value = this.answer(p, msg.value); this.settle(p, () => p.resolve(value)); }
         else { this.answer(p, undefined); this.settle(p, () => p.reject(rehydrate(msg.error))); }
       }
@@ -237,8 +284,9 @@ export class WorkerPool implements LearnerPool {
       readyReject(err);
       for (const p of slot.inFlight.splice(0)) this.settle(p, () => p.reject(new WorkerPoolError(`a training worker crashed: ${err.message}`, { cause: err })));
     });
-    worker.on('exit', () => {
+    worker.on('exit', (code) => {
       if (!this.started) return;
+      for (const p of slot.inFlight.splice(0)) this.settle(p, () => p.reject(new WorkerPoolError(`a training worker exited (code ${code})`)));
       // Replace a dead worker so the pool keeps its size.
       const i = this.slots.indexOf(slot);
       if (i >= 0) { this.slots[i] = this.spawn(index); this.pump(); }

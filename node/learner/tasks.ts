@@ -42,7 +42,8 @@ export type TaskOutput<T extends Task> =
 
 export type ToWorker =
   | { type: 'init'; prefer: BackendName[]; abortFlags: Int32Array }
-  | { type: 'task'; id: number; slot: number; task: WireTask };
+  /** A batch of tasks, run in order; `lanes` abort flags per slot (pool.ts). */
+  | { type: 'tasks'; slot: number; lanes: number; items: Array<{ id: number; task: WireTask }> };
 
 export type FromWorker =
   | { type: 'ready'; backend: BackendChoice }

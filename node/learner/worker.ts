@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import type { Layout } from '../../aggregation/layout.js';
 import { datasetFromShared, type Dataset } from '../data/dataset.js';
+import { AbortError } from '../errors.js';
 import { selectBackend } from './backend.js';
 import { createModel, modelKey, type AnyModelSpec } from './create-model.js';
 import { denseWidths, evaluateDense, trainDenseJsInPlace, usesDenseJs } from './dense-js.js';
@@ -15,7 +16,6 @@ import { readVector, writeVector } from './flat.js';
 import { saveLayersModelTo } from './layers-io.js';
 import type { FromWorker, ToWorker, WireDatasetRef, WireTask } from './tasks.js';
 import { trainModel, type TrainResult } from './train.js';
-import { AbortError } from '../errors.js';
 
 if (!parentPort) throw new Error('node/learner/worker.ts must run in a worker thread');
 const port = parentPort;
@@ -46,8 +46,8 @@ function trained(task: { weights: Float32Array }, weights: Float32Array, result:
   return { value: { result }, transfer: [] };
 }
 
-async function run(task: WireTask, id: number, slot: number): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
-  const shouldStop = () => Atomics.load(abortFlags, slot) === id;
+async function run(task: WireTask, id: number, flag: number): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+  const shouldStop = () => Atomics.load(abortFlags, flag) === id;
   if (shouldStop()) throw new AbortError('the task was aborted before it started');
   switch (task.kind) {
     case 'describe': {
@@ -87,8 +87,8 @@ const serialize = (err: unknown) => {
   return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err), stack: e?.stack };
 };
 
-// Tasks run one at a time, in arrival order: the pool sends the next before this one answered (pipelining),
-// and a task that awaits (model loading) must not interleave with the next on the shared model.
+// Tasks run one at a time, in arrival order: the pool sends batches and more before these answered, and a
+// task that awaits (model loading) must not interleave with the next on the shared model. Each answers alone.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'init') {
@@ -96,8 +96,10 @@ port.on('message', (msg: ToWorker) => {
     selectBackend(msg.prefer).then((backend) => post({ type: 'ready', backend }), (err) => post({ type: 'init-failed', error: serialize(err) }));
     return;
   }
-  queue = queue.then(() => run(msg.task, msg.id, msg.slot)).then(
-    ({ value, transfer }) => post({ type: 'result', id: msg.id, ok: true, value }, transfer),
-    (err) => post({ type: 'result', id: msg.id, ok: false, error: serialize(err) }),
-  );
+  for (const { id, task } of msg.items) {
+    queue = queue.then(() => run(task, id, msg.slot * msg.lanes + (id % msg.lanes))).then(
+      ({ value, transfer }) => post({ type: 'result', id, ok: true, value }, transfer),
+      (err) => post({ type: 'result', id, ok: false, error: serialize(err) }),
+    );
+  }
 });

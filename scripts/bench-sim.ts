@@ -1,0 +1,137 @@
+/**
+ * bench-sim: seconds per simulated round on the workload a Python reference simulator (gossipy, PyTorch) was
+ * timed on, on this machine kind (issue 6): the 10,000 digits shuffled with seed 1, the first 8,000 split IID
+ * over N peers, the last 2,000 for test; a random 8-regular graph; push gossip to one random neighbour per round
+ * (algorithm gossip-learning: age-weighted merge, the simulator's seeded push schedule); SGD lr 0.1, weight decay
+ * 1e-3, batch 8, 1 local epoch; logistic regression and MLP 784-32-10; N = 100 and 500; each round evaluates 10%
+ * of the peers on the 2,000 test digits. Our engine trains then merges where the reference merges then updates:
+ * the same work per round (every peer trains one epoch and sends one model; receivers merge).
+ *
+ * It measures the product: the runs of topology-sim/experiments/bench-sim.yaml (what `murmur sim` would run),
+ * each through topology-sim/runner.ts (real Peers, the sync round engine, the worker pool, `train.kernel: js`,
+ * node/learner/dense-js.ts), on the virtual network and over libp2p's memory transport. Per run: bring-up
+ * (building and dialling the swarm) is timed and printed but excluded; the first warm-up rounds are excluded
+ * (JIT warm-up with two busy workers takes ~5 rounds, notes/batched-training.md §5; the memory runs follow the
+ * virtual ones in the same process and pool, so they need fewer); then the timed rounds: all the rest but the
+ * last, which is excluded because the runner evaluates every peer there, not 10%. A round's time is the interval
+ * between two finalised round records. The figure is the median over the timed rounds, or their mean if that is
+ * larger: over libp2p, peers drift apart (push gossip waits only for the peers that push to you), so rounds can
+ * close in bursts after a straggler, and a median of short intervals would hide the slow one. Both are printed.
+ * About 5 minutes on 2 cores, most of it the memory transport's 500-peer runs.
+ *
+ * Each line also gives, per round, the CPU time of the main thread and of the other threads (training workers,
+ * V8's GC and compiler threads) and how long they waited for a CPU held by other processes: on a shared machine
+ * that is what bounds the figure.
+ *
+ * Reference seconds per round (median of two runs): N = 100 logreg 0.13, MLP 0.205; N = 500 logreg 0.34, MLP
+ * 0.53. Targets: virtual network ≤ 0.5× the reference, memory transport ≤ 1.5×. Fixed: never change workload
+ * or targets. Flags: --only <substring> runs the matching runs (for profiling; the verdict then covers only
+ * those), --json.
+ */
+import '../node/polyfill.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { describeBackend } from '../node/learner/backend.js';
+import { WorkerPool } from '../node/learner/pool.js';
+import { loadExperiment, type ResolvedRun } from '../topology-sim/experiment.js';
+import { runExperimentRun } from '../topology-sim/runner.js';
+import { jsonMode, printEnv, summarize, verdict, type Check } from './lib/bench.js';
+
+const EXPERIMENT = fileURLToPath(new URL('../topology-sim/experiments/bench-sim.yaml', import.meta.url));
+/** Rounds excluded at the start, by transport. */
+const WARMUP = { virtual: 5, memory: 3 } as const;
+const WORKERS = 2;
+/** Reference seconds per round by `${arch}-${peers}`. */
+const REFERENCE_S: Record<string, number> = { 'logreg-100': 0.13, 'mlp-100': 0.205, 'logreg-500': 0.34, 'mlp-500': 0.53 };
+const TARGET_FACTOR = { virtual: 0.5, memory: 1.5 } as const;
+
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : '';
+
+/**
+ * Seconds so far that this process's main thread and its other threads (training workers, V8's GC and
+ * compiler threads) ran on a CPU, and waited runnable for one.
+ */
+interface ThreadCpu { main: number; mainWait: number; other: number; otherWait: number }
+
+/** Per-thread scheduler statistics from /proc (Linux); null elsewhere. */
+function threadCpu(): ThreadCpu | null {
+  try {
+    const t: ThreadCpu = { main: 0, mainWait: 0, other: 0, otherWait: 0 };
+    for (const tid of readdirSync('/proc/self/task')) {
+      const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map((x) => Number(x) / 1e9);
+      if (tid === String(process.pid)) { t.main += run!; t.mainWait += wait!; } else { t.other += run!; t.otherWait += wait!; }
+    }
+    return t;
+  } catch {
+    return null;
+  }
+}
+
+interface Measured { bringUpS: number; perRound: ReturnType<typeof summarize>; meanS: number; timed: number; accuracy: number; wallS: number; cpu: ThreadCpu | null }
+
+async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
+  const e = run.experiment;
+  const warmup = WARMUP[e.transport as 'virtual' | 'memory'];
+  const timed = e.rounds - warmup - 1;
+  const closed: number[] = [];
+  let upStart = NaN, upEnd = NaN, accuracy = NaN;
+  let cpuFrom: ThreadCpu | null = null, cpuTo: ThreadCpu | null = null;
+  const t0 = performance.now();
+  await runExperimentRun(run, {
+    pool,
+    onInfo: (line) => {
+      if (line.startsWith('bringing up')) upStart = performance.now();
+      if (line.includes('peers connected')) upEnd = performance.now();
+    },
+    onRecord: (r) => {
+      closed[r.round] = performance.now();
+      accuracy = r.honest.mean;
+      if (r.round === warmup) cpuFrom = threadCpu();
+      if (r.round === warmup + timed) cpuTo = threadCpu();
+    },
+  });
+  const seconds: number[] = [];
+  for (let r = warmup + 1; r <= warmup + timed; r++) seconds.push((closed[r]! - closed[r - 1]!) / 1000);
+  const from = cpuFrom as ThreadCpu | null, to = cpuTo as ThreadCpu | null;
+  const per = (k: keyof ThreadCpu) => (to![k] - from![k]) / timed;
+  const cpu = from && to ? { main: per('main'), mainWait: per('mainWait'), other: per('other'), otherWait: per('otherWait') } : null;
+  const meanS = (closed[warmup + timed]! - closed[warmup]!) / 1000 / timed;
+  return { bringUpS: (upEnd - upStart) / 1000, perRound: summarize(seconds), meanS, timed, accuracy, wallS: (performance.now() - t0) / 1000, cpu };
+}
+
+const { runs } = await loadExperiment(EXPERIMENT);
+const selected = runs.filter((r) => r.name.includes(only));
+const pool = new WorkerPool({ size: WORKERS });
+await pool.start();
+printEnv({
+  backend: describeBackend(pool.backend()), workers: WORKERS, kernel: 'js (node/learner/dense-js.ts)', experiment: EXPERIMENT,
+  load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  rounds: `warm-up ${Object.entries(WARMUP).map(([t, w]) => `${w} (${t})`).join(', ')}; then max(median, mean) over the rest but the final round`,
+});
+const checks: Check[] = [];
+const figures: Record<string, unknown> = {};
+try {
+  for (const run of selected) {
+    const e = run.experiment;
+    const transport = e.transport as 'virtual' | 'memory';
+    const m = await measure(pool, run);
+    const ref = REFERENCE_S[`${e.model.arch}-${e.peers}`]!;
+    const target = ref * TARGET_FACTOR[transport];
+    const s = m.perRound;
+    const figure = Math.max(s.median, m.meanS);
+    figures[run.name] = { secondsPerRound: figure, median: s.median, mean: m.meanS, min: s.min, max: s.max, timedRounds: m.timed, reference: ref, target, bringUpS: m.bringUpS, accuracy: m.accuracy, cpuPerRound: m.cpu };
+    if (!jsonMode) {
+      console.log(`${run.name.padEnd(22)} ${figure.toFixed(3)} s/round (${m.timed} rounds: median ${s.median.toFixed(3)}, mean ${m.meanS.toFixed(3)}, min ${s.min.toFixed(3)}, max ${s.max.toFixed(3)})`
+        + `  reference ${ref} s, target ≤ ${target.toFixed(3)} s (${TARGET_FACTOR[transport]}×) → ${(figure / ref).toFixed(2)}× reference`
+        + `  | bring-up ${m.bringUpS.toFixed(1)} s, run ${m.wallS.toFixed(1)} s, final accuracy ${(100 * m.accuracy).toFixed(1)}%`
+        + (m.cpu ? `\n${''.padEnd(24)}per round: main thread ran ${m.cpu.main.toFixed(3)} s and waited ${m.cpu.mainWait.toFixed(3)} s for a CPU; `
+          + `other threads ran ${m.cpu.other.toFixed(3)} s and waited ${m.cpu.otherWait.toFixed(3)} s` : ''));
+    }
+    checks.push({ name: run.name, pass: figure <= target, figure: `${figure.toFixed(3)} s/round`, target: `≤ ${target.toFixed(3)} s` });
+  }
+} finally {
+  await pool.stop();
+}
+verdict(checks, figures);
