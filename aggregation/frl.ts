@@ -9,6 +9,7 @@
  * the top k of |S|. Edge ids are positions in our own layout (TF.js dense kernels are [in, out]).
  * Sorting uses LSD radix sorts on integer keys, O(n), so a 25 × 100k vote takes milliseconds.
  */
+import { select } from './select.js';
 import { AggregationError, checkOption } from './errors.js';
 
 /** Minimum number of rankings of `voteRankings`. */
@@ -133,18 +134,7 @@ export function topKThreshold(values: ArrayLike<number>, k: number): number {
   const a = Float64Array.from(values);
   for (let i = 0; i < n; i++) if (a[i] !== a[i]) throw new AggregationError('ERR_BAD_INPUT', `topKThreshold: value ${i} is NaN`);
   const target = n - k;
-  let l = 0, r = n - 1;
-  while (l < r) {
-    const x = a[(l + r) >>> 1]!;
-    let i = l, j = r;
-    do {
-      while (a[i]! < x) i++;
-      while (x < a[j]!) j--;
-      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i++; j--; }
-    } while (i <= j);
-    if (j < target) l = i;
-    if (target < i) r = j;
-  }
+  select(a, 0, n - 1, target);
   return a[target]!;
 }
 

@@ -9,6 +9,7 @@
  * vectors against four at a time, with Float64 accumulators.
  * Inputs must be finite (the codec rejects NaN/Infinity); `out` may be one of the inputs.
  */
+import { select } from './select.js';
 import { checkOption, checkVectors, outBuffer, requireInputs } from './errors.js';
 import { mean } from './mean.js';
 
@@ -257,23 +258,6 @@ function insertionSort(a: Float32Array, from: number, to: number): void {
   }
 }
 
-/**
- * Wirth's selection on a[l..r] (inclusive): afterwards a[k] holds the value of rank k, everything left of
- * k is ≤ it and everything right is ≥ it. Expected O(r − l).
- */
-function select(a: Float32Array, l: number, r: number, k: number): void {
-  while (l < r) {
-    const x = a[k]!;
-    let i = l, j = r;
-    do {
-      while (a[i]! < x) i++;
-      while (x < a[j]!) j--;
-      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i++; j--; }
-    } while (i <= j);
-    if (j < k) l = i;
-    if (k < i) r = j;
-  }
-}
 
 /**
  * Squared Euclidean distances between all pairs (n×n row-major Float64Array, zero diagonal), summed in
