@@ -195,7 +195,10 @@ describe('MoDeST over the libp2p memory transport: 30 peers, s = 10, a = 2, 10 r
         const without = sampleOf(live(r), r).sort((a, b) => a - b);
         const withJoiner = sampleOf([...live(r), joiner], r).sort((a, b) => a - b);
         assert.ok(got.length > 0, `round ${r} ran`);
-        if (r <= JOIN_AT) assert.ok(matches(got, without), `round ${r}: [${got}] vs the derived sample [${without}]`);
+        // In the crash round, which sampled peers finish training depends on when the crash and the re-sends land
+        // (a trainer aborts a round overtaken by a newer average): only require that nobody outside the sample trains.
+        if (r === CRASH_AT) assert.ok(got.every((i) => without.includes(i)), `round ${r}: [${got}] not within the derived sample [${without}]`);
+        else if (r <= JOIN_AT) assert.ok(matches(got, without), `round ${r}: [${got}] vs the derived sample [${without}]`);
         else assert.ok(matches(got, without) || matches(got, withJoiner), `round ${r}: [${got}] is neither [${without}] nor [${withJoiner}]`);
       }
       const joinerRounds = [...trainers].filter(([, ts]) => ts.includes(joiner)).map(([r]) => r);
