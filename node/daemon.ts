@@ -180,6 +180,24 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     cleanup.push(async () => { clearInterval(timer); if (deferred !== null) clearTimeout(deferred); announceOnRound(); });
 
     const source = daemonControlSource({ cfg, peer, node, network, store, backend: pool.backend().name, version, startedAt: Date.now() });
+    // The network keeps cumulative per-peer counters; the metrics get their growth once per round.
+    const seen = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
+    const publishTraffic = (): void => {
+      const now = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
+      for (const t of network.traffic()) {
+        now.framesIn += t.framesIn; now.framesOut += t.framesOut; now.bytesIn += t.bytesIn; now.bytesOut += t.bytesOut;
+        now.sendFailures += t.sendFailures;
+        for (const [reason, n] of Object.entries(t.rejections)) now.rejections.set(reason, (now.rejections.get(reason) ?? 0) + n);
+      }
+      if (now.framesIn > seen.framesIn) metrics.onFrame('in', now.bytesIn - seen.bytesIn, now.framesIn - seen.framesIn);
+      if (now.framesOut > seen.framesOut) metrics.onFrame('out', now.bytesOut - seen.bytesOut, now.framesOut - seen.framesOut);
+      if (now.sendFailures > seen.sendFailures) metrics.onSendFailure(now.sendFailures - seen.sendFailures);
+      for (const [reason, n] of now.rejections) {
+        const before = seen.rejections.get(reason) ?? 0;
+        if (n > before) metrics.onReject(reason, n - before);
+      }
+      Object.assign(seen, now);
+    };
     const wireMetrics = peer.onRound((s) => {
       metrics.onRound(s.round);
       if (s.evaluation) metrics.onEvaluation(s.evaluation);
@@ -188,6 +206,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
         metrics.onPhaseDuration(p, ms);
       }
       metrics.setConnectedPeers(network.connectedPeers().length);
+      publishTraffic();
     });
     cleanup.push(async () => { wireMetrics(); });
     const control = controlServer({ dataDir: cfg.dataDir, host: cfg.control.host, port: cfg.control.port, allowNonLoopback: cfg.control.allowNonLoopback })({

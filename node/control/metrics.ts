@@ -41,11 +41,11 @@ export interface Metrics {
   /** A `phase` lasted `durationMs` ms (`murmur_engine_phase_duration_seconds{phase}`). */
   onPhaseDuration(phase: Phase, durationMs: number): void;
   /** A frame of `bytes` encoded bytes was received ('in') or sent ('out'). */
-  onFrame(direction: 'in' | 'out', bytes: number): void;
+  onFrame(direction: 'in' | 'out', bytes: number, frames?: number): void;
   /** An inbound frame was rejected for `reason` (`murmur_network_rejected_frames_total{reason}`). */
-  onReject(reason: string): void;
+  onReject(reason: string, count?: number): void;
   /** A send to a peer failed (unreachable, timeout, aborted). */
-  onSendFailure(): void;
+  onSendFailure(count?: number): void;
   /** A test evaluation finished; accuracy in [0, 1]. */
   onEvaluation(result: { accuracy: number; loss: number }): void;
   /** Number of peers with an open connection. */
@@ -116,20 +116,20 @@ export function createMetrics(init: MetricsInit = {}): Metrics {
     onPhaseDuration(p, durationMs) {
       phaseDuration.observe({ phase: p }, durationMs / 1000);
     },
-    onFrame(direction, bytes) {
+    onFrame(direction, bytes, frames = 1) {
       if (direction === 'in') {
-        framesIn.inc();
+        framesIn.inc(frames);
         bytesIn.inc(bytes);
       } else {
-        framesOut.inc();
+        framesOut.inc(frames);
         bytesOut.inc(bytes);
       }
     },
-    onReject(reason) {
-      rejected.inc({ reason: reasonLabel(reason) });
+    onReject(reason, count = 1) {
+      rejected.inc({ reason: reasonLabel(reason) }, count);
     },
-    onSendFailure() {
-      sendFailures.inc();
+    onSendFailure(count = 1) {
+      sendFailures.inc(count);
     },
     onEvaluation(result) {
       accuracy.set(result.accuracy);
