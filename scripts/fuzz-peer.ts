@@ -21,7 +21,6 @@ import { pathToFileURL } from 'node:url';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { makeLayout, type Layout } from '../aggregation/layout.js';
-import { connectControl, type ControlClient } from '../node/control/client.js';
 import type { ModelInfo, PeerInfo, StatusInfo } from '../node/control/types.js';
 import { rngFor, type Rng } from '../node/data/rng.js';
 import { DEFAULT_FRAME_LIMITS, decodeFrame, encodeModelFrame, type Encoding, type FrameMeta } from '../protocols/codec.js';
@@ -30,7 +29,7 @@ import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { largestFrameBytes } from '../protocols/libp2p-network.js';
 import { modelExchange, type ModelExchange } from '../protocols/model-exchange.js';
 import { RemoteRejectedError } from '../protocols/net-errors.js';
-import { cli, spawnDaemon, waitFor } from './lib/daemon-harness.js';
+import { cli, spawnDaemon, startedDaemon } from './lib/daemon-harness.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 
 /** What a case was built to be; the expected outcome comes from the local codec, not from this label. */
@@ -285,14 +284,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
   void daemon.exited.then((code) => { if (!stopping) crashed ??= `exited with code ${String(code)} during the run`; });
   let sender: Awaited<ReturnType<typeof fuzzSender>> | undefined;
   try {
-    // A daemon that dies while starting ends the run at once, with its last log lines.
-    const died = daemon.exited.then((code) => { throw new Error(`the daemon exited (${String(code)}) while starting:\n${daemon.log.slice(-10).join('\n')}`); });
-    died.catch(() => undefined);
-    const client: ControlClient = await Promise.race([waitFor('the daemon’s control API', () => connectControl(dataDir), 120_000), died]);
-    const model = await waitFor('the daemon’s model', () => client.get<ModelInfo | null>('/model'), 60_000);
-    const status0 = await client.get<StatusInfo>('/status');
-    const layout = makeLayout(model.tensors.map((t) => ({ name: t.name, shape: t.shape, role: t.role })));
-    if (layout.hash !== model.layoutHash) throw new Error(`rebuilt layout ${layout.hash} differs from the daemon's ${model.layoutHash}`);
+    const { client, status: status0, layout } = await startedDaemon(daemon);
     const target: FuzzTarget = { layout, swarm: status0.swarm, maxFrameBytes: largestFrameBytes(layout) };
     sender = await fuzzSender(seed);
     const daemonId = peerIdFromString(status0.peerId);

@@ -27,14 +27,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import { makeLayout } from '../aggregation/layout.js';
-import { connectControl, DEFAULT_CLIENT_TIMEOUT_MS, type ControlClient } from '../node/control/client.js';
-import type { ModelInfo, PeerInfo, StatusInfo } from '../node/control/types.js';
+import { connectControl, DEFAULT_CLIENT_TIMEOUT_MS } from '../node/control/client.js';
+import type { PeerInfo, StatusInfo } from '../node/control/types.js';
 import { rngFor } from '../node/data/rng.js';
 import { encodeModelFrame } from '../protocols/codec.js';
 import { DEFAULT_MAX_INBOUND_STREAMS } from '../protocols/constants.js';
 import { RemoteRejectedError } from '../protocols/net-errors.js';
-import { cli, spawnDaemon, waitFor } from './lib/daemon-harness.js';
+import { cli, spawnDaemon, startedDaemon, waitFor } from './lib/daemon-harness.js';
 import { fuzzSender } from './fuzz-peer.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 
@@ -97,13 +96,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
   void daemon.exited.then(() => { if (!stopping) crashed = true; });
   const senders: Array<Awaited<ReturnType<typeof fuzzSender>>> = [];
   try {
-    // A daemon that dies while starting ends the run at once, with its last log lines.
-    const died = daemon.exited.then((code) => { throw new Error(`the daemon exited (${String(code)}) while starting:\n${daemon.log.slice(-10).join('\n')}`); });
-    died.catch(() => undefined);
-    const client: ControlClient = await Promise.race([waitFor('the daemon’s control API', () => connectControl(dataDir), 120_000), died]);
-    const model = await waitFor('the daemon’s model', () => client.get<ModelInfo | null>('/model'), 60_000);
-    const status0 = await client.get<StatusInfo>('/status');
-    const layout = makeLayout(model.tensors.map((t) => ({ name: t.name, shape: t.shape, role: t.role })));
+    const { client, status: status0, layout } = await startedDaemon(daemon);
     const daemonId = peerIdFromString(status0.peerId);
     const address = multiaddr(status0.addresses.find((a) => a.includes('/tcp/'))!);
     const pid = daemon.child.pid!;

@@ -2,6 +2,9 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { makeLayout, type Layout } from '../../aggregation/layout.js';
+import { connectControl, type ControlClient } from '../../node/control/client.js';
+import type { ModelInfo, StatusInfo } from '../../node/control/types.js';
 
 const run = promisify(execFile);
 export const MAIN = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url));
@@ -50,4 +53,19 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
 
 export function logEntries(d: DaemonProcess): Array<Record<string, unknown>> {
   return d.log.flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } });
+}
+
+/**
+ * Wait until a spawned daemon serves its control API and its model, then rebuild its layout. A daemon that
+ * exits while starting ends the wait at once with its last log lines.
+ */
+export async function startedDaemon(daemon: DaemonProcess): Promise<{ client: ControlClient; model: ModelInfo; status: StatusInfo; layout: Layout }> {
+  const died = daemon.exited.then((code) => { throw new Error(`the daemon exited (${String(code)}) while starting:\n${daemon.log.slice(-10).join('\n')}`); });
+  died.catch(() => undefined);
+  const client: ControlClient = await Promise.race([waitFor('the daemon’s control API', () => connectControl(daemon.dataDir), 120_000), died]);
+  const model = await waitFor('the daemon’s model', () => client.get<ModelInfo | null>('/model'), 60_000);
+  const status = await client.get<StatusInfo>('/status');
+  const layout = makeLayout(model.tensors.map((t) => ({ name: t.name, shape: t.shape, role: t.role })));
+  if (layout.hash !== model.layoutHash) throw new Error(`rebuilt layout ${layout.hash} differs from the daemon's ${model.layoutHash}`);
+  return { client, model, status, layout };
 }
