@@ -40,17 +40,26 @@ const scoreOf = (node: MurmurNode, peer: MurmurNode): number => (node.services.p
 async function subscribed(node: MurmurNode, peers: MurmurNode[]): Promise<void> {
   const pubsub = node.services.pubsub;
   const seen = (): boolean => peers.every((p) => pubsub.getSubscribers(topic).some((s) => s.equals(p.peerId)));
-  while (!seen()) await new Promise((resolve) => pubsub.addEventListener('subscription-change', resolve, { once: true }));
+  const end = Date.now() + 60_000;
+  // The event wakes the loop at once; the short poll covers a change that happened before the listener was added.
+  while (!seen()) {
+    if (Date.now() > end) throw new Error('peers never subscribed to the announcement topic');
+    await Promise.race([new Promise((resolve) => pubsub.addEventListener('subscription-change', resolve, { once: true })), new Promise((r) => setTimeout(r, 200))]);
+  }
 }
 
 /** Resolves at the first gossipsub heartbeat of `node` at which `until` holds, after at least `min` heartbeats. */
 async function heartbeats(node: MurmurNode, until: () => boolean, min = 1): Promise<void> {
   const pubsub = node.services.pubsub;
   let seen = 0;
-  while (++seen <= min || !until()) await new Promise((resolve) => pubsub.addEventListener('gossipsub:heartbeat', resolve, { once: true }));
+  const end = Date.now() + 60_000;
+  while (++seen <= min || !until()) {
+    if (Date.now() > end) throw new Error(`the condition did not hold within 60 s of heartbeats (${seen} seen)`);
+    await Promise.race([new Promise((resolve) => pubsub.addEventListener('gossipsub:heartbeat', resolve, { once: true })), new Promise((r) => setTimeout(r, 1500))]);
+  }
 }
 
-describe('announcement abuse', () => {
+describe('announcement abuse', { timeout: 180_000 }, () => {
   let victim: MurmurNode;
   let invalid: MurmurNode;
   let flooder: MurmurNode;
