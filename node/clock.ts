@@ -2,6 +2,7 @@
  * Time as the Peer sees it. The daemon uses the system clock; the simulator's virtual network injects a
  * virtual one, so the same engine code runs on real and simulated time (STYLE.md "Resource lifecycles").
  */
+import { deadline } from './deadline.js';
 import { AbortError } from './errors.js';
 
 export interface Clock {
@@ -25,8 +26,5 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   },
-  timeout(ms, parent) {
-    const t = AbortSignal.timeout(ms);
-    return parent ? AbortSignal.any([t, parent]) : t;
-  },
+  timeout: (ms, parent) => deadline(ms, parent),
 };

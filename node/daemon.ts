@@ -5,6 +5,7 @@
  */
 import { defaultRegistry } from './algorithms/defaults.js';
 import { systemClock } from './clock.js';
+import { deadline } from './deadline.js';
 import { resolveModelSpec, type DaemonConfig } from './config.js';
 import { datasetParts } from './data/dataset.js';
 import { peerShare } from './data/peer-share.js';
@@ -33,7 +34,7 @@ async function dialAnnounced(node: MurmurNode, peer: string, addresses: readonly
 
   const addrs = addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`));
   if (addrs.length === 0) return;
-  await node.dial(addrs, { signal: AbortSignal.timeout(10_000) });
+  await node.dial(addrs, { signal: deadline(10_000) });
 }
 
 /**
@@ -48,7 +49,7 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
   const attempt = (): void => {
     if (stopped || node.getConnections().length > 0) return;
     for (const address of addresses) {
-      node.dial(multiaddr(address), { signal: AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS) }).then(() => {
+      node.dial(multiaddr(address), { signal: deadline(BOOTSTRAP_DIAL_TIMEOUT_MS) }).then(() => {
         if (!stopped) logger.info({ address }, 'connected to bootstrap peer');
         unreachable.delete(address);
       }, (err: unknown) => {
@@ -123,8 +124,11 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     // Neighbours: connected peers that announced this swarm with our layout (other libp2p peers may be
     // connected too), or the configured list.
     const members = new Map<string, number>();
+    let announce = (): void => {};
     network.onAnnouncement((from, a) => {
       if (a.layoutHash !== algorithm.instance.exchangeLayout.hash) return;
+      // A newcomer learns our round from our answer instead of waiting for our next round or timer.
+      if (!members.has(from)) announce();
       members.set(from, Date.now());
       // Discovery through announcements: bootstrap only connects us to the bootstrap peers; announcements
       // relayed by gossipsub carry the other members' addresses, so dial them up to the connection budget.
@@ -166,7 +170,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     };
     // At most one announcement per MIN_ANNOUNCE_INTERVAL_MS (receivers rate-limit authors); a request in
     // between is deferred, not dropped, so the latest round always goes out.
-    const announce = () => {
+    announce = () => {
       if (deferred !== null) return;
       const wait = lastAnnounce + MIN_ANNOUNCE_INTERVAL_MS - Date.now();
       if (wait <= 0) void announceNow();

@@ -91,7 +91,8 @@ export class Peer {
   private loop: Promise<void> | null = null;
   private lastEval: { accuracy: number; loss: number } | null = null;
   private readonly roundListeners = new Set<(s: RoundSummary) => void>();
-  private observedRound = 0;
+  /** Last finished round each swarm member announced (DESIGN.md "Wire protocol": announcements). */
+  private readonly announcedRounds = new Map<string, number>();
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
   private modest: ModestEngine | null = null;
@@ -117,9 +118,8 @@ export class Peer {
     } else {
       this.state.vector = this.init.algorithm.initialize?.(this.init.initial.slice()) ?? this.init.initial.slice();
     }
-    this.observedRound = this.state.round;
-    this.unsubscribeAnnouncements = this.components.network.onAnnouncement((_from, m) => {
-      if (m.swarm === this.init.swarm) this.observedRound = Math.max(this.observedRound, m.round);
+    this.unsubscribeAnnouncements = this.components.network.onAnnouncement((from, m) => {
+      if (m.swarm === this.init.swarm) this.announcedRounds.set(from, Math.max(this.announcedRounds.get(from) ?? 0, m.round));
     });
     const controller = new AbortController();
     this.controller = controller;
@@ -181,7 +181,7 @@ export class Peer {
       if (this.init.algorithm.engine === 'modest') {
         this.modest = new ModestEngine(ctx);
         await this.modest.run(signal);
-      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.observedRound);
+      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.neighboursRound());
       else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
       this.phase = 'idle';
     } catch (err) {
@@ -190,6 +190,20 @@ export class Peer {
       this.phase = 'idle';
       this.components.logger.error({ err }, 'the round engine stopped on an error');
     }
+  }
+
+  /**
+   * The round the neighbours are in: an announcement carries the author's last finished round, so its
+   * author is in the next one. The upper median over the neighbours that announced, so one neighbour that
+   * lies about its round cannot make the peer skip rounds while at least two others tell the truth; 0 when
+   * no neighbour announced yet.
+   */
+  private neighboursRound(): number {
+    const current = this.components.neighbours()
+      .filter((p) => this.announcedRounds.has(p))
+      .map((p) => this.announcedRounds.get(p)! + 1)
+      .sort((a, b) => a - b);
+    return current.length === 0 ? 0 : current[Math.floor(current.length / 2)]!;
   }
 
   private context(): EngineContext {

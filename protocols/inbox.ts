@@ -4,6 +4,7 @@
  * registers a listener instead and nothing is buffered. No libp2p, no timers of its own: deadlines come in
  * as AbortSignals, so it is tested without sockets.
  */
+import { deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
 import { DEFAULT_COLLECT_TIMEOUT_MS, DEFAULT_INBOX_MAX_BYTES, silentLogger } from './constants.js';
 import type { InboxRejectReason, Logger } from './constants.js';
@@ -119,7 +120,7 @@ export class Inbox<T> {
     const { stop } = options;
     if (stop?.aborted) return Promise.reject(new AbortError('collect was stopped'));
     const key = keyOf(round, step);
-    const signal = options.signal ?? AbortSignal.timeout(DEFAULT_COLLECT_TIMEOUT_MS);
+    const signal = options.signal ?? deadline(DEFAULT_COLLECT_TIMEOUT_MS);
     return new Promise<CollectResult<T>>((resolve, reject) => {
       const cleanup = (): void => {
         this.waiters.delete(waiter);

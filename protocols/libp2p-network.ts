@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Layout } from '../aggregation/layout.js';
+import { deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
 import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
 import { announcements } from './announcements.js';
@@ -157,7 +158,7 @@ export class Libp2pNetwork implements Network {
   /** Round-trip time in ms. Rejects with PeerUnreachableError, or AbortError if the caller's signal aborted. */
   async ping(peer: string, options: SendOptions = {}): Promise<number> {
     const peerId = parsePeer(peer);
-    const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS);
+    const signal = options.signal ?? deadline(DEFAULT_PING_TIMEOUT_MS);
     try {
       return await this.node.services.ping.ping(peerId, { signal });
     } catch (err) {

@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { lpStream } from '@libp2p/utils';
 import type { AbortOptions, Connection, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface';
+import { anySignal, deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
 import { DEFAULT_FRAME_LIMITS } from './codec.js';
 import type { RejectReason } from './codec.js';
@@ -174,10 +175,8 @@ class DefaultModelExchange<T> implements ModelExchange {
     if (!this.started) throw new NotStartedError('model exchange');
     const id = peer.toString();
     const stats = this.countersFor(id);
-    const timeout = AbortSignal.timeout(this.sendTimeoutMs);
-    const sources = [timeout, this.stopController.signal];
-    if (options.signal !== undefined) sources.push(options.signal);
-    const signal = AbortSignal.any(sources);
+    const timeout = deadline(this.sendTimeoutMs);
+    const signal = anySignal(timeout, this.stopController.signal, options.signal);
     setMaxListeners(Infinity, signal);
     const fail = (err: unknown, phase: 'dial' | 'transfer'): Error => {
       if (err instanceof RemoteRejectedError || err instanceof SendFailedError) return err;
@@ -292,13 +291,13 @@ class DefaultModelExchange<T> implements ModelExchange {
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
     const stats = this.countersFor(from);
-    const deadline = AbortSignal.any([AbortSignal.timeout(this.inboundTimeoutMs), this.stopController.signal]);
-    setMaxListeners(Infinity, deadline);
+    const expiry = deadline(this.inboundTimeoutMs, this.stopController.signal);
+    setMaxListeners(Infinity, expiry);
     this.inbound.add(stream);
     const active = this.inFlight.get(from) ?? 0;
     if (active >= this.maxInboundStreams) {
       this.countRejection(stats, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
-      await this.refuseBusy(stream, deadline).catch((err: unknown) => {
+      await this.refuseBusy(stream, expiry).catch((err: unknown) => {
         if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
       });
       this.inbound.delete(stream);
@@ -311,7 +310,7 @@ class DefaultModelExchange<T> implements ModelExchange {
       try {
         // subarray() copies only when the frame spans several chunks. The result may be a Node Buffer
         // (TCP), whose slice() is a view, not a copy; hand decode a plain Uint8Array over the same memory.
-        const raw = (await lp.read({ signal: deadline })).subarray();
+        const raw = (await lp.read({ signal: expiry })).subarray();
         bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
       } catch (err) {
         const name = (err as Error | undefined)?.name;
@@ -325,11 +324,11 @@ class DefaultModelExchange<T> implements ModelExchange {
           // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
           // before our reply is out), then reply and reset.
           lp.unwrap();
-          await this.refuse(stream, 'oversized', deadline);
+          await this.refuse(stream, 'oversized', expiry);
           return;
         }
         // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
-        if (!this.stopController.signal.aborted) this.countRejection(stats, deadline.aborted ? 'stalled' : 'aborted', String(err));
+        if (!this.stopController.signal.aborted) this.countRejection(stats, expiry.aborted ? 'stalled' : 'aborted', String(err));
         if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
         return;
       }
@@ -342,8 +341,8 @@ class DefaultModelExchange<T> implements ModelExchange {
         this.countRejection(stats, verdict.reason, verdict.detail, bytes.byteLength);
       }
       stats.lastSeen = this.now();
-      await lp.write(Uint8Array.of(verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason)), { signal: deadline });
-      await stream.close({ signal: deadline });
+      await lp.write(Uint8Array.of(verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason)), { signal: expiry });
+      await stream.close({ signal: expiry });
     } catch (err) {
       this.log.debug({ peer: from, err }, 'inbound stream failed');
       if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));

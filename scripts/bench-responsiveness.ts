@@ -5,6 +5,7 @@
  * Target (issue "The peer"): p99 ≤ 50 ms.
  */
 import '../node/polyfill.js';
+import { deadline } from '../node/deadline.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ try {
       try {
         // The ping service's own RTT: from sending the 32 random bytes to receiving them back (stream set-up and
         // closing, which are the client's business, are not part of it).
-        rtts.push(await client.services.ping.ping(target, { signal: AbortSignal.timeout(5000) }));
+        rtts.push(await client.services.ping.ping(target, { signal: deadline(5000) }));
         // Let the finished ping stream close on both sides: the service allows one outbound stream per connection.
         await new Promise((r) => setTimeout(r, 150));
       } catch (err) {

@@ -14,6 +14,7 @@
  * Usage: npm run bench -- fuzz-peer [--count 10000] [--seed 1] [--json]
  */
 import '../node/polyfill.js';
+import { deadline } from '../node/deadline.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,7 +274,7 @@ function arg(name: string, fallback: string): string {
 async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown> }> {
   const count = Number(arg('count', '10000'));
   const seed = arg('seed', '1');
-  const deadline = AbortSignal.timeout(15 * 60_000);
+  const expiry = deadline(15 * 60_000);
   const dataDir = await mkdtemp(join(tmpdir(), 'murmur-fuzz-'));
   const daemon = spawnDaemon(dataDir, [
     '--listen', '/ip4/127.0.0.1/tcp/0', '--swarm', 'fuzz', '--model', 'mlp', '--hidden', '16', '--set', 'workers=1',
@@ -298,7 +299,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
     }, 1000);
     const t0 = performance.now();
     const tally = await fuzzPeer((bytes) => sender!.exchange.send(daemonId, bytes), fuzzCases(target, seed), {
-      count, signal: deadline, onProgress: (done) => { if (!jsonMode) process.stdout.write(`  ${done}/${count} frames\r`); },
+      count, signal: expiry, onProgress: (done) => { if (!jsonMode) process.stdout.write(`  ${done}/${count} frames\r`); },
     });
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(poll);

@@ -19,6 +19,7 @@
  * Usage: npm run bench -- load-daemon [--peers 100] [--seconds 30] [--json]
  */
 import '../node/polyfill.js';
+import { deadline } from '../node/deadline.js';
 import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -107,7 +108,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
     let refusedDials = 0;
     await Promise.all(senders.map(async (s) => {
       while (performance.now() - t0 < CONNECT_DEADLINE_MS) {
-        try { await s.node.dial(address, { signal: AbortSignal.timeout(10_000) }); return; } catch { refusedDials++; await new Promise((r) => setTimeout(r, 1000)); }
+        try { await s.node.dial(address, { signal: deadline(10_000) }); return; } catch { refusedDials++; await new Promise((r) => setTimeout(r, 1000)); }
       }
     }));
     const connected = senders.filter((s) => s.node.getConnections(daemonId).length > 0).length;

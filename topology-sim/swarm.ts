@@ -3,6 +3,7 @@
  * shared dataset and one shared worker pool (DESIGN.md "topology-sim"). Nodes get deterministic keys from
  * the experiment seed; edges of the topology are dialled with bounded concurrency before any round starts.
  */
+import { deadline } from '../node/deadline.js';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ResolvedAlgorithm } from '../node/algorithms/registry.js';
 import type { AsyncOptions } from '../node/engine/async-gossip.js';
@@ -122,7 +123,7 @@ export class Libp2pSwarm {
    */
   private async dialEdges(): Promise<void> {
     const shares = this.init.shares;
-    const deadline = Date.now() + (shares?.connectTimeoutMs ?? 120_000);
+    const giveUpAt = Date.now() + (shares?.connectTimeoutMs ?? 120_000);
     const edges: Array<[number, number]> = [];
     for (const i of this.hosted) for (const j of this.init.graph[i]!) if (i < j) edges.push([i, j]);
     let next = 0;
@@ -131,10 +132,10 @@ export class Libp2pSwarm {
       const target = this.local.has(j) ? this.nodes[this.local.get(j)!]!.getMultiaddrs()[0]!.toString() : `${shares!.address(j)}/p2p/${this.ids[j]!}`;
       for (let attempt = 0; ; attempt++) {
         try {
-          await node.dial(multiaddr(target), { signal: AbortSignal.timeout(60_000) });
+          await node.dial(multiaddr(target), { signal: deadline(60_000) });
           return;
         } catch (err) {
-          if (!shares || Date.now() > deadline) throw err;
+          if (!shares || Date.now() > giveUpAt) throw err;
           await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
         }
       }
@@ -148,7 +149,7 @@ export class Libp2pSwarm {
     for (const [i, j] of incoming) {
       const node = this.nodes[this.local.get(i)!]!;
       while (!node.getConnections().some((c) => c.remotePeer.toString() === this.ids[j])) {
-        if (Date.now() > deadline) throw new Error(`peer ${j} (another process) never connected to peer ${i}; is its share running?`);
+        if (Date.now() > giveUpAt) throw new Error(`peer ${j} (another process) never connected to peer ${i}; is its share running?`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deadline } from '../deadline.js';
 import { AbortError } from '../errors.js';
 import { CONTROL_ERROR_CODES, ControlError, noDaemonError, type ControlErrorCode } from './errors.js';
 import { ENDPOINT_FILE, TOKEN_FILE, isTokenShaped, type ControlEndpoint } from './token.js';
@@ -83,9 +84,8 @@ function parseEndpoint(dataDir: string, text: string): ControlEndpoint {
   return { url: e.url!, pid: e.pid!, startedAt: e.startedAt! };
 }
 
-function deadline(options: ControlClientOptions): AbortSignal {
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS);
-  return options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+function requestDeadline(options: ControlClientOptions): AbortSignal {
+  return deadline(options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS, options.signal);
 }
 
 /** Map an abort of the combined signal to the caller's AbortError or our timeout error. */
@@ -106,7 +106,7 @@ function connectionError(dataDir: string, endpoint: ControlEndpoint, err: unknow
 }
 
 function probe(dataDir: string, endpoint: ControlEndpoint, url: URL, options: ControlClientOptions): Promise<void> {
-  const signal = deadline(options);
+  const signal = requestDeadline(options);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -136,7 +136,7 @@ function getBody(dataDir: string, endpoint: ControlEndpoint, token: string, path
   if (!path.startsWith('/') || target.origin !== new URL(endpoint.url).origin) {
     return Promise.reject(new RangeError(`control path must be absolute on the daemon, got ${JSON.stringify(path)}`));
   }
-  const signal = deadline(options);
+  const signal = requestDeadline(options);
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (err: Error): void => {

@@ -13,6 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { BlockList, isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { deadline } from '../deadline.js';
 import { ConfigError, MurmurError } from '../errors.js';
 import { ControlError, type ControlErrorCode } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -261,7 +262,7 @@ class HttpControlServer implements ControlServer {
     app.get('/trust', (_req, reply) => sendJson(reply, 200, source.trust()));
     app.get('/history', async (req, reply) => {
       const query = parseHistoryQuery(searchOf(req));
-      const signal = AbortSignal.any([AbortSignal.timeout(HISTORY_TIMEOUT_MS), stopSignal]);
+      const signal = deadline(HISTORY_TIMEOUT_MS, stopSignal);
       return sendJson(reply, 200, await source.history(query, { signal }));
     });
     app.get('/metrics', async (_req, reply) => {

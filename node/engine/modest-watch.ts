@@ -5,6 +5,7 @@
  * died does not stop the swarm. "In time" adapts: a round as slow as the slowest one seen so far (silent
  * peers cost a ping timeout each) is no stall.
  */
+import { anySignal } from '../deadline.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { EngineTasks } from './modest-tasks.js';
@@ -59,7 +60,7 @@ export class ProgressWatch {
         this.watchers.add(w);
         try {
           const wait = Math.max(baseMs, 2 * this.slowestMs) * 2 ** (k - first);
-          await clock.sleep(wait, { signal: AbortSignal.any([signal, w.controller.signal]) });
+          await clock.sleep(wait, { signal: anySignal(signal, w.controller.signal) });
         } catch (err) {
           if (signal.aborted) throw err;
         } finally {

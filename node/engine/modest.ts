@@ -19,6 +19,7 @@ import { encodeModelFrame } from '../../protocols/codec.js';
 import { decodeView } from '../../protocols/membership.js';
 import type { ModestSettings } from '../algorithms/modest.js';
 import type { AggregateInput, Contribution } from '../algorithms/types.js';
+import { anySignal } from '../deadline.js';
 import { MurmurError } from '../errors.js';
 import { modelHash } from '../model-hash.js';
 import type { Announcement, MembershipAdvertisement, ReceivedFrame } from '../network.js';
@@ -199,7 +200,7 @@ export class ModestEngine {
       ({ trained, loss, samples } = await this.tasks.withLock(async () => {
         ctx.state.vector = start;
         ctx.setPhase('training');
-        const r = await trainLocal(ctx, round, AbortSignal.any([this.signal, training.controller.signal]));
+        const r = await trainLocal(ctx, round, anySignal(this.signal, training.controller.signal));
         ctx.state.round = Math.max(ctx.state.round, round);
         return { trained: ctx.state.vector, ...r };
       }));
@@ -252,7 +253,7 @@ export class ModestEngine {
     this.agg = agg;
     this.aggEstimate = Math.max(this.aggEstimate, index);
     this.ledger.open(aggregatedRound(index), 'aggregator');
-    const timer = AbortSignal.any([this.signal, agg.controller.signal]);
+    const timer = anySignal(this.signal, agg.controller.signal);
     this.tasks.track(this.ctx.clock.sleep(this.s.aggregationTimeoutMs, { signal: timer }).then(() => this.onTimeout(agg), () => {}));
     return agg;
   }

@@ -7,12 +7,15 @@ import { modelHash } from '../model-hash.js';
 import type { EngineContext, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
-/** Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). */
-export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, observedRound: () => number): Promise<void> {
+/**
+ * Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). `swarmRound` is the
+ * round the neighbours are in now (0 when unknown): a peer that fell behind (late join, restart, slow
+ * device) jumps to it instead of sending frames its neighbours already closed ('stale') and waiting for
+ * frames they sent long ago.
+ */
+export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, swarmRound: () => number): Promise<void> {
   while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
-    // A peer that fell behind (restart, slow device) jumps to the swarm's round instead of waiting forever
-    // for frames its neighbours sent long ago.
-    const round = Math.max(ctx.state.round + 1, Math.min(observedRound(), ctx.rounds.maxRounds));
+    const round = Math.max(ctx.state.round + 1, Math.min(swarmRound(), ctx.rounds.maxRounds));
     const started = ctx.clock.now();
     if (!ctx.isOnline(round)) {
       // Offline for this round (churn): no training, no messages; neighbours leave it out of their waits.
@@ -42,8 +45,11 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
     ]);
     signal.throwIfAborted();
     sendFailures += sent.failures; bytesOut += sent.bytes;
-    received += frames.length; expected += senders.length;
-    if (frames.length < senders.length) timedOut = true;
+    // Frames of senders we did not wait for (a neighbour list that lags) are aggregated but not counted:
+    // received/expected says whether the peers this round waited for delivered.
+    const arrived = frames.filter((f) => senders.includes(f.from)).length;
+    received += arrived; expected += senders.length;
+    if (arrived < senders.length) timedOut = true;
     ctx.setPhase('aggregating');
     const a0 = ctx.clock.now();
     const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal));
