@@ -14,7 +14,7 @@ import { describeBackend, type BackendName } from './learner/backend.js';
 import { WorkerPool } from './learner/pool.js';
 import type { Logger } from './logger.js';
 import type { Network } from './network.js';
-import { Peer } from './peer.js';
+import { Peer, type Phase } from './peer.js';
 import { store as createStore, type Store } from './store.js';
 import { createMetrics, type Metrics } from './control/metrics.js';
 import { controlServer } from './control/server.js';
@@ -149,7 +149,8 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       ? () => network.connectedPeers().filter((p) => members.has(p)).sort()
       : () => [...configured].sort();
 
-    const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted', 'busy'] });
+    let currentPhase = (): Phase => 'starting';
+    const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted', 'busy'], phase: () => currentPhase() });
     const peer = new Peer({
       swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode,
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
@@ -158,6 +159,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours });
     await peer.start();
     cleanup.push(() => peer.stop());
+    currentPhase = () => peer.status().phase;
 
     let lastAnnounce = 0;
     let deferred: ReturnType<typeof setTimeout> | null = null;

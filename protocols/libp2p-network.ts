@@ -97,6 +97,7 @@ export class Libp2pNetwork implements Network {
     })({
       registrar: node,
       connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
+      graylist: node.services.graylist,
     });
     this.announcer = announcements({ swarm, logger: init.logger })({ pubsub: node.services.pubsub });
     this.onConnectionEvent = this.onConnectionEvent.bind(this);

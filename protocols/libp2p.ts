@@ -15,10 +15,10 @@ import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import type { TopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
-import type { Libp2p, PrivateKey } from '@libp2p/interface';
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { memory } from '@libp2p/memory';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import type { Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -27,13 +27,17 @@ import { createLibp2p } from 'libp2p';
 import type { Libp2pOptions } from 'libp2p';
 import { MAX_SWARM_BYTES } from './codec.js';
 import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
+import { Graylist, type GraylistInit } from './graylist.js';
 import { InvalidNodeOptionsError } from './net-errors.js';
+import { guardedMuxer } from './stream-guard.js';
 
 /** The services every Murmuration node runs. */
 export type MurmurServices = {
   identify: Identify;
   ping: Ping;
   pubsub: GossipSub;
+  /** Peers shut out for hostile bytes (protocols/graylist.ts); the model exchange and the stream guard strike. */
+  graylist: Graylist;
 };
 
 /** A Murmuration libp2p node. */
@@ -64,6 +68,8 @@ export interface MurmurNodeOptions {
   swarm?: string;
   /** Start the node before returning; default true. */
   start?: boolean;
+  /** Graylist tunables (strikes, window, ban); defaults in protocols/graylist.ts. */
+  graylist?: Omit<GraylistInit, 'onListed'>;
 }
 
 /**
@@ -88,7 +94,12 @@ export const ANNOUNCE_TOPIC_SCORE: Readonly<Partial<TopicScoreParams>> = Object.
 });
 
 /** 'device' connection limits: a daemon keeps tens of neighbours, never hundreds. */
-const DEVICE_CONNECTION_MANAGER = Object.freeze({ maxConnections: 100, maxParallelDials: 32, dialTimeout: 10_000 });
+const DEVICE_CONNECTION_MANAGER = Object.freeze({
+  maxConnections: 100, maxParallelDials: 32, dialTimeout: 10_000,
+  // A stream that has not named its protocol by then is reset (libp2p default 10 s): bounds what a stream
+  // the stream guard cannot judge (a slow, valid-looking negotiation) can hold.
+  inboundStreamProtocolNegotiationTimeout: 5_000,
+});
 /**
  * 'swarm': every peer shares 127.0.0.1, so the per-host inbound rate limit (5/s) and the 10 pending
  * inbound connections would refuse most dials; dialing is CPU-bound, so few run at once (notes §4).
@@ -171,14 +182,25 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
   const topics: Record<string, TopicScoreParams> = {};
   if (options.swarm !== undefined) topics[announceTopic(options.swarm)] = createTopicScoreParams({ ...ANNOUNCE_TOPIC_SCORE });
   const swarm = preset === 'swarm';
+  let node: MurmurNode | undefined;
+  const graylist = new Graylist({
+    ...options.graylist,
+    onListed: (peer) => { void node?.hangUp(peerIdFromString(peer)).catch(() => {}); },
+  });
+  // A stream that broke multistream-select's framing counts against the peer whose connection carried it.
+  const onGuardViolation = (stream: Stream): void => {
+    const connection = node?.getConnections().find((c) => c.streams.includes(stream));
+    if (connection !== undefined) graylist.strike(connection.remotePeer.toString(), 'negotiation-garbage');
+  };
 
-  return createLibp2p<MurmurServices>({
+  node = await createLibp2p<MurmurServices>({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     addresses: { listen },
     transports: [transport === 'memory' ? memory(swarm ? { latency: SWARM_MEMORY_LATENCY_MS } : {}) : tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
+    connectionGater: graylist.gater(),
     peerDiscovery,
     connectionManager: swarm ? { ...SWARM_CONNECTION_MANAGER } : { ...DEVICE_CONNECTION_MANAGER },
     // The monitor pings every connection and aborts it on a missed pong: an in-process swarm stalls its
@@ -194,7 +216,9 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
         // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one.
         scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : {}), topics },
       }),
+      graylist: () => graylist,
     },
     start: options.start ?? true,
   });
+  return node;
 }

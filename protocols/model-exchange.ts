@@ -6,7 +6,6 @@
  * (components)`, Startable, every wait bounded, and the stream handler never throws into libp2p.
  */
 import { setMaxListeners } from 'node:events';
-import { lpStream } from '@libp2p/utils';
 import type { AbortOptions, Connection, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface';
 import { anySignal, deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
@@ -18,6 +17,8 @@ import {
 } from './constants.js';
 import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
 import type { Inbox } from './inbox.js';
+import type { Graylist } from './graylist.js';
+import { boundedLpStream } from './length-prefix.js';
 import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './net-errors.js';
 
 /** What `decode` returns: the item with its (round, step) key, or a counted codec reason. */
@@ -73,6 +74,8 @@ export interface ModelExchangeDialer {
 export interface ModelExchangeComponents {
   registrar: ModelExchangeRegistrar;
   connectionManager: ModelExchangeDialer;
+  /** Where clear protocol violations count against their sender (protocols/graylist.ts); optional. */
+  graylist?: Pick<Graylist, 'strike'>;
 }
 
 /** Counters of one remote peer. A frame counts in `framesOut`/`framesIn` only once the receiver accepted it. */
@@ -192,7 +195,7 @@ class DefaultModelExchange<T> implements ModelExchange {
       } catch (err) {
         throw fail(err, 'dial');
       }
-      const lp = lpStream(stream, { maxDataLength: ACK_BYTES, maxBufferSize: ACK_READ_BUFFER_BYTES });
+      const lp = boundedLpStream(stream, { maxDataLength: ACK_BYTES, maxBufferSize: ACK_READ_BUFFER_BYTES });
       // Read the reply while writing: a receiver that refuses an oversized frame replies before reading it
       // and resets the stream, which fails our write, yet its reason has arrived.
       const reply = lp.read({ signal });
@@ -305,7 +308,7 @@ class DefaultModelExchange<T> implements ModelExchange {
     }
     this.inFlight.set(from, active + 1);
     try {
-      const lp = lpStream(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: this.maxFrameBytes + READ_SLACK_BYTES });
+      const lp = boundedLpStream(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: this.maxFrameBytes + READ_SLACK_BYTES });
       let bytes: Uint8Array;
       try {
         // subarray() copies only when the frame spans several chunks. The result may be a Node Buffer
@@ -319,8 +322,10 @@ class DefaultModelExchange<T> implements ModelExchange {
           this.countRejection(stats, 'oversized', String(err));
           return;
         }
-        if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
-          this.countRejection(stats, 'oversized', `length prefix over ${this.maxFrameBytes} bytes`);
+        if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'LengthPrefixTooLongError') {
+          this.countRejection(stats, 'oversized', name === 'LengthPrefixTooLongError' ? String(err) : `length prefix over ${this.maxFrameBytes} bytes`);
+          // No honest sender writes a prefix that never ends; one that announces a big frame may be honest.
+          if (name === 'LengthPrefixTooLongError') this.components.graylist?.strike(from, 'endless-length-prefix');
           // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
           // before our reply is out), then reply and reset.
           lp.unwrap();

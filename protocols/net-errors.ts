@@ -72,3 +72,11 @@ export class NotStartedError extends MurmurError {
     super('ERR_NOT_STARTED', `${what} is not started; call start() first`);
   }
 }
+
+/** A length prefix did not end within the bytes the largest allowed frame needs (protocols/length-prefix.ts). */
+export class LengthPrefixTooLongError extends MurmurError {
+  static override name = 'LengthPrefixTooLongError';
+  constructor(readonly bytes: number, readonly maxBytes: number) {
+    super('ERR_LENGTH_PREFIX_TOO_LONG', `length prefix of at least ${bytes} bytes, limit ${maxBytes}: the peer sent no valid frame length`);
+  }
+}

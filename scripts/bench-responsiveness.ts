@@ -1,8 +1,11 @@
 /**
- * bench-responsiveness: does training block the network? A `murmur daemon` trains the LeNet-style CNN on all
- * 8,000 training digits (one epoch per round); this script pings it over libp2p (TCP + Noise + yamux) every
- * 20 ms while its status says it is training, and reports the RTT distribution.
- * Target (issue "The peer"): p99 ≤ 50 ms.
+ * bench-responsiveness: does training, or a hostile peer, block the network? A `murmur daemon` trains the
+ * LeNet-style CNN on all 8,000 training digits (one epoch per round); this script pings it over libp2p
+ * (TCP + Noise + yamux) every 20 ms while its status says it is training, and reports the RTT distribution.
+ * Then hostile peers flood it for 10 s each way (scripts/lib/hostile.ts): 8 MiB streams of 0xff — a length
+ * prefix that never ends — on /murmur/model/1.0.0, then before protocol negotiation; pings go on meanwhile.
+ * Targets: p99 ≤ 50 ms while training (issue "The peer"); a flooded stream reset in < 100 ms, pings during
+ * floods < 50 ms (p99), daemon RSS growth < 20 MB (issue 12).
  */
 import '../node/polyfill.js';
 import { deadline } from '../node/deadline.js';
@@ -14,7 +17,58 @@ import { fileURLToPath } from 'node:url';
 import { multiaddr } from '@multiformats/multiaddr';
 import { connectControl } from '../node/control/client.js';
 import { createMurmurNode } from '../protocols/libp2p.js';
-import { printEnv, summarize, verdict } from './lib/bench.js';
+import { printEnv, summarize, verdict, type Check } from './lib/bench.js';
+import { endlessPrefix, endlessPrefixBeforeNegotiation, type FloodOutcome } from './lib/hostile.js';
+import { processMemory } from './lib/rss.js';
+import { MODEL_PROTOCOL } from '../protocols/constants.js';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import type { MurmurNode } from '../protocols/libp2p.js';
+
+const FLOOD_BYTES = 8 * 1024 * 1024;
+const FLOOD_PHASE_MS = 10_000;
+
+/** p-quantile of sorted numbers. */
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+/**
+ * Ping `target` (the ping service's own RTT) until `stop()` is called. libp2p 3's ping service allows one
+ * outbound stream per connection, so attempts while the previous stream closes are skipped.
+ */
+function pingWhile(client: MurmurNode, target: Multiaddr): { stop(): Promise<number[]> } {
+  const rtts: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        rtts.push(await client.services.ping.ping(target, { signal: deadline(5000) }));
+        await new Promise((r) => setTimeout(r, 150));
+      } catch (err) {
+        // A ping the daemon did not answer (in time) counts as an infinitely slow one.
+        if ((err as Error).name !== 'TooManyOutboundProtocolStreamsError') rtts.push(Number.POSITIVE_INFINITY);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return rtts; } };
+}
+
+/** Flood the daemon for FLOOD_PHASE_MS with fresh attackers (a graylist bans one at its third strike). */
+async function floodPhase(kind: 'protocol' | 'raw', client: MurmurNode, target: Multiaddr, pid: number): Promise<{ floods: FloodOutcome[]; rtts: number[]; rssGrowth: number }> {
+  const rss0 = (await processMemory(pid)).now;
+  const pings = pingWhile(client, target);
+  const floods: FloodOutcome[] = [];
+  const end = Date.now() + FLOOD_PHASE_MS;
+  while (Date.now() < end) {
+    const attacker = await createMurmurNode({ transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], preset: 'device' });
+    try {
+      for (let i = 0; i < 2; i++) {
+        floods.push(kind === 'protocol' ? await endlessPrefix(attacker, target, MODEL_PROTOCOL, FLOOD_BYTES) : await endlessPrefixBeforeNegotiation(attacker, target, FLOOD_BYTES));
+      }
+    } finally { await attacker.stop(); }
+  }
+  const rtts = await pings.stop();
+  return { floods, rtts, rssGrowth: (await processMemory(pid)).now - rss0 };
+}
 
 const MAIN = fileURLToPath(new URL('../node/cli/main.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'murmur-resp-'));
@@ -62,12 +116,28 @@ try {
   const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const t = summarize(rtts);
   console.log(`pings during training: ${rtts.length}; RTT median ${t.median.toFixed(2)} ms, p90 ${p(0.9).toFixed(2)}, p99 ${p(0.99).toFixed(2)}, max ${t.max.toFixed(2)}`);
+  const checks: Check[] = [{ name: 'ping p99 while training', pass: rtts.length >= 10 && p(0.99) <= 50, figure: `${p(0.99).toFixed(2)} ms over ${rtts.length} pings`, target: 'p99 ≤ 50 ms' }];
+  const hostile: Record<string, unknown> = {};
+  for (const kind of ['protocol', 'raw'] as const) {
+    const label = kind === 'protocol' ? 'endless prefix on /murmur/model' : 'endless prefix before negotiation';
+    const r = await floodPhase(kind, client, target, daemon.pid!);
+    const lifetimes = r.floods.map((f) => f.endedAfterMs ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
+    const pings = [...r.rtts].sort((a, b) => a - b);
+    const resets = r.floods.filter((f) => f.outcome === 'reset').length;
+    console.log(`${label}: ${r.floods.length} floods of 8 MiB, ${resets} reset; stream lifetime median ${quantile(lifetimes, 0.5).toFixed(1)} ms, max ${lifetimes.at(-1)!.toFixed(1)}; ` +
+      `pings ${pings.length}, p99 ${quantile(pings, 0.99).toFixed(2)} ms; daemon RSS growth ${(r.rssGrowth / 1e6).toFixed(1)} MB`);
+    checks.push(
+      { name: `${label}: stream reset`, pass: resets === r.floods.length && lifetimes.at(-1)! < 100, figure: `max ${lifetimes.at(-1)!.toFixed(1)} ms over ${r.floods.length}`, target: '< 100 ms' },
+      { name: `${label}: pings`, pass: pings.length >= 5 && quantile(pings, 0.99) < 50, figure: `p99 ${quantile(pings, 0.99).toFixed(2)} ms over ${pings.length}`, target: '< 50 ms' },
+      { name: `${label}: RSS growth`, pass: r.rssGrowth < 20e6, figure: `${(r.rssGrowth / 1e6).toFixed(1)} MB`, target: '< 20 MB' },
+    );
+    hostile[kind] = { floods: r.floods.length, resets, lifetimeMaxMs: lifetimes.at(-1), pingP99: quantile(pings, 0.99), rssGrowthBytes: r.rssGrowth };
+  }
   await client.stop();
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
   await rm(dir, { recursive: true, force: true });
-  verdict([{ name: 'ping p99 while training', pass: rtts.length >= 10 && p(0.99) <= 50, figure: `${p(0.99).toFixed(2)} ms over ${rtts.length} pings`, target: 'p99 ≤ 50 ms' }],
-    { rtts: { median: t.median, p90: p(0.9), p99: p(0.99), max: t.max, count: rtts.length } });
+  verdict(checks, { rtts: { median: t.median, p90: p(0.9), p99: p(0.99), max: t.max, count: rtts.length }, hostile });
 } catch (err) {
   daemon.kill('SIGKILL');
   await client.stop();

@@ -21,7 +21,7 @@
 import '../node/polyfill.js';
 import { deadline } from '../node/deadline.js';
 import { spawn } from 'node:child_process';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,6 +37,7 @@ import { RemoteRejectedError } from '../protocols/net-errors.js';
 import { cli, spawnDaemon, startedDaemon, waitFor } from './lib/daemon-harness.js';
 import { fuzzSender } from './fuzz-peer.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
+import { processMemory } from './lib/rss.js';
 
 const MIB = 1024 * 1024;
 const INBOX_MAX_BYTES = 4 * MIB;
@@ -63,12 +64,6 @@ function arg(name: string, fallback: string): string {
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-/** Resident set size now and at its peak (VmHWM), bytes, from /proc. */
-async function rss(pid: number): Promise<{ now: number; peak: number }> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
-  return { now: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`;
 
@@ -113,7 +108,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
     }));
     const connected = senders.filter((s) => s.node.getConnections(daemonId).length > 0).length;
     const connectSeconds = (performance.now() - t0) / 1000;
-    const baseline = await rss(pid);
+    const baseline = await processMemory(pid);
 
     // Frames per round, encoded once; values seeded and small, like a model after a few rounds.
     const rng = rngFor('load-daemon');
@@ -147,7 +142,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
     const end = performance.now() + seconds * 1000;
     const monitor = setInterval(() => {
       const t = performance.now();
-      void rss(pid).then((r) => samples.push({ t: (t - (end - seconds * 1000)) / 1000, rss: r.now }), () => undefined);
+      void processMemory(pid).then((r) => samples.push({ t: (t - (end - seconds * 1000)) / 1000, rss: r.now }), () => undefined);
     }, POLL_EVERY_MS);
     const cliRunning = new Set<Promise<unknown>>();
     const cliTimer = setInterval(() => {
@@ -180,7 +175,7 @@ async function run(): Promise<{ checks: Check[]; figures: Record<string, unknown
     await pollerExited;
     const status1 = await client.get<StatusInfo>('/status');
     const rows = (await client.get<PeerInfo[]>('/peers')).filter((p) => senders.some((s) => s.node.peerId.toString() === p.peer));
-    const final = await rss(pid);
+    const final = await processMemory(pid);
     for (const s of senders) await s.stop();
     senders.length = 0;
     stopping = true;

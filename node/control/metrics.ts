@@ -27,6 +27,11 @@ export interface MetricsInit {
    * reasons are accepted as they come, which still bounds the label set.
    */
   readonly rejectReasons?: readonly string[];
+  /**
+   * The engine's phase now, read at every scrape for `murmur_engine_phase` (a gauge set only on phase
+   * changes would have to be told of every change by the engine; reading it at scrape time cannot miss one).
+   */
+  readonly phase?: () => Phase;
 }
 
 /** The typed facade the peer and engine call; `registry` is what the control server exposes. */
@@ -66,6 +71,11 @@ export function createMetrics(init: MetricsInit = {}): Metrics {
     help: 'Current engine phase: 1 for the active phase, 0 for the others.',
     labelNames: ['phase'] as const,
     registers,
+    collect() {
+      if (init.phase === undefined) return;
+      const active = init.phase();
+      for (const p of PHASES) this.set({ phase: p }, p === active ? 1 : 0);
+    },
   });
   const phaseDuration = new Histogram({
     name: 'murmur_engine_phase_duration_seconds',

@@ -22,6 +22,16 @@ describe('metrics', () => {
     assert.equal(sample(text, 'murmur_network_sent_bytes_total'), 7);
   });
 
+  it('reads the engine phase at every scrape when given a phase source', async () => {
+    let now: 'training' | 'exchanging' = 'training';
+    const m = createMetrics({ phase: () => now });
+    assert.equal(sample(await m.exposition(), 'murmur_engine_phase{phase="training"}'), 1);
+    now = 'exchanging';
+    const text = await m.exposition();
+    assert.equal(sample(text, 'murmur_engine_phase{phase="exchanging"}'), 1);
+    assert.equal(sample(text, 'murmur_engine_phase{phase="training"}'), 0);
+  });
+
   it('tracks round, phase, evaluation and connected peers', async () => {
     const m = createMetrics();
     m.onRound(3);
