@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [name, ...rest] = process.argv.slice(2);
-const available = readdirSync(here).filter((f) => /^(bench|reproduce|fuzz|crash|load)[-\w]*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
+const available = readdirSync(here).filter((f) => /^(bench|reproduce|fuzz|crash|load|soak)[-\w]*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
 if (!name) {
   console.error(`usage: npm run bench -- <name> [args]\navailable: ${available.join(', ')}`);
   process.exit(2);

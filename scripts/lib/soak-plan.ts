@@ -1,0 +1,51 @@
+/**
+ * The seeded schedule of a soak run (scripts/soak-swarm.ts): when each daemon joins, which ones are killed
+ * with SIGKILL and restarted, which one leaves for good, which one is slow. Same seed, same schedule.
+ */
+import { rngFor } from '../../node/data/rng.js';
+
+export interface SoakShape {
+  peers: number;
+  durationMs: number;
+  /** Joins are spread uniformly over [0, joinSpreadMs]; peer 0 starts first. */
+  joinSpreadMs: number;
+  kills: number;
+  /** Whether one peer leaves for good (SIGTERM, never back) and one trains 3 local epochs a round. */
+  leaver: boolean;
+  slow: boolean;
+  seed: number;
+}
+
+export interface SoakKill { readonly peer: number; readonly atMs: number; readonly restartAfterMs: number }
+
+export interface SoakPlan {
+  readonly shape: SoakShape;
+  /** Join time of each peer, ms from the start (peer 0 at 0). */
+  readonly joinAtMs: readonly number[];
+  readonly kills: readonly SoakKill[];
+  /** The peer that leaves for good and when, or null. */
+  readonly leave: { readonly peer: number; readonly atMs: number } | null;
+  readonly slowPeer: number | null;
+}
+
+/** No event in the last part of the run: the swarm gets this long to settle before it is measured. */
+const SETTLE_MS = 30_000;
+
+export function soakPlan(shape: SoakShape): SoakPlan {
+  const rng = rngFor('soak', shape.seed);
+  const joinAtMs = Array.from({ length: shape.peers }, (_, i) => (i === 0 ? 0 : Math.round(rng.next() * shape.joinSpreadMs)));
+  // Peer 0 is the bootstrap address of the others, peer 1 its stand-in: neither leaves for good.
+  const leave = shape.leaver && shape.peers > 3 ? { peer: shape.peers - 1, atMs: Math.round(shape.durationMs / 2) } : null;
+  const slowPeer = shape.slow && shape.peers > 3 ? shape.peers - 2 : null;
+  const lastEvent = Math.max(shape.joinSpreadMs + 5_000, shape.durationMs - SETTLE_MS);
+  const kills: SoakKill[] = [];
+  for (let k = 0; k < shape.kills; k++) {
+    const candidates = Array.from({ length: shape.peers }, (_, i) => i).filter((i) => i !== leave?.peer);
+    const peer = candidates[rng.int(candidates.length)]!;
+    const earliest = Math.max(joinAtMs[peer]! + 10_000, ...kills.filter((x) => x.peer === peer).map((x) => x.atMs + x.restartAfterMs + 10_000));
+    const atMs = Math.round(earliest + rng.next() * Math.max(0, lastEvent - earliest));
+    kills.push({ peer, atMs, restartAfterMs: 2_000 + rng.int(6_000) });
+  }
+  kills.sort((a, b) => a.atMs - b.atMs);
+  return { shape, joinAtMs, kills, leave, slowPeer };
+}
