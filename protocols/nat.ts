@@ -15,7 +15,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2';
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
-import { kadDHT } from '@libp2p/kad-dht';
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
 import type { KadDHT } from '@libp2p/kad-dht';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -164,6 +164,11 @@ export function natParts(options: ReachabilityOptions, swarm: string | undefined
     services.dht = kadDHT({
       protocol: dhtProtocol(swarm),
       logPrefix: 'libp2p:murmur-dht',
+      // Keep private addresses: this DHT serves one swarm, LAN swarms included, not the public IPFS network.
+      // With libp2p's default filter a relay whose public address AutoNAT confirms only after a peer
+      // connected is never added to that peer's routing table (identify had shown it private addresses
+      // only), and every query then waits for an empty table.
+      peerInfoMapper: passthroughMapper,
       // A relay or a peer with announced public addresses is a server from the start; others switch to server
       // mode themselves once AutoNAT confirms a public address (libp2p's default when clientMode is unset).
       ...(serving || announce.length > 0 ? { clientMode: false } : {}),

@@ -16,6 +16,8 @@ import type { MurmurNode } from './libp2p.js';
 const DCUTR_PROTOCOL = '/libp2p/dcutr';
 /** DCUtR log lines kept per peer. */
 const MAX_LINES_PER_PEER = 6;
+/** A DCUtR line quoted in a reason is cut at this many characters. */
+const MAX_LINE_CHARS = 200;
 /** Peers whose DCUtR lines are kept; beyond it the oldest is forgotten (bounded memory). */
 const MAX_PEERS = 256;
 /** A direct connection opened at most this long before DCUtR's success line is the one it opened, ms. */
@@ -216,7 +218,7 @@ export class ReachabilityMonitor {
    */
   holePunchReason(peer: string): string {
     const lines = this.init.natLog?.linesFor(peer) ?? [];
-    const log = lines.length > 0 ? ` DCUtR said: ${lines.slice(-3).join(' | ')}` : '';
+    const log = lines.length > 0 ? ` DCUtR said: ${lines.slice(-3).map((l) => (l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS)}…` : l)).join(' | ')}` : '';
     const known = this.peerRecord(peer);
     if (known !== null && !known.protocols.includes(DCUTR_PROTOCOL)) return `the peer does not run DCUtR (${DCUTR_PROTOCOL}), so the connection stays relayed.${log}`;
     const ours = this.init.node.getMultiaddrs().filter(isPublic);
