@@ -112,15 +112,19 @@ export class SwarmDiscovery {
     this.consider(evt.detail.id.toString(), evt.detail.multiaddrs.map(String));
   }
 
-  /** One periodic step: redial known members, then the DHT rendezvous; never two at once. */
+  /**
+   * One periodic step, never two at once: provide the swarm's key (also at the connection budget, so others
+   * can find us); below the budget, redial known members and dial the key's other providers.
+   */
   private async step(): Promise<void> {
     if (this.running || this.stopController.signal.aborted) return;
     this.running = true;
     try {
+      await this.provide();
       if (this.node.getConnections().length >= this.init.maxPeers) return;
       const members = await this.node.peerStore.all({ filters: [(p) => p.tags.has(MEMBER_TAG)] });
       for (const m of members) this.consider(m.id.toString());
-      await this.rendezvous();
+      await this.findProviders();
     } catch (err) {
       if (!this.stopController.signal.aborted) this.log.debug({ err }, 'discovery step failed');
     } finally {
@@ -128,20 +132,24 @@ export class SwarmDiscovery {
     }
   }
 
-  /** Provide the swarm's key once (the DHT republishes it), then dial the other providers. */
-  private async rendezvous(): Promise<void> {
+  /** Provide the swarm's key on the DHT until it worked once (the DHT republishes it from then on). */
+  private async provide(): Promise<void> {
+    if (this.node.services.dht === undefined || this.provided) return;
+    const cid = swarmRendezvousCid(this.init.swarm);
+    try {
+      await this.node.contentRouting.provide(cid, { signal: deadline(DHT_QUERY_TIMEOUT_MS, this.stopController.signal) });
+      this.provided = true;
+      this.log.debug({}, 'provided the swarm rendezvous key on the DHT');
+    } catch (err) {
+      // Usually no DHT server known yet (the routing table fills once a public member is connected).
+      this.log.debug({ err }, 'could not provide the swarm rendezvous key yet');
+    }
+  }
+
+  /** Dial the other providers of the swarm's key. */
+  private async findProviders(): Promise<void> {
     if (this.node.services.dht === undefined) return;
     const cid = swarmRendezvousCid(this.init.swarm);
-    if (!this.provided) {
-      try {
-        await this.node.contentRouting.provide(cid, { signal: deadline(DHT_QUERY_TIMEOUT_MS, this.stopController.signal) });
-        this.provided = true;
-        this.log.debug({}, 'provided the swarm rendezvous key on the DHT');
-      } catch (err) {
-        // Usually no DHT server known yet (the routing table fills once a public member is connected).
-        this.log.debug({ err }, 'could not provide the swarm rendezvous key yet');
-      }
-    }
     let found = 0;
     try {
       for await (const p of this.node.contentRouting.findProviders(cid, { signal: deadline(DHT_QUERY_TIMEOUT_MS, this.stopController.signal) })) {

@@ -105,7 +105,10 @@ export class NatLog {
 }
 
 const isRelayed = (ma: Multiaddr): boolean => ma.getComponents().some((c) => c.name === 'p2p-circuit');
+const isLimited = (c: Connection): boolean => c.limits !== undefined || isRelayed(c.remoteAddr);
 const isPublic = (ma: Multiaddr): boolean => !isRelayed(ma) && !isPrivate(ma);
+/** What DCUtR would dial (its isPublicAndDialable): a public IP, or any DNS name, never a relay address. */
+const dcutrDialable = (ma: Multiaddr): boolean => !isRelayed(ma) && (ma.getComponents()[0]?.name.startsWith('dns') === true || !isPrivate(ma));
 
 /** Options of {@link ReachabilityMonitor}. */
 export interface ReachabilityInit {
@@ -127,21 +130,56 @@ interface PeerRecord { protocols: string[]; addresses: Multiaddr[] }
  */
 export class ReachabilityMonitor {
   private readonly records = new Map<string, PeerRecord>();
+  /** Direct connections opened while a relayed one to the same peer was open: id → the relayed connection's id. */
+  private readonly candidates = new Map<string, string>();
+  /** Direct connections that replaced a relayed one (the relayed one closed soon after): DCUtR's upgrades. */
+  private readonly upgraded = new Set<string>();
 
   constructor(private readonly init: ReachabilityInit) {
     this.onIdentify = this.onIdentify.bind(this);
     this.onDisconnect = this.onDisconnect.bind(this);
+    this.onOpen = this.onOpen.bind(this);
+    this.onClose = this.onClose.bind(this);
   }
 
   start(): void {
     this.init.node.addEventListener('peer:identify', this.onIdentify);
     this.init.node.addEventListener('peer:disconnect', this.onDisconnect);
+    this.init.node.addEventListener('connection:open', this.onOpen);
+    this.init.node.addEventListener('connection:close', this.onClose);
   }
 
   stop(): void {
     this.init.node.removeEventListener('peer:identify', this.onIdentify);
     this.init.node.removeEventListener('peer:disconnect', this.onDisconnect);
+    this.init.node.removeEventListener('connection:open', this.onOpen);
+    this.init.node.removeEventListener('connection:close', this.onClose);
     this.records.clear();
+    this.candidates.clear();
+    this.upgraded.clear();
+  }
+
+  /**
+   * DCUtR on either side opens a direct connection while the relayed one is open, then closes the relayed
+   * one: the side that ran the upgrade logs it (NatLog), the other side sees exactly this sequence.
+   */
+  private onOpen(evt: CustomEvent<Connection>): void {
+    const conn = evt.detail;
+    if (isLimited(conn)) return;
+    const peer = conn.remotePeer.toString();
+    const relayed = this.init.node.getConnections().find((c) => c.id !== conn.id && c.remotePeer.toString() === peer && isLimited(c) && c.status === 'open');
+    if (relayed !== undefined) this.candidates.set(conn.id, relayed.id);
+  }
+
+  private onClose(evt: CustomEvent<Connection>): void {
+    const closed = evt.detail;
+    this.upgraded.delete(closed.id);
+    this.candidates.delete(closed.id);
+    for (const [direct, relayed] of this.candidates) {
+      if (relayed !== closed.id) continue;
+      this.candidates.delete(direct);
+      this.upgraded.add(direct);
+    }
   }
 
   private onIdentify(evt: CustomEvent<{ peerId: { toString(): string }; protocols: string[]; listenAddrs: Multiaddr[] }>): void {
@@ -187,13 +225,13 @@ export class ReachabilityMonitor {
   /** Whether a model frame may go to `peer` now: an open unlimited connection, or relayed ones are allowed. */
   modelCapable(peer: string): boolean {
     if (this.init.allowRelayedModels) return true;
-    return this.init.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === peer && c.limits === undefined);
+    return this.init.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === peer && !isLimited(c));
   }
 
   private describe(peer: string, conns: Connection[]): PeerConnectionInfo {
     // Prefer an unlimited connection (DCUtR closes the relayed one after upgrading; until then both exist).
-    const best = conns.find((c) => c.limits === undefined && !isRelayed(c.remoteAddr)) ?? conns[0]!;
-    const relayed = best.limits !== undefined || isRelayed(best.remoteAddr);
+    const best = conns.find((c) => !isLimited(c)) ?? conns[0]!;
+    const relayed = isLimited(best);
     const kind: ConnectionKind = relayed ? 'relayed' : this.wasUpgraded(peer, best) ? 'hole-punched' : 'direct';
     return {
       peer,
@@ -207,6 +245,7 @@ export class ReachabilityMonitor {
   }
 
   private wasUpgraded(peer: string, conn: Connection): boolean {
+    if (this.upgraded.has(conn.id)) return true;
     const at = this.init.natLog?.upgradedAtFor(peer);
     return at !== undefined && conn.timeline.open <= at && conn.timeline.open >= at - UPGRADE_MATCH_MS;
   }
@@ -221,8 +260,8 @@ export class ReachabilityMonitor {
     const log = lines.length > 0 ? ` DCUtR said: ${lines.slice(-3).map((l) => (l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS)}…` : l)).join(' | ')}` : '';
     const known = this.peerRecord(peer);
     if (known !== null && !known.protocols.includes(DCUTR_PROTOCOL)) return `the peer does not run DCUtR (${DCUTR_PROTOCOL}), so the connection stays relayed.${log}`;
-    const ours = this.init.node.getMultiaddrs().filter(isPublic);
-    const theirs = (known?.addresses ?? []).filter(isPublic);
+    const ours = this.init.node.getMultiaddrs().filter(dcutrDialable);
+    const theirs = (known?.addresses ?? []).filter(dcutrDialable);
     if (ours.length === 0 && theirs.length === 0) {
       return `hole punching impossible: neither peer has a public address to dial (both are behind NAT; ${TCP_HOLE_PUNCH_LIMIT}).${log}`;
     }
