@@ -208,6 +208,8 @@ export interface NatBed {
   readonly routerB: string;
   /** The public namespace's address. */
   readonly pubAddress: string;
+  /** Further hosts on the public segment (`publicHosts` of natBed), at WAN_PREFIX.10, .11, … */
+  readonly publicHosts: ReadonlyArray<{ readonly ns: string; readonly address: string }>;
 }
 
 /** The nftables ruleset of a home router: masquerade LAN→WAN; only replies come back in. */
@@ -225,12 +227,12 @@ table ip filter {
 `;
 
 /**
- * internet: namespace `pub` with a bridge at WAN_PREFIX.1; two home routers on it (.2, .3), each
+ * internet: namespace `pub` with a bridge at WAN_PREFIX.1 (plus `publicHosts` more hosts on it); two home routers on it (.2, .3), each
  * masquerading its LAN (10.1.0.0/24, 10.2.0.0/24) with nftables and forwarding only replies inward; one
  * home host behind each (10.x.0.2, default route via its router). No namespace has a route to another
  * home's LAN: a dial there fails at once (the router answers "network unreachable").
  */
-export async function natBed(): Promise<NatBed> {
+export async function natBed(options: { publicHosts?: number } = {}): Promise<NatBed> {
   const bed = new Testbed();
   try {
     const pub = await bed.addNamespace('pub');
@@ -254,7 +256,16 @@ export async function natBed(): Promise<NatBed> {
       homes.push(home);
       routers.push(router);
     }
-    return { bed, pub, homeA: homes[0]!, homeB: homes[1]!, routerA: routers[0]!, routerB: routers[1]!, pubAddress: `${WAN_PREFIX}.1` };
+    const publicHosts: Array<{ ns: string; address: string }> = [];
+    for (let i = 0; i < (options.publicHosts ?? 0); i++) {
+      const ns = await bed.addNamespace(`pub${i + 1}`);
+      await bed.link(pub, `h${i}`, ns, 'eth0');
+      await bed.ipIn(pub, 'link', 'set', `h${i}`, 'master', 'br0');
+      const address = `${WAN_PREFIX}.${10 + i}`;
+      await bed.ipIn(ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+      publicHosts.push({ ns, address });
+    }
+    return { bed, pub, homeA: homes[0]!, homeB: homes[1]!, routerA: routers[0]!, routerB: routers[1]!, pubAddress: `${WAN_PREFIX}.1`, publicHosts };
   } catch (err) {
     await bed.destroy();
     throw err;
