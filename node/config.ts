@@ -97,7 +97,7 @@ export const daemonSchema = z.strictObject({
     relay: z.strictObject({
       /** Serve as a relay for other peers (`--relay`). */
       serve: z.boolean().default(false),
-      /** Relay slots to hold on relays we know; default 1, or 0 while serving. */
+      /** Relay slots to hold on relays we know; default 1 with a bootstrap peer, else 0 (and 0 while serving). */
       reservations: z.number().int().min(0).max(8).optional(),
       /** Let model frames use relayed connections (both peers must allow it; the relay's limits still apply). */
       allowModels: z.boolean().default(false),

@@ -109,7 +109,10 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       transport: 'tcp', listen: [...cfg.network.listen], bootstrap: [...cfg.network.bootstrap], mdns: cfg.network.mdns,
       privateKey, datastore, preset: 'device', swarm: cfg.swarm, logger: natLog.logger,
       reachability: {
-        announce: cfg.network.announce, upnp: cfg.network.upnp, dht: cfg.network.dht, relayReservations: relay.reservations,
+        announce: cfg.network.announce, upnp: cfg.network.upnp, dht: cfg.network.dht,
+        // Searching for a relay dials every discovered peer until one is found: only worth it where one is
+        // expected (a bootstrap peer given), not on a LAN found by mDNS alone.
+        relayReservations: relay.reservations ?? (relay.serve || cfg.network.bootstrap.length === 0 ? 0 : 1),
         ...(relay.serve ? { relayServer: { maxReservations: relay.maxReservations, reservationTtlMs: relay.reservationTtlMs, dataLimitBytes: relay.dataLimitBytes, durationLimitMs: relay.durationLimitMs } } : {}),
       },
     });
