@@ -42,7 +42,7 @@ export interface SwarmDiscoveryInit {
   logger?: Logger;
 }
 
-/** The dialer; start() listens and runs the periodic step, stop() ends both. */
+/** The dialer; start() listens and runs the periodic step, stop() ends both (one start/stop cycle). */
 export class SwarmDiscovery {
   private readonly node: MurmurNode;
   private readonly log: Logger;
@@ -81,14 +81,15 @@ export class SwarmDiscovery {
   }
 
   /**
-   * Dial `peer` at `addresses` (announced; each gets /p2p/<peer> if it lacks one), or at what the peer
+   * Dial `peer` at `addresses` (each gets /p2p/<peer> unless it ends so: a relay address names the relay
+   * first), or at what the peer
    * store knows, unless connected, at the connection budget, or dialed within `retryMs`.
    */
   consider(peer: string, addresses: readonly string[] = []): void {
     if (!this.shouldDial(peer)) return;
     let target: PeerId | Multiaddr[];
     try {
-      target = addresses.length > 0 ? addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`)) : peerIdFromString(peer);
+      target = addresses.length > 0 ? addresses.map((a) => multiaddr(a.endsWith(`/p2p/${peer}`) ? a : `${a}/p2p/${peer}`)) : peerIdFromString(peer);
     } catch (err) {
       this.log.debug({ err, peer }, 'not dialing: bad peer id or address');
       return;

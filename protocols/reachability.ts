@@ -20,7 +20,10 @@ const MAX_LINES_PER_PEER = 6;
 const MAX_LINE_CHARS = 200;
 /** Peers whose DCUtR lines are kept; beyond it the oldest is forgotten (bounded memory). */
 const MAX_PEERS = 256;
-/** A direct connection opened at most this long before DCUtR's success line is the one it opened, ms. */
+/**
+ * A direct connection opened at most this long before DCUtR's success line is the one it opened; and one
+ * whose relayed twin closed within this long after it opened replaced it, ms.
+ */
 const UPGRADE_MATCH_MS = 30_000;
 /** Peer ids in libp2p's text (Ed25519 "12D3Koo…", RSA "Qm…"). */
 const PEER_ID = /\b(?:12D3Koo[1-9A-HJ-NP-Za-km-z]{40,48}|Qm[1-9A-HJ-NP-Za-km-z]{44})\b/g;
@@ -125,14 +128,15 @@ export interface ReachabilityInit {
 interface PeerRecord { protocols: string[]; addresses: Multiaddr[] }
 
 /**
- * Reads reachability from a running node. Its only state is what identify said about each connected peer
- * (the peer store is async; the status is a synchronous snapshot), kept from start() to stop().
+ * Reads reachability from a running node. From start() to stop() it also keeps what identify said about
+ * each connected peer (the peer store is async; the status is a synchronous snapshot) and which direct
+ * connections replaced relayed ones.
  */
 export class ReachabilityMonitor {
   private readonly records = new Map<string, PeerRecord>();
-  /** Direct connections opened while a relayed one to the same peer was open: id → the relayed connection's id. */
-  private readonly candidates = new Map<string, string>();
-  /** Direct connections that replaced a relayed one (the relayed one closed soon after): DCUtR's upgrades. */
+  /** Direct connections opened while a relayed one to the same peer was open: id → that relayed connection and when. */
+  private readonly candidates = new Map<string, { relayed: string; at: number }>();
+  /** Direct connections that replaced a relayed one (it closed within UPGRADE_MATCH_MS): DCUtR's upgrades. */
   private readonly upgraded = new Set<string>();
 
   constructor(private readonly init: ReachabilityInit) {
@@ -168,17 +172,19 @@ export class ReachabilityMonitor {
     if (isLimited(conn)) return;
     const peer = conn.remotePeer.toString();
     const relayed = this.init.node.getConnections().find((c) => c.id !== conn.id && c.remotePeer.toString() === peer && isLimited(c) && c.status === 'open');
-    if (relayed !== undefined) this.candidates.set(conn.id, relayed.id);
+    if (relayed !== undefined) this.candidates.set(conn.id, { relayed: relayed.id, at: Date.now() });
   }
 
   private onClose(evt: CustomEvent<Connection>): void {
     const closed = evt.detail;
     this.upgraded.delete(closed.id);
     this.candidates.delete(closed.id);
-    for (const [direct, relayed] of this.candidates) {
-      if (relayed !== closed.id) continue;
-      this.candidates.delete(direct);
-      this.upgraded.add(direct);
+    for (const [direct, c] of this.candidates) {
+      if (Date.now() - c.at > UPGRADE_MATCH_MS) this.candidates.delete(direct);
+      else if (c.relayed === closed.id) {
+        this.candidates.delete(direct);
+        this.upgraded.add(direct);
+      }
     }
   }
 
