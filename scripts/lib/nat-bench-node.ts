@@ -38,7 +38,8 @@ if (role === 'relay') {
   });
   print({ ready: true, id: node.peerId.toString() });
 } else if (role === 'target') {
-  const node = await createMurmurNode({ listen: ['/ip4/0.0.0.0/tcp/0'], seed: 'bench-target', swarm: SWARM, logger: natLog.logger });
+  // No DHT on the target and dialers: its routing-table upkeep would redial a hung-up dialer between reps.
+  const node = await createMurmurNode({ listen: ['/ip4/0.0.0.0/tcp/0'], seed: 'bench-target', swarm: SWARM, logger: natLog.logger, reachability: { dht: false } });
   let round = 0;
   const inbox = new Inbox<Uint8Array>({ maxBytes: 1 << 30 });
   inbox.onItem((item) => inbox.discardBefore(item.round + 1));
@@ -57,7 +58,7 @@ if (role === 'relay') {
   const reps = Number(repsText);
   const frame = new Uint8Array(Number(frameText)).fill(7);
   const upgradeWaitMs = Number(waitText);
-  const node = await createMurmurNode({ listen: ['/ip4/0.0.0.0/tcp/0'], seed: `bench-dialer-${process.pid}`, swarm: SWARM, logger: natLog.logger });
+  const node = await createMurmurNode({ listen: ['/ip4/0.0.0.0/tcp/0'], seed: `bench-dialer-${process.pid}`, swarm: SWARM, logger: natLog.logger, reachability: { dht: false } });
   const monitor = new ReachabilityMonitor({ node, natLog, allowRelayedModels: true });
   monitor.start();
   const target = multiaddr(circuit!);
@@ -89,9 +90,17 @@ if (role === 'relay') {
     return ms;
   };
   for (let rep = 0; rep < reps; rep++) {
+    // Each rep starts unconnected, so the dial below opens a new relayed connection.
+    for (let i = 0; i < 100; i++) {
+      const existing = node.getConnections().find((c) => c.remotePeer.toString() === targetId);
+      if (existing === undefined) break;
+      await node.hangUp(existing.remotePeer);
+      await sleep(50);
+    }
     const t0 = performance.now();
     const relayed = await node.dial(target);
     const relayMs = performance.now() - t0;
+    if (!limited(relayed)) throw new Error(`rep ${rep}: the dial returned a direct connection (${relayed.remoteAddr.toString()}), not a new relayed one`);
     // DCUtR replaces the relayed connection when it can (and then closes it): wait for that, then push
     // over whichever connection is left, so a push never races the relayed connection's closing.
     let direct: Connection | undefined;
@@ -105,7 +114,6 @@ if (role === 'relay') {
     const row = monitor.connections().find((c) => c.peer === targetId);
     print({ rep, relayMs, directMs, kind: direct !== undefined ? row?.kind ?? 'direct' : 'relayed', pushMs, holePunch: row?.holePunch ?? null });
     await node.hangUp(relayed.remotePeer);
-    await sleep(300);
   }
   print({ done: true });
   await ex.stop();
