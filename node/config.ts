@@ -91,6 +91,29 @@ export const daemonSchema = z.strictObject({
     /** Stop dialing announced peers beyond this many connections. */
     maxPeers: z.number().int().min(1).max(1000).default(16),
     inboxMaxBytes: z.number().int().min(1024).default(512 * 1024 * 1024),
+    /** Public addresses to announce (e.g. /ip4/<public ip>/tcp/4001), for a machine reachable from the internet. */
+    announce: z.array(multiaddr).default([]),
+    /** Circuit relay v2 (protocols/nat.ts; README "Peers behind NAT"). Unset limits take libp2p's defaults. */
+    relay: z.strictObject({
+      /** Serve as a relay for other peers (`--relay`). */
+      serve: z.boolean().default(false),
+      /** Relay slots to hold on relays we know; default 1 with a bootstrap peer, else 0 (and 0 while serving). */
+      reservations: z.number().int().min(0).max(8).optional(),
+      /** Let model frames use relayed connections (both peers must allow it; the relay's limits still apply). */
+      allowModels: z.boolean().default(false),
+      /** When serving: slots at once (default 32). */
+      maxReservations: z.number().int().min(1).max(10_000).optional(),
+      /** When serving: slot lifetime before renewal, ms (default 2 h). */
+      reservationTtlMs: z.number().int().min(1_000).optional(),
+      /** When serving: bytes one relayed connection may carry (default 128 KiB). */
+      dataLimitBytes: z.number().int().min(1024).optional(),
+      /** When serving: how long one relayed connection may stay open, ms (default 2 min). */
+      durationLimitMs: z.number().int().min(1_000).optional(),
+    }).prefault({}),
+    /** The swarm's Kademlia DHT: finds members beyond the bootstrap peers, also those behind relays. */
+    dht: z.boolean().default(true),
+    /** Map our port on the home router with UPnP. */
+    upnp: z.boolean().default(false),
   }).prefault({}),
   control: z.strictObject({
     host: z.string().default('127.0.0.1'),

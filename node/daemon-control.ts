@@ -5,10 +5,11 @@ import type { Network } from './network.js';
 import type { Peer } from './peer.js';
 import type { Store } from './store.js';
 import type { MurmurNode } from '../protocols/libp2p.js';
+import type { ReachabilityMonitor } from '../protocols/reachability.js';
 
 export interface DaemonControlInit {
   cfg: Readonly<DaemonConfig>; peer: Peer; node: MurmurNode; network: Network; store: Store;
-  backend: string; version: string; startedAt: number;
+  reachability: ReachabilityMonitor; backend: string; version: string; startedAt: number;
 }
 
 export function daemonControlSource(d: DaemonControlInit): ControlSource {
@@ -20,11 +21,15 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
         swarm: d.cfg.swarm, round: s.round, phase: s.phase, accuracy: s.accuracy, loss: s.loss, modelAge: s.age,
         neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
         dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash, ...s.extra },
+        reachability: d.reachability.snapshot(),
       };
     },
     peers() {
       const trust = new Map(d.peer.trust().map((t) => [t.peer, t.score]));
-      return d.network.traffic().map((t): PeerInfo => ({ ...t, ...(trust.has(t.peer) ? { trust: trust.get(t.peer)! } : {}) }));
+      const kinds = new Map(d.reachability.connections().map((c) => [c.peer, c.kind]));
+      return d.network.traffic().map((t): PeerInfo => ({
+        ...t, ...(trust.has(t.peer) ? { trust: trust.get(t.peer)! } : {}), ...(kinds.has(t.peer) ? { connection: kinds.get(t.peer)! } : {}),
+      }));
     },
     model() {
       return describeModel(d.peer.layout, d.peer.vector(), { round: d.peer.round, age: d.peer.age });

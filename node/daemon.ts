@@ -21,21 +21,19 @@ import { controlServer } from './control/server.js';
 import { daemonControlSource } from './daemon-control.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { swarmDiscovery } from '../protocols/discovery.js';
+import { DEFAULT_RELAY_MAX_RESERVATIONS } from '../protocols/nat.js';
+import { NatLog, ReachabilityMonitor } from '../protocols/reachability.js';
 import { REJECT_REASONS } from '../protocols/codec.js';
 import { MIN_ANNOUNCE_INTERVAL_MS } from '../protocols/constants.js';
 import { multiaddr } from '@multiformats/multiaddr';
 
 /** While the daemon has no connection at all, unreachable bootstrap peers are dialed again this often, ms. */
 export const BOOTSTRAP_RETRY_MS = 15_000;
+/** How often reachability is published to /metrics (and logged when it changed), ms. */
+const REACHABILITY_EVERY_MS = 2_000;
 /** Deadline of one bootstrap dial, ms. */
 const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000;
-
-async function dialAnnounced(node: MurmurNode, peer: string, addresses: readonly string[]): Promise<void> {
-
-  const addrs = addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`));
-  if (addrs.length === 0) return;
-  await node.dial(addrs, { signal: deadline(10_000) });
-}
 
 /**
  * libp2p's bootstrap module dials each bootstrap peer once, a second after start, and reports a failure only
@@ -105,21 +103,39 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     const { name: algorithmName, ...algorithmParams } = cfg.algorithm;
     const algorithm = defaultRegistry().resolve(algorithmName, algorithmParams, { layout, mode: cfg.rounds.mode });
 
+    const relay = cfg.network.relay;
+    const natLog = new NatLog();
     const node = await createMurmurNode({
       transport: 'tcp', listen: [...cfg.network.listen], bootstrap: [...cfg.network.bootstrap], mdns: cfg.network.mdns,
-      privateKey, datastore, preset: 'device', swarm: cfg.swarm,
+      privateKey, datastore, preset: 'device', swarm: cfg.swarm, logger: natLog.logger,
+      reachability: {
+        announce: cfg.network.announce, upnp: cfg.network.upnp, dht: cfg.network.dht,
+        // Searching for a relay dials every discovered peer until one is found: only worth it where one is
+        // expected (a bootstrap peer given), not on a LAN found by mDNS alone.
+        relayReservations: relay.reservations ?? (relay.serve || cfg.network.bootstrap.length === 0 ? 0 : 1),
+        ...(relay.serve ? { relayServer: { maxReservations: relay.maxReservations, reservationTtlMs: relay.reservationTtlMs, dataLimitBytes: relay.dataLimitBytes, durationLimitMs: relay.durationLimitMs } } : {}),
+      },
     });
     cleanup.push(async () => { await node.stop(); });
     const network = libp2pNetwork({
       node, swarm: cfg.swarm, layout: algorithm.instance.exchangeLayout, inboxMaxBytes: cfg.network.inboxMaxBytes,
-      logger: logger.child({ component: 'network' }),
+      allowRelayed: relay.allowModels, logger: logger.child({ component: 'network' }),
     });
     await network.start();
     cleanup.push(() => network.stop());
+    const reachability = new ReachabilityMonitor({
+      node, natLog, allowRelayedModels: relay.allowModels, maxRelayReservations: relay.maxReservations ?? DEFAULT_RELAY_MAX_RESERVATIONS,
+    });
+    reachability.start();
+    cleanup.push(async () => reachability.stop());
     if (cfg.network.bootstrap.length > 0) {
       const stopDialing = dialBootstrapPeers(node, cfg.network.bootstrap, logger.child({ component: 'bootstrap' }));
       cleanup.push(async () => stopDialing());
     }
+    // mDNS, the DHT, announcements and remembered members name peers; this dials them (protocols/discovery.ts).
+    const discovery = swarmDiscovery({ node, swarm: cfg.swarm, maxPeers: cfg.network.maxPeers, logger: logger.child({ component: 'discovery' }) });
+    discovery.start();
+    cleanup.push(async () => discovery.stop());
 
     // Neighbours: connected peers that announced this swarm with our layout (other libp2p peers may be
     // connected too), or the configured list.
@@ -128,13 +144,12 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     network.onAnnouncement((from, a) => {
       if (a.layoutHash !== algorithm.instance.exchangeLayout.hash) return;
       // A newcomer learns our round from our answer instead of waiting for our next round or timer.
-      if (!members.has(from)) announce();
+      if (!members.has(from)) { announce(); discovery.markMember(from); }
       members.set(from, Date.now());
       // Discovery through announcements: bootstrap only connects us to the bootstrap peers; announcements
-      // relayed by gossipsub carry the other members' addresses, so dial them up to the connection budget.
-      if (network.connectedPeers().length < cfg.network.maxPeers && !network.connectedPeers().includes(from)) {
-        void dialAnnounced(node, from, a.addresses).catch((err: unknown) => logger.debug({ err, peer: from }, 'could not dial an announced peer'));
-      }
+      // relayed by gossipsub carry the other members' addresses (relay addresses of peers behind NAT
+      // included), so dial them up to the connection budget.
+      discovery.consider(from, a.addresses);
     });
     // A neighbour that vanishes (crash, network loss, mid-transfer) leaves the neighbour list with its
     // connection; the round it was in waits out rounds.timeoutMs, later rounds go on without it.
@@ -145,8 +160,10 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     node.addEventListener('peer:disconnect', onDisconnect);
     cleanup.push(async () => node.removeEventListener('peer:disconnect', onDisconnect));
     const configured = cfg.network.neighbours;
+    // A member reached only through a relay is no neighbour unless models may use relayed connections:
+    // its frames could not arrive, and every round would wait out its timeout for them.
     const neighbours = configured === 'connected'
-      ? () => network.connectedPeers().filter((p) => members.has(p)).sort()
+      ? () => network.connectedPeers().filter((p) => members.has(p) && reachability.modelCapable(p)).sort()
       : () => [...configured].sort();
 
     let currentPhase = (): Phase => 'starting';
@@ -185,7 +202,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     announce();
     cleanup.push(async () => { clearInterval(timer); if (deferred !== null) clearTimeout(deferred); announceOnRound(); });
 
-    const source = daemonControlSource({ cfg, peer, node, network, store, backend: pool.backend().name, version, startedAt: Date.now() });
+    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend().name, version, startedAt: Date.now() });
     // The network keeps cumulative per-peer counters; the metrics get their growth once per round.
     const seen = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
     const publishTraffic = (): void => {
@@ -215,6 +232,20 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       publishTraffic();
     });
     cleanup.push(async () => { wireMetrics(); });
+    // Reachability goes to /metrics every few seconds, and to the log whenever it changes.
+    let lastReachability = '';
+    const publishReachability = (): void => {
+      const r = reachability.snapshot();
+      metrics.setReachability(r);
+      const connections = Object.fromEntries(r.connections.map((c) => [c.peer, c.kind]));
+      const summary = JSON.stringify([r.publicAddresses, r.relayReservations, connections]);
+      if (summary === lastReachability) return;
+      lastReachability = summary;
+      const holePunch = Object.fromEntries(r.connections.filter((c) => c.holePunch !== undefined).map((c) => [c.peer, c.holePunch]));
+      logger.info({ publicAddresses: r.publicAddresses, relayReservations: r.relayReservations.map((x) => x.relay), connections, holePunch }, 'reachability');
+    };
+    const reachabilityTimer = setInterval(publishReachability, REACHABILITY_EVERY_MS);
+    cleanup.push(async () => clearInterval(reachabilityTimer));
     const control = controlServer({ dataDir: cfg.dataDir, host: cfg.control.host, port: cfg.control.port, allowNonLoopback: cfg.control.allowNonLoopback })({
       source, metrics, logger: logger.child({ component: 'control' }),
     });

@@ -40,6 +40,8 @@ export interface Libp2pNetworkInit {
   inboundTimeoutMs?: number;
   /** Inbox byte bound; default DEFAULT_INBOX_MAX_BYTES. */
   inboxMaxBytes?: number;
+  /** Send and accept frames over relayed (limited) connections; default false (model-exchange.ts). */
+  allowRelayed?: boolean;
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
@@ -93,7 +95,7 @@ export class Libp2pNetwork implements Network {
     };
     this.exchange = modelExchange({
       decode, inbox: this.inbox, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
-      inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now,
+      inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,
     })({
       registrar: node,
       connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },

@@ -1,8 +1,10 @@
 /**
  * The libp2p node factory (DESIGN.md layout, protocols/libp2p.ts): tcp or memory transport, noise, yamux,
  * identify, ping, gossipsub, optional bootstrap and mDNS. Two presets: 'device' (one daemon on a LAN or
- * the internet) and 'swarm' (hundreds of peers in one process; settings measured in notes/libp2p-v3.md §4).
- * Options are checked as a whole before anything is built, and every problem is reported at once.
+ * the internet; over tcp it also gets the reachability parts of protocols/nat.ts: circuit relay, DCUtR,
+ * AutoNAT, the swarm's DHT, optional relay server and UPnP) and 'swarm' (hundreds of peers in one process;
+ * settings measured in notes/libp2p-v3.md §4). Options are checked as a whole before anything is built,
+ * and every problem is reported at once.
  */
 import { createHash } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -15,7 +17,7 @@ import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import type { TopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
-import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface';
+import type { ComponentLogger, Libp2p, PrivateKey, Stream } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { memory } from '@libp2p/memory';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
@@ -28,17 +30,19 @@ import type { Libp2pOptions } from 'libp2p';
 import { MAX_SWARM_BYTES } from './codec.js';
 import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
+import { checkReachabilityOptions, natParts } from './nat.js';
+import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './net-errors.js';
 import { guardedMuxer } from './stream-guard.js';
 
-/** The services every Murmuration node runs. */
+/** The services every Murmuration node runs, plus the reachability services of a tcp device (nat.ts). */
 export type MurmurServices = {
   identify: Identify;
   ping: Ping;
   pubsub: GossipSub;
   /** Peers shut out for hostile bytes (protocols/graylist.ts); the model exchange and the stream guard strike. */
   graylist: Graylist;
-};
+} & NatServices;
 
 /** A Murmuration libp2p node. */
 export type MurmurNode = Libp2p<MurmurServices>;
@@ -66,6 +70,14 @@ export interface MurmurNodeOptions {
   preset?: 'device' | 'swarm';
   /** Swarm id: its announcement topic gets the tuned gossipsub score parameters (ANNOUNCE_TOPIC_SCORE). */
   swarm?: string;
+  /**
+   * Relays, hole punching, AutoNAT, DHT, UPnP (protocols/nat.ts); only for the 'device' preset over tcp,
+   * which always runs the relay transport, DCUtR and AutoNAT. Default: those three, the swarm's DHT (when
+   * `swarm` is set) and one relay slot.
+   */
+  reachability?: ReachabilityOptions;
+  /** libp2p's component logger (reachability.ts wraps the default one to learn why hole punches fail). */
+  logger?: ComponentLogger;
   /** Start the node before returning; default true. */
   start?: boolean;
   /** Graylist tunables (strikes, window, ban); defaults in protocols/graylist.ts. */
@@ -110,6 +122,8 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   maxParallelDials: 16,
   dialTimeout: 30_000,
 });
+/** Concurrent ping streams per connection and direction in the 'device' preset (libp2p's default: 1 out, 2 in). */
+const DEVICE_PING_STREAMS = 4;
 /** Memory transport delivery delay in the 'swarm' preset, ms: stops floods running as one microtask chain (notes §4). */
 const SWARM_MEMORY_LATENCY_MS = 1;
 
@@ -155,6 +169,10 @@ export function checkNodeOptions(options: MurmurNodeOptions): string[] {
     const bytes = Buffer.byteLength(options.swarm, 'utf8');
     if (bytes === 0 || bytes > MAX_SWARM_BYTES) problems.push(`swarm "${options.swarm}" is ${bytes} bytes of UTF-8; allowed 1–${MAX_SWARM_BYTES}`);
   }
+  if (options.reachability !== undefined) {
+    if (preset !== 'device' || transport !== 'tcp') problems.push("reachability options (relay, DHT, UPnP, announce) need the 'device' preset over tcp");
+    else checkReachabilityOptions(options.reachability, options.swarm, problems);
+  }
   if (transport === 'tcp' || transport === 'memory') {
     for (const addr of options.listen ?? []) checkAddress('listen', addr, transport, problems);
     for (const addr of options.bootstrap ?? []) checkAddress('bootstrap', addr, transport, problems);
@@ -192,12 +210,14 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     const connection = node?.getConnections().find((c) => c.streams.includes(stream));
     if (connection !== undefined) graylist.strike(connection.remotePeer.toString(), 'negotiation-garbage');
   };
+  const nat = !swarm && transport === 'tcp' ? natParts(options.reachability ?? {}, options.swarm) : null;
 
   node = await createLibp2p<MurmurServices>({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
-    addresses: { listen },
-    transports: [transport === 'memory' ? memory(swarm ? { latency: SWARM_MEMORY_LATENCY_MS } : {}) : tcp()],
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
+    transports: [transport === 'memory' ? memory(swarm ? { latency: SWARM_MEMORY_LATENCY_MS } : {}) : tcp(), ...(nat?.transports ?? [])],
     connectionEncrypters: [noise()],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),
@@ -208,7 +228,10 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     ...(swarm ? { connectionMonitor: { enabled: false } } : {}),
     services: {
       identify: identify(),
-      ping: ping(),
+      // libp2p's connection monitor, the DHT (before it adds a peer) and our engines may ping one
+      // connection at once; with ping's default of 1 outbound stream the monitor's ping is refused and the
+      // monitor then aborts the healthy connection (seen in the NAT test bed: the bootstrap link dropped).
+      ping: swarm ? ping() : ping({ maxOutboundStreams: DEVICE_PING_STREAMS, maxInboundStreams: DEVICE_PING_STREAMS }),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
@@ -217,6 +240,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
         scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : {}), topics },
       }),
       graylist: () => graylist,
+      ...(nat?.services ?? {}),
     },
     start: options.start ?? true,
   });

@@ -44,6 +44,11 @@ export interface ModelExchangeInit<T> {
   maxOutboundStreams?: number;
   /** Protocol id; default MODEL_PROTOCOL. */
   protocol?: string;
+  /**
+   * Let frames use limited (relayed) connections, both ways; default false: libp2p then refuses our
+   * protocol on them, and a send to a peer reached only through a relay fails as unreachable.
+   */
+  runOnLimitedConnection?: boolean;
   logger?: Logger;
   /** Called once per inbound stream with its outcome, after counting (metrics, tests). Must not throw. */
   onInbound?(event: InboundEvent): void;
@@ -67,7 +72,7 @@ export interface ModelExchangeRegistrar {
 
 /** The part of libp2p's connection manager we use: open a protocol stream, dialing if needed. */
 export interface ModelExchangeDialer {
-  openStream(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>;
+  openStream(peer: PeerId, protocol: string, options?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<Stream>;
 }
 
 /** Injected collaborators (libp2p's own components fit). */
@@ -161,6 +166,7 @@ class DefaultModelExchange<T> implements ModelExchange {
       // twice that per connection without telling us, a backstop against a peer that ignores 'busy'.
       maxInboundStreams: 2 * this.maxInboundStreams,
       maxOutboundStreams: this.maxOutboundStreams,
+      runOnLimitedConnection: this.init.runOnLimitedConnection === true,
     });
     this.started = true;
   }
@@ -191,7 +197,7 @@ class DefaultModelExchange<T> implements ModelExchange {
     let stream: Stream | undefined;
     try {
       try {
-        stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal });
+        stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true });
       } catch (err) {
         throw fail(err, 'dial');
       }

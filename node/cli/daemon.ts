@@ -15,7 +15,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 interface DaemonFlags {
   config?: string; dataDir?: string; listen?: string[]; bootstrap?: string[]; mdns?: boolean; swarm?: string; seed?: string;
   algorithm?: string; model?: string; hidden?: string; peers?: string; peerIndex?: string; rounds?: string; mode?: string;
-  controlPort?: string; logLevel?: string; set?: string[];
+  controlPort?: string; logLevel?: string; set?: string[]; relay?: boolean; announce?: string[]; upnp?: boolean;
 }
 
 /** Flags → a config fragment (the highest-precedence layer). */
@@ -26,6 +26,9 @@ export function flagsToConfig(f: DaemonFlags): Record<string, unknown> {
   if (f.listen) setPath(c, 'network.listen', JSON.stringify(f.listen));
   if (f.bootstrap) setPath(c, 'network.bootstrap', JSON.stringify(f.bootstrap));
   if (f.mdns) setPath(c, 'network.mdns', 'true');
+  if (f.relay) setPath(c, 'network.relay.serve', 'true');
+  if (f.announce) setPath(c, 'network.announce', JSON.stringify(f.announce));
+  if (f.upnp) setPath(c, 'network.upnp', 'true');
   if (f.swarm) setPath(c, 'swarm', JSON.stringify(f.swarm));
   if (f.seed) setPath(c, 'seed', f.seed);
   if (f.algorithm) setPath(c, 'algorithm.name', JSON.stringify(f.algorithm));
@@ -53,6 +56,9 @@ export function registerDaemonCommands(program: Command): void {
     .option('--listen <multiaddr>', 'listen address (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'bootstrap peer address with /p2p/<id> (repeatable)', collect)
     .option('--mdns', 'discover peers on the LAN with multicast DNS')
+    .option('--relay', 'serve as a circuit relay for peers behind NAT (limits: --set network.relay.*)')
+    .option('--announce <multiaddr>', 'public address to announce, e.g. /ip4/<public ip>/tcp/4001 (repeatable)', collect)
+    .option('--upnp', 'map the listening port on the home router with UPnP')
     .option('--swarm <id>', 'swarm id (peers of different swarms ignore each other)')
     .option('--seed <s>', 'seed of this peer’s random streams')
     .option('--algorithm <name>', 'aggregation algorithm (see `murmur algorithms`)')

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { connectControl, type ControlClient } from '../control/client.js';
 import { MAX_HISTORY_LIMIT } from '../control/server.js';
-import type { HistoryEntry, ModelInfo, PeerInfo, StatusInfo, TensorInfo, TrustInfo } from '../control/types.js';
+import type { HistoryEntry, ModelInfo, PeerInfo, ReachabilityInfo, StatusInfo, TensorInfo, TrustInfo } from '../control/types.js';
 import { recordValues, renderRecord, renderRows, reportError, rowValues, toJson, type Column } from './render.js';
 
 /** Data dir used when neither --data-dir nor $MURMUR_DATA_DIR is given (relative to the working dir). */
@@ -143,7 +143,18 @@ const STATUS_FIELDS: readonly Column<StatusInfo>[] = [
   { key: 'dataDir', header: 'data dir', value: (s) => s.dataDir },
   { key: 'version', header: 'version', value: (s) => s.version },
   { key: 'extra', header: 'extra', value: (s) => s.extra, format: 'map' },
+  { key: 'reachability', header: 'reachability', value: (s) => s.reachability, format: (r) => reachabilityText(r as ReachabilityInfo) },
 ];
+
+/** The status table's reachability cell: public or not (and why), relay slots, then one line per peer. */
+function reachabilityText(r: ReachabilityInfo): string {
+  const lines = [r.publiclyReachable ? `public: yes (${r.publicAddresses.join(', ')})` : `public: no (${r.reason ?? 'no public address'})`];
+  lines.push(`relay slots: ${r.relayReservations.length === 0 ? 'none' : r.relayReservations.map((x) => x.addresses.join(', ')).join('; ')}`);
+  if (r.relayService !== null) lines.push(`serving as relay: ${r.relayService.reservations}/${r.relayService.maxReservations} slots held`);
+  if (r.dht !== null) lines.push(`dht: ${r.dht}`);
+  for (const c of r.connections) lines.push(`${c.peer}: ${c.kind}${c.models ? '' : ' (no models)'}${c.holePunch !== undefined ? ` — ${c.holePunch}` : ''}`);
+  return lines.join('\n');
+}
 
 const PEER_COLUMNS: readonly Column<PeerInfo>[] = [
   { key: 'peer', value: (p) => p.peer },
@@ -156,6 +167,8 @@ const PEER_COLUMNS: readonly Column<PeerInfo>[] = [
   { key: 'rejections', value: (p) => p.rejections, format: 'map' },
   { key: 'sendFailures', header: 'send failures', value: (p) => p.sendFailures, format: 'number' },
   { key: 'trust', value: (p) => p.trust, format: 'number' },
+  // direct | relayed | hole-punched (protocols/reachability.ts)
+  { key: 'connection', value: (p) => p.connection },
 ];
 
 const MODEL_FIELDS: readonly Column<ModelInfo>[] = [

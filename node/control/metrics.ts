@@ -8,7 +8,7 @@
  * Prometheus' base unit, so standard dashboards and `rate()`/`histogram_quantile()` read them correctly.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { PHASES, type Phase } from './types.js';
+import { CONNECTION_KINDS, PHASES, type Phase, type ReachabilityInfo } from './types.js';
 
 /** Upper bound on distinct `reason` label values when no closed list is given; the rest count as 'other'. */
 export const MAX_REJECT_REASONS = 32;
@@ -55,6 +55,12 @@ export interface Metrics {
   onEvaluation(result: { accuracy: number; loss: number }): void;
   /** Number of peers with an open connection. */
   setConnectedPeers(count: number): void;
+  /**
+   * NAT traversal state: `murmur_network_publicly_reachable` (0/1), `murmur_network_relay_reservations`
+   * (our slots on relays), `murmur_network_relay_served_reservations` (slots others hold on us) and
+   * `murmur_network_peer_connections{kind}` (connected peers by direct | relayed | hole-punched).
+   */
+  setReachability(info: ReachabilityInfo): void;
   /** The Prometheus text exposition of every metric in {@link Metrics.registry}. */
   exposition(): Promise<string>;
 }
@@ -96,11 +102,21 @@ export function createMetrics(init: MetricsInit = {}): Metrics {
   });
   const sendFailures = new Counter({ name: 'murmur_network_send_failures_total', help: 'Failed frame sends.', registers });
   const connected = new Gauge({ name: 'murmur_network_connected_peers', help: 'Peers with an open connection.', registers });
+  const reachable = new Gauge({ name: 'murmur_network_publicly_reachable', help: '1 when one of our addresses is public (announced, UPnP or AutoNAT-confirmed).', registers });
+  const reservations = new Gauge({ name: 'murmur_network_relay_reservations', help: 'Slots we hold on circuit relays.', registers });
+  const served = new Gauge({ name: 'murmur_network_relay_served_reservations', help: 'Slots other peers hold on us as a relay.', registers });
+  const byKind = new Gauge({
+    name: 'murmur_network_peer_connections',
+    help: 'Connected peers by connection kind: direct, relayed or hole-punched (DCUtR).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
   const accuracy = new Gauge({ name: 'murmur_learner_test_accuracy_ratio', help: 'Last test accuracy, 0..1.', registers });
   const loss = new Gauge({ name: 'murmur_learner_test_loss', help: 'Last test loss.', registers });
 
   // Pre-create the labelled series so a scrape shows zeros rather than missing series.
   for (const p of PHASES) phase.set({ phase: p }, 0);
+  for (const k of CONNECTION_KINDS) byKind.set({ kind: k }, 0);
   const closed = init.rejectReasons === undefined ? undefined : new Set(init.rejectReasons.filter((r) => REASON_PATTERN.test(r)));
   if (closed !== undefined) for (const r of closed) rejected.inc({ reason: r }, 0);
   const seen = new Set<string>();
@@ -147,6 +163,12 @@ export function createMetrics(init: MetricsInit = {}): Metrics {
     },
     setConnectedPeers(count) {
       connected.set(count);
+    },
+    setReachability(info) {
+      reachable.set(info.publiclyReachable ? 1 : 0);
+      reservations.set(info.relayReservations.length);
+      served.set(info.relayService?.reservations ?? 0);
+      for (const k of CONNECTION_KINDS) byKind.set({ kind: k }, info.connections.filter((c) => c.kind === k).length);
     },
     exposition() {
       return registry.metrics();

@@ -43,11 +43,57 @@ export interface StatusInfo {
   readonly version: string;
   /** Algorithm-specific state, e.g. MoDeST view size, sample, role. Values must be JSON. */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** NAT traversal state (protocols/reachability.ts); absent where the node has none (memory transport). */
+  readonly reachability?: ReachabilityInfo;
+}
+
+/**
+ * How we are connected to a peer: 'direct' (a plain TCP connection), 'relayed' (through a circuit relay:
+ * limited in bytes and time by the relay) or 'hole-punched' (a direct connection DCUtR opened to replace
+ * a relayed one).
+ */
+export type ConnectionKind = 'direct' | 'relayed' | 'hole-punched';
+
+/** Every {@link ConnectionKind} (metrics pre-create one series per kind). */
+export const CONNECTION_KINDS: readonly ConnectionKind[] = ['direct', 'relayed', 'hole-punched'];
+
+/** Our best connection to one connected peer. */
+export interface PeerConnectionInfo {
+  readonly peer: string;
+  readonly kind: ConnectionKind;
+  /** The peer's address on this connection (a /p2p-circuit address when relayed). */
+  readonly address: string;
+  readonly direction: 'inbound' | 'outbound';
+  /** Epoch ms. */
+  readonly openedAt: number;
+  /** Whether model frames may flow on it (relayed: only when network.relay.allowModels is on). */
+  readonly models: boolean;
+  /** For a relayed connection: why it was not upgraded to a direct one (DCUtR's preconditions and log). */
+  readonly holePunch?: string;
+}
+
+/** Reachability of this peer from the internet, and how it reaches its neighbours. */
+export interface ReachabilityInfo {
+  /** True when one of our addresses is public (not private/relayed): announced, mapped by UPnP or confirmed by AutoNAT. */
+  readonly publiclyReachable: boolean;
+  readonly publicAddresses: readonly string[];
+  /** Why we are not publicly reachable, and how others reach us instead. */
+  readonly reason?: string;
+  /** Our slots on relays: one entry per relay, with our addresses through it. */
+  readonly relayReservations: ReadonlyArray<{ readonly relay: string; readonly addresses: readonly string[] }>;
+  /** When we serve as a relay: slots others hold on us now, and at most. */
+  readonly relayService: { readonly reservations: number; readonly maxReservations: number } | null;
+  /** Mode of the swarm's DHT, or null without one. */
+  readonly dht: 'client' | 'server' | null;
+  /** One entry per connected peer, sorted by peer id. */
+  readonly connections: readonly PeerConnectionInfo[];
 }
 
 /** One row of GET /peers: the network's traffic and rejection counters and (when the algorithm keeps one) trust. */
 export interface PeerInfo extends PeerTraffic {
   readonly trust?: number;
+  /** How we are connected now (absent when not connected or not known). */
+  readonly connection?: ConnectionKind;
 }
 
 /** Statistics of one tensor of the current model. */

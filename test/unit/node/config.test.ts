@@ -34,6 +34,28 @@ describe('daemon configuration', () => {
     });
   });
 
+  it('reads the NAT keys: --relay, --announce and --upnp flags, relay limits and the relayed-models switch', async () => {
+    const defaults = await loadDaemonConfig({ flags: {} });
+    assert.deepEqual(defaults.network.relay, { serve: false, allowModels: false });
+    assert.equal(defaults.network.dht, true);
+    assert.equal(defaults.network.upnp, false);
+    assert.deepEqual(defaults.network.announce, []);
+    const flags = flagsToConfig({ relay: true, upnp: true, announce: ['/ip4/203.0.113.7/tcp/4001'], set: ['network.relay.dataLimitBytes=1048576', 'network.relay.allowModels=true'] });
+    const cfg = await loadDaemonConfig({ flags });
+    assert.equal(cfg.network.relay.serve, true);
+    assert.equal(cfg.network.relay.allowModels, true);
+    assert.equal(cfg.network.relay.dataLimitBytes, 1_048_576);
+    assert.equal(cfg.network.upnp, true);
+    assert.deepEqual(cfg.network.announce, ['/ip4/203.0.113.7/tcp/4001']);
+    await assert.rejects(loadDaemonConfig({ flags: { network: { relay: { reservations: 9, durationLimitMs: 5, bogus: 1 } } } }), (e: Error & { problems?: string[] }) => {
+      const text = e.problems!.join('\n');
+      assert.match(text, /network\.relay\.reservations/);
+      assert.match(text, /network\.relay\.durationLimitMs/);
+      assert.match(text, /network\.relay: unknown key bogus/);
+      return true;
+    });
+  });
+
   it('names the file when it cannot be parsed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'murmur-cfg-'));
     try {

@@ -85,4 +85,28 @@ describe('metrics', () => {
     assert.equal(globalRegistry.getSingleMetric('murmur_network_sent_bytes_total'), undefined);
     assert.match(a.contentType, /^text\/plain; version=0\.0\.4/);
   });
+
+  it('publishes reachability: public or not, relay slots held and served, connected peers by kind', async () => {
+    const m = createMetrics();
+    const before = await m.exposition();
+    for (const kind of ['direct', 'relayed', 'hole-punched']) assert.equal(sample(before, `murmur_network_peer_connections{kind="${kind}"}`), 0);
+    const conn = (peer: string, kind: 'direct' | 'relayed' | 'hole-punched') => ({ peer, kind, address: '/ip4/1.2.3.4/tcp/1', direction: 'outbound' as const, openedAt: 0, models: true });
+    m.setReachability({
+      publiclyReachable: false, publicAddresses: [], relayReservations: [{ relay: 'r1', addresses: ['a', 'b'] }, { relay: 'r2', addresses: ['c'] }],
+      relayService: { reservations: 3, maxReservations: 32 }, dht: 'client',
+      connections: [conn('p1', 'relayed'), conn('p2', 'relayed'), conn('p3', 'direct'), conn('p4', 'hole-punched')],
+    });
+    const text = await m.exposition();
+    assert.equal(sample(text, 'murmur_network_publicly_reachable'), 0);
+    assert.equal(sample(text, 'murmur_network_relay_reservations'), 2); // two relays, whatever their address count
+    assert.equal(sample(text, 'murmur_network_relay_served_reservations'), 3);
+    assert.equal(sample(text, 'murmur_network_peer_connections{kind="relayed"}'), 2);
+    assert.equal(sample(text, 'murmur_network_peer_connections{kind="direct"}'), 1);
+    assert.equal(sample(text, 'murmur_network_peer_connections{kind="hole-punched"}'), 1);
+    m.setReachability({ publiclyReachable: true, publicAddresses: ['/ip4/1.2.3.4/tcp/1'], relayReservations: [], relayService: null, dht: null, connections: [] });
+    const later = await m.exposition();
+    assert.equal(sample(later, 'murmur_network_publicly_reachable'), 1);
+    assert.equal(sample(later, 'murmur_network_relay_served_reservations'), 0);
+    assert.equal(sample(later, 'murmur_network_peer_connections{kind="relayed"}'), 0);
+  });
 });

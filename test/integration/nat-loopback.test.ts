@@ -1,0 +1,149 @@
+/**
+ * Reachability parts on loopback, without namespaces: a relay (DHT server), a "home" peer with no TCP
+ * listener (reachable only through its relay slot) and a peer that dials it. Covers the DHT rendezvous,
+ * the relayed-connection policy for model frames, the status of relayed connections and a DCUtR upgrade.
+ */
+import '../../node/polyfill.js';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createMurmurNode, type MurmurNode } from '../../protocols/libp2p.js';
+import { swarmDiscovery, type SwarmDiscovery } from '../../protocols/discovery.js';
+import { modelExchange } from '../../protocols/model-exchange.js';
+import { Inbox } from '../../protocols/inbox.js';
+import { NatLog, ReachabilityMonitor } from '../../protocols/reachability.js';
+
+const SWARM = 'nat-loopback';
+
+async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const circuitOf = (node: MurmurNode) => node.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit') && m.toString().startsWith('/ip4/127.0.0.1'));
+
+/** A free TCP port on loopback (for an announce address that must name our port before we listen). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** One frame format for the exchange tests: any bytes, keyed round 1 step 0. */
+function exchangeOn(node: MurmurNode, allowRelayed: boolean) {
+  const inbox = new Inbox<Uint8Array>({});
+  const ex = modelExchange<Uint8Array>({ decode: (bytes) => ({ ok: true, round: 1, step: 0, item: bytes }), inbox, runOnLimitedConnection: allowRelayed })({
+    registrar: node,
+    connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
+  });
+  return { ex, inbox };
+}
+
+describe('reachability on loopback', { timeout: 90_000 }, () => {
+  const nodes: MurmurNode[] = [];
+  const stops: Array<() => void | Promise<void>> = [];
+  after(async () => {
+    for (const s of stops.reverse()) await s();
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+  let relay: MurmurNode;
+  let home: MurmurNode;
+  let other: MurmurNode;
+  const homeLog = new NatLog();
+  const otherLog = new NatLog();
+
+  it('a peer reachable only through a relay is found through the swarm DHT, and the connection is reported relayed', async () => {
+    relay = await createMurmurNode({ listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'lo-relay', swarm: SWARM, reachability: { relayServer: { maxReservations: 4 } } });
+    // No TCP listener: like a device behind NAT, it can only be reached through its relay slot.
+    home = await createMurmurNode({ listen: [], seed: 'lo-home', swarm: SWARM, logger: homeLog.logger });
+    other = await createMurmurNode({ listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'lo-other', swarm: SWARM, logger: otherLog.logger });
+    nodes.push(relay, home, other);
+    assert.equal(relay.services.dht?.getMode(), 'server');
+    await home.dial(relay.getMultiaddrs()[0]!);
+    await other.dial(relay.getMultiaddrs()[0]!);
+    await until('the home peer’s relay slot', () => circuitOf(home));
+
+    // Neither knows the other; only the DHT's provider records (through the relay) can introduce them. The
+    // home peer is at its budget (1: the relay): it provides the swarm key but dials no one, so the only
+    // connection between the two is the other's dial through the relay.
+    const discoveries: SwarmDiscovery[] = [[home, 1], [other, 8]].map(([node, maxPeers]) =>
+      swarmDiscovery({ node: node as MurmurNode, swarm: SWARM, maxPeers: maxPeers as number, intervalMs: 300, retryMs: 1000 }));
+    for (const d of discoveries) { d.start(); stops.push(() => d.stop()); }
+    const conn = await until('a connection from the other peer to the home peer', () =>
+      other.getConnections(home.peerId).find((c) => c.status === 'open'), 45_000);
+    for (const d of discoveries) d.stop();
+    assert.match(conn.remoteAddr.toString(), /\/p2p-circuit\//);
+    assert.ok(conn.limits !== undefined, 'a relayed connection is limited by the relay');
+
+    const monitor = new ReachabilityMonitor({ node: other, natLog: otherLog, allowRelayedModels: false });
+    const info = monitor.snapshot();
+    const row = info.connections.find((c) => c.peer === home.peerId.toString())!;
+    assert.equal(row.kind, 'relayed');
+    assert.equal(row.models, false);
+    assert.ok(row.holePunch !== undefined && row.holePunch.length > 0);
+    assert.equal(monitor.modelCapable(home.peerId.toString()), false);
+    assert.equal(monitor.modelCapable(relay.peerId.toString()), true);
+    assert.equal(new ReachabilityMonitor({ node: other, allowRelayedModels: true }).modelCapable(home.peerId.toString()), true);
+    assert.equal(info.publiclyReachable, false);
+    assert.ok(info.reason !== undefined);
+    const homeInfo = new ReachabilityMonitor({ node: home, allowRelayedModels: false }).snapshot();
+    assert.deepEqual(homeInfo.relayReservations.map((r) => r.relay), [relay.peerId.toString()]);
+    const relayInfo = new ReachabilityMonitor({ node: relay, allowRelayedModels: false, maxRelayReservations: 4 }).snapshot();
+    assert.deepEqual(relayInfo.relayService, { reservations: 2, maxReservations: 4 }); // both hold a slot (one each by default)
+    assert.equal(relayInfo.dht, 'server');
+  });
+
+  it('model frames cross a relayed connection only when both sides allow it', async () => {
+    const frame = new Uint8Array([1, 2, 3]);
+    {
+      const sender = exchangeOn(other, false);
+      const receiver = exchangeOn(home, false);
+      await Promise.all([sender.ex.start(), receiver.ex.start()]);
+      await assert.rejects(sender.ex.send(home.peerId, frame), { name: 'PeerUnreachableError' });
+      await Promise.all([sender.ex.stop(), receiver.ex.stop()]);
+    }
+    {
+      const sender = exchangeOn(other, true);
+      const receiver = exchangeOn(home, true);
+      await Promise.all([sender.ex.start(), receiver.ex.start()]);
+      await sender.ex.send(home.peerId, frame);
+      const got = await receiver.inbox.collect(1, 0, [other.peerId.toString()], {});
+      assert.deepEqual([...got.items[0]!.item], [1, 2, 3]);
+      await Promise.all([sender.ex.stop(), receiver.ex.stop()]);
+    }
+  });
+
+  it('DCUtR replaces a relayed connection by a direct one to a peer with a public address: reported hole-punched on both sides', async () => {
+    const port = await freePort();
+    // DCUtR only dials public addresses and takes DNS names as public (libp2p's own DCUtR test does the same).
+    const pubLog = new NatLog();
+    const pub = await createMurmurNode({
+      listen: [`/ip4/127.0.0.1/tcp/${port}`], seed: 'lo-public', swarm: SWARM, logger: pubLog.logger, reachability: { announce: [`/dns4/localhost/tcp/${port}`] },
+    });
+    nodes.push(pub);
+    const pubMonitor = new ReachabilityMonitor({ node: pub, natLog: pubLog, allowRelayedModels: false });
+    const homeMonitor = new ReachabilityMonitor({ node: home, natLog: homeLog, allowRelayedModels: false });
+    pubMonitor.start();
+    homeMonitor.start();
+    stops.push(() => pubMonitor.stop(), () => homeMonitor.stop());
+
+    await pub.dial(multiaddr(circuitOf(home)!.toString()));
+    // The home peer (dialed through its relay) dials the public one directly and closes the relayed connection.
+    await until('only a direct connection between them', () => {
+      const conns = pub.getConnections(home.peerId);
+      return conns.length === 1 && conns[0]!.limits === undefined && !conns[0]!.remoteAddr.toString().includes('/p2p-circuit');
+    }, 30_000);
+    const kindAt = (m: ReachabilityMonitor, peer: MurmurNode) => m.connections().find((c) => c.peer === peer.peerId.toString())?.kind;
+    await until('both sides to report the upgrade', () => kindAt(pubMonitor, home) === 'hole-punched' && kindAt(homeMonitor, pub) === 'hole-punched');
+    assert.ok(homeLog.upgradedAtFor(pub.peerId.toString()) !== undefined, 'the side that ran DCUtR logged its success');
+    assert.equal(pubMonitor.modelCapable(home.peerId.toString()), true);
+  });
+});
