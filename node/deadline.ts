@@ -7,6 +7,8 @@
  * deadline in Murmuration is made here.
  */
 
+import { setMaxListeners } from 'node:events';
+
 /** What a deadline aborts with: the same `TimeoutError` DOMException as AbortSignal.timeout. */
 export function timeoutReason(ms: number): DOMException {
   return new DOMException(`the operation timed out after ${ms} ms`, 'TimeoutError');
@@ -53,6 +55,9 @@ function follow(controller: AbortController, parents: ReadonlyArray<AbortSignal 
     controller.abort((event.target as AbortSignal).reason);
   };
   const unfollow = (): void => { for (const p of live) p.removeEventListener('abort', onAbort); };
+  // A parent outlives its children and many may be in flight at once (a send per neighbour): it is a
+  // shared long-lived signal, whose listener limit is raised (STYLE.md "Cancellation").
+  setMaxListeners(Infinity, ...live);
   for (const p of live) p.addEventListener('abort', onAbort, { once: true });
   // Once the child aborts for any reason, the parents need not hold it any longer.
   controller.signal.addEventListener('abort', unfollow, { once: true });
