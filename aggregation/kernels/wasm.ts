@@ -42,6 +42,9 @@ export interface KernelExports {
   promote(dst: number, src: number, len: number): void;
   transposeBlock(stage: number, n: number, len: number, stride: number, scratch: number, sum: number, sumSq: number): void;
   trimmedColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, f: number, usePivots: number, zOuter: number, zInner: number, low: number, high: number, spare: number): void;
+  denseBatch(desc: number, size: number, lr: number, wd: number, mu: number, first: number): number;
+  denseFold(desc: number): void;
+  denseLogits(desc: number, rows: number, n: number, start: number, col: number, val: number, out: number, z: number, hIdx: number, hVal: number): void;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }
@@ -62,7 +65,7 @@ export class Region {
 /** The instantiated module with typed views that follow memory growth. */
 export class Kernels {
   readonly x: KernelExports;
-  private readonly base: number;
+  private base: number;
   private buffer: ArrayBuffer;
   f32: Float32Array;
   f64: Float64Array;
@@ -77,6 +80,20 @@ export class Kernels {
     this.f32 = new Float32Array(this.buffer); this.f64 = new Float64Array(this.buffer);
     this.u8 = new Uint8Array(this.buffer); this.u16 = new Uint16Array(this.buffer); this.i32 = new Int32Array(this.buffer);
   }
+
+  /**
+   * Reserve `bytes` for the life of this thread (data that stays resident, like a dataset's rows): returns its
+   * byte offset; scratch regions start above it from now on.
+   */
+  reserve(bytes: number): number {
+    const at = this.base;
+    this.base = at + ((bytes + 15) & ~15);
+    this.ensure(this.base);
+    return at;
+  }
+
+  /** Bytes reserved by `reserve` so far (above the module's own data). */
+  get reserved(): number { return this.base; }
 
   /** A fresh scratch region: earlier regions' offsets become invalid. */
   region(): Region { return new Region(this, this.base); }
@@ -118,7 +135,8 @@ async function load(): Promise<{ kernels: Kernels | null; info: KernelInfo }> {
   }
   try {
     const bytes = decodeBase64(generated.KERNELS_WASM_BASE64);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+    // JS's own exp and log, so the dense training kernel computes the same softmax as dense-js.ts bit for bit.
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { exp: Math.exp, log: Math.log } });
     return { kernels: new Kernels(instance.exports as unknown as KernelExports), info: { variant: 'wasm-simd128', reason: `WebAssembly SIMD available; kernel module ${bytes.length} bytes, sha256 ${generated.KERNELS_WASM_SHA256}` } };
   } catch (err) {
     return js(`the kernel module failed to load: ${(err as Error).message}`);

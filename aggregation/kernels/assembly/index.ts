@@ -4,3 +4,4 @@ export function heapBase(): usize { return __heap_base; }
 export * from './mean';
 export * from './robust';
 export { selectRank } from './select';
+export * from './dense';
