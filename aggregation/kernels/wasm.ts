@@ -45,6 +45,11 @@ export interface KernelExports {
   denseBatch(desc: number, size: number, lr: number, wd: number, mu: number, first: number): number;
   denseFold(desc: number): void;
   denseLogits(desc: number, rows: number, n: number, start: number, col: number, val: number, out: number, z: number, hIdx: number, hVal: number): void;
+  f16Encode(src: number, dst: number, n: number): number;
+  f16Decode(src: number, dst: number, n: number): number;
+  minMax(src: number, n: number, out: number): void;
+  q8Encode(src: number, codes: number, n: number, min: number, inv: number): void;
+  q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }

@@ -95,7 +95,7 @@ function forward(desc: usize, size: i32): f64 {
     const fi = lay(desc, l, 0), fo = lay(desc, l, 1), off = lay(desc, l, 2), bias = off + fi * fo, sc = f64at(scale, l);
     const out = <usize>lay(desc, l, 3), idx = <usize>lay(desc, l, 5), val = <usize>lay(desc, l, 6), ft = <usize>lay(desc, l, 7);
     const last = l + 1 == L;
-    const nIdx = last ? 0 : <usize>lay(desc, l + 1, 5), nVal = last ? 0 : <usize>lay(desc, l + 1, 6), nFt = last ? 0 : <usize>lay(desc, l + 1, 7);
+    const nIdx: usize = last ? 0 : <usize>lay(desc, l + 1, 5), nVal: usize = last ? 0 : <usize>lay(desc, l + 1, 6), nFt: usize = last ? 0 : <usize>lay(desc, l + 1, 7);
     for (let i = 0; i < size; i++) {
       const o = i * fo;
       gatherDot(out, o, fo, w, off, idx, val, i32at(ft, i), i32at(ft, size + i));

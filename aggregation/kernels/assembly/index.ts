@@ -5,3 +5,4 @@ export * from './mean';
 export * from './robust';
 export { selectRank } from './select';
 export * from './dense';
+export * from './codec';
