@@ -18,6 +18,11 @@ import type { Layout, TensorRole, TensorSpec } from './layout.js';
 import { TENSOR_ROLES } from './layout.js';
 import { AggregationError, checkOption, checkVectors, outBuffer } from './errors.js';
 import { MeanAccumulator, mean } from './mean.js';
+import { shiftedSumsKernel } from './kernels/sums.js';
+import { kernels } from './kernels/wasm.js';
+
+/** Tensors of at least this many elements get their variance from the WebAssembly kernels (when they run). */
+const VARIANCE_KERNEL_MIN = 4096;
 
 /** Variance estimator: 'population' divides by n (paper-era C++, tf.moments), 'unbiased' by n − 1 (torch.var). */
 export type VarianceEstimator = 'population' | 'unbiased';
@@ -83,6 +88,14 @@ export function correctedTensors(layout: Layout, roles: readonly TensorRole[]): 
 export function tensorVariance(x: Float32Array, offset: number, size: number, estimator: VarianceEstimator = 'population'): number {
   if (size === 0) return 0;
   const k = x[offset]!;
+  const wasm = size >= VARIANCE_KERNEL_MIN ? kernels() : null;
+  if (wasm) {
+    // Eight partial sums instead of two (kernels/sums.ts): Σa and Σa² each move by at most size·2⁻⁵³ relative,
+    // so the variance by ~1e-11 relative at a million elements, and a rescale factor √(target/variance) by
+    // half that: far below a float32 ulp (6e-8), so a corrected value changes by at most one ulp, rarely.
+    const [s1, s2] = shiftedSumsKernel(wasm, x, offset, size, k);
+    return Math.max(0, s2 - (s1 * s1) / size) / (estimator === 'unbiased' ? size - 1 : size);
+  }
   let s1 = 0, s2 = 0, t1 = 0, t2 = 0;
   const end = offset + size;
   let i = offset;

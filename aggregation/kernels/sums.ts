@@ -1,14 +1,14 @@
 /**
  * Element-wise (weighted) sums of Float32 vectors through the WebAssembly kernels, for mean.ts, mixing.ts and
  * gossip-age.ts. The vectors live in JS memory, so blocks of coordinates are staged into the kernel's memory
- * (ROWS_PER_PASS rows of BLOCK floats: 128 KiB, in L2), summed there with SIMD across coordinates, and the
+ * (ROWS_PER_PASS rows of BLOCK floats: 256 KiB, in L2), summed there with SIMD across coordinates, and the
  * Float32 results copied out once per block. Each input is read from main memory once, as in the JS rule;
  * the per-element operation order is the JS rule's, so the results are bit-identical.
  */
 import type { Kernels } from './wasm.js';
 
-/** Coordinates per block (the JS rules' ACCUMULATION_BLOCK). */
-const BLOCK = 4096;
+/** Coordinates per block (twice the JS rules' ACCUMULATION_BLOCK: fewer, larger staging copies). */
+const BLOCK = 8192;
 /** Rows summed per kernel call: the accumulator block is read and written once per this many rows. */
 const ROWS_PER_PASS = 8;
 /** Below this many input floats the staging costs more than it saves. */
@@ -49,4 +49,21 @@ export function blendToF32(k: Kernels, x: Float32Array, y: Float32Array, a: numb
     k.x.blend(px, px, py, len, a, b);
     res.set(k.f32.subarray(px / 4, px / 4 + len), k0);
   }
+}
+
+/** Floats per staged chunk of `shiftedSumsKernel` (256 KiB). */
+const SUMS_CHUNK = 65536;
+
+/** [Σa, Σa²] of a = x[offset + i] − shift over `size` floats (eight partial sums per chunk, chunks in order). */
+export function shiftedSumsKernel(k: Kernels, x: Float32Array, offset: number, size: number, shift: number): [number, number] {
+  const r = k.region(), width = Math.min(SUMS_CHUNK, size);
+  const stage = r.alloc(4 * width), out = r.alloc(16);
+  let s1 = 0, s2 = 0;
+  for (let i0 = 0; i0 < size; i0 += SUMS_CHUNK) {
+    const len = Math.min(SUMS_CHUNK, size - i0);
+    k.f32.set(x.subarray(offset + i0, offset + i0 + len), stage / 4);
+    k.x.shiftedSums(stage, len, shift, out);
+    s1 += k.f64[out / 8]!; s2 += k.f64[out / 8 + 1]!;
+  }
+  return [s1, s2];
 }

@@ -50,6 +50,7 @@ export interface KernelExports {
   minMax(src: number, n: number, out: number): void;
   q8Encode(src: number, codes: number, n: number, min: number, inv: number): void;
   q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
+  shiftedSums(x: number, len: number, shift: number, out: number): void;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }

@@ -140,3 +140,25 @@ export function promote(dst: usize, src: usize, len: i32): void {
   for (; i + 2 <= len; i += 2) v128.store(dst + (<usize>i << 3), load2(src + (<usize>i << 2)));
   for (; i < len; i++) store<f64>(dst + (<usize>i << 3), <f64>load<f32>(src + (<usize>i << 2)));
 }
+
+/**
+ * Σa and Σa² of a = x[i] − shift over `len` floats into out[0], out[1] (f64), in eight interleaved Float64
+ * partial sums (the JS tensorVariance keeps two; the order differs, see variance-corrected.ts for the bound).
+ */
+export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
+  const k = f64x2.splat(shift), zero = f64x2.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const p = x + (<usize>i << 2);
+    const e0 = f64x2.sub(load2(p), k), e1 = f64x2.sub(load2(p + 8), k), e2 = f64x2.sub(load2(p + 16), k), e3 = f64x2.sub(load2(p + 24), k);
+    a0 = f64x2.add(a0, e0); a1 = f64x2.add(a1, e1); a2 = f64x2.add(a2, e2); a3 = f64x2.add(a3, e3);
+    q0 = f64x2.add(q0, f64x2.mul(e0, e0)); q1 = f64x2.add(q1, f64x2.mul(e1, e1));
+    q2 = f64x2.add(q2, f64x2.mul(e2, e2)); q3 = f64x2.add(q3, f64x2.mul(e3, e3));
+  }
+  const a = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)), q = f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3));
+  let s1 = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), s2 = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (; i < len; i++) { const e = <f64>load<f32>(x + (<usize>i << 2)) - shift; s1 += e; s2 += e * e; }
+  store<f64>(out, s1);
+  store<f64>(out, s2, 8);
+}
