@@ -64,14 +64,15 @@ export function smallestSum(buf: usize, m: i32, k: i32, pivot: f64, spare: usize
   }
   let s = sumRange(buf, 0, c);
   for (let top = c; top > k; top--) {
+    // Branch-free (select, not if): the first position of the largest value, as the JS scan finds it.
     let pos = 0, mx = at(buf, 0);
-    for (let i = 1; i < top; i++) { const x = at(buf, i); if (x > mx) { mx = x; pos = i; } }
+    for (let i = 1; i < top; i++) { const x = at(buf, i), gt = x > mx; mx = select<f32>(x, mx, gt); pos = select<i32>(i, pos, gt); }
     s -= <f64>mx;
     put(buf, pos, at(buf, top - 1));
   }
   for (let need = k - c, rest = r; need > 0; need--, rest--) {
     let pos = 0, mn = at(spare, 0);
-    for (let i = 1; i < rest; i++) { const x = at(spare, i); if (x < mn) { mn = x; pos = i; } }
+    for (let i = 1; i < rest; i++) { const x = at(spare, i), lt = x < mn; mn = select<f32>(x, mn, lt); pos = select<i32>(i, pos, lt); }
     s += <f64>mn;
     put(spare, pos, at(spare, rest - 1));
   }
