@@ -101,10 +101,10 @@ export function denseLogitsWasm(spec: AnyModelSpec, weights: Float32Array, ds: D
   const csr = residentCsr(k, ds);
   if (!csr) return null;
   const L = widths.length - 1, c = widths[L]!, n = indices.length, offsets = layerOffsets(widths);
-  const pad = (x: number) => (x + 3) & ~3;
-  const maxWidth = pad(Math.max(...widths.slice(1)));
+  // The kernel reads and writes whole 32-unit blocks: 128 bytes of slack after the weights and the scratch.
+  const maxWidth = Math.max(...widths.slice(1)) + 32;
   const r = k.region();
-  const desc = r.alloc(4 * (8 + 8 * L)), w = r.alloc(4 * weights.length + 16), rows = r.alloc(4 * n), out = r.alloc(4 * (n * c + 4));
+  const desc = r.alloc(4 * (8 + 8 * L)), w = r.alloc(4 * weights.length + 128), rows = r.alloc(4 * n), out = r.alloc(4 * (n * c + 4));
   const z = r.alloc(4 * maxWidth), hIdx = r.alloc(4 * maxWidth), hVal = r.alloc(4 * maxWidth);
   k.i32.set([L, w, 0, 0, 0, 0, 0, 0, ...widths.slice(0, -1).flatMap((fi, l) => [fi, widths[l + 1]!, offsets[l]!, 0, 0, 0, 0, 0])], desc / 4);
   k.f32.set(weights, w / 4);

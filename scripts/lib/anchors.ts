@@ -9,10 +9,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const RUN = process.env.MURMUR_ANCHORS_RUN ?? fileURLToPath(new URL('../../../shared/anchors/run', import.meta.url));
+/** The repository root: the nearest folder above this file with a package.json (scripts/lib, or dist/scripts/lib). */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const ROOT = repositoryRoot();
+const RUN = process.env.MURMUR_ANCHORS_RUN ?? join(ROOT, '..', 'shared', 'anchors', 'run');
 
 export type AnchorResult = { ok: true; result: Record<string, unknown>; seconds: number } | { ok: false; reason: string };
 

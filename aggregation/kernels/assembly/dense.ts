@@ -207,37 +207,63 @@ export function denseBatch(desc: usize, size: i32, lr: f64, wd: f64, mu: f64, fi
   return loss;
 }
 
+@inline function row(w: usize, off: i32, idx: usize, p: i32, fo: i32, j: i32): usize {
+  return w + (<usize>(off + i32at(idx, p) * fo + j) << 2);
+}
+@inline function mac(acc: v128, v: v128, r: usize, o: usize): v128 { return f32x4.add(acc, f32x4.mul(v, v128.load(r + o))); }
+
 /**
- * out[j] = Σ_{p∈[p0,p1)} val[p]·w[off + idx[p]·fo + j] in Float32, 16 or 4 output units per pass. Reads up to
- * 3 floats past a row's end, so the weights need 16 bytes of slack.
+ * out[j] = Σ_{p∈[p0,p1)} val[p]·w[off + idx[p]·fo + j] in Float32 for j < fo. Up to 32 output units go in one
+ * pass over the inputs with up to eight independent accumulators (for 16 or fewer, two sets over even and odd
+ * inputs), so the adds are not one dependency chain; wider layers take 32 units per pass. Loads and stores are
+ * whole vectors: reads up to 28 floats past a row and writes up to 28 floats past `fo`, so weights and `out`
+ * need 128 bytes of slack.
  */
 function gather32(out: usize, fo: i32, w: usize, off: i32, idx: usize, val: usize, p0: i32, p1: i32): void {
-  let j = 0;
   const zero = f32x4.splat(0);
-  for (; j + 16 <= fo; j += 16) {
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (let p = p0; p < p1; p++) {
-      const v = f32x4.splat(f32at(val, p));
-      const r = w + (<usize>(off + i32at(idx, p) * fo + j) << 2);
-      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r))); a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r, 32))); a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r, 48)));
+  let j = 0;
+  for (; j < fo; j += 32) {
+    const left = fo - j;
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+    if (left <= 8) {
+      let p = p0;
+      for (; p + 1 < p1; p += 2) {
+        const v = f32x4.splat(f32at(val, p)), u = f32x4.splat(f32at(val, p + 1));
+        const r = row(w, off, idx, p, fo, j), q = row(w, off, idx, p + 1, fo, j);
+        a0 = mac(a0, v, r, 0); a1 = mac(a1, v, r, 16); a2 = mac(a2, u, q, 0); a3 = mac(a3, u, q, 16);
+      }
+      if (p < p1) { const v = f32x4.splat(f32at(val, p)), r = row(w, off, idx, p, fo, j); a0 = mac(a0, v, r, 0); a1 = mac(a1, v, r, 16); }
+      a0 = f32x4.add(a0, a2); a1 = f32x4.add(a1, a3);
+    } else if (left <= 16) {
+      let p = p0;
+      for (; p + 1 < p1; p += 2) {
+        const v = f32x4.splat(f32at(val, p)), u = f32x4.splat(f32at(val, p + 1));
+        const r = row(w, off, idx, p, fo, j), q = row(w, off, idx, p + 1, fo, j);
+        a0 = mac(a0, v, r, 0); a1 = mac(a1, v, r, 16); a2 = mac(a2, v, r, 32); a3 = mac(a3, v, r, 48);
+        a4 = mac(a4, u, q, 0); a5 = mac(a5, u, q, 16); a6 = mac(a6, u, q, 32); a7 = mac(a7, u, q, 48);
+      }
+      if (p < p1) {
+        const v = f32x4.splat(f32at(val, p)), r = row(w, off, idx, p, fo, j);
+        a0 = mac(a0, v, r, 0); a1 = mac(a1, v, r, 16); a2 = mac(a2, v, r, 32); a3 = mac(a3, v, r, 48);
+      }
+      a0 = f32x4.add(a0, a4); a1 = f32x4.add(a1, a5); a2 = f32x4.add(a2, a6); a3 = f32x4.add(a3, a7);
+    } else {
+      for (let p = p0; p < p1; p++) {
+        const v = f32x4.splat(f32at(val, p)), r = row(w, off, idx, p, fo, j);
+        a0 = mac(a0, v, r, 0); a1 = mac(a1, v, r, 16); a2 = mac(a2, v, r, 32); a3 = mac(a3, v, r, 48);
+        a4 = mac(a4, v, r, 64); a5 = mac(a5, v, r, 80); a6 = mac(a6, v, r, 96); a7 = mac(a7, v, r, 112);
+      }
     }
     const q = out + (<usize>j << 2);
     v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
-  }
-  for (; j < fo; j += 4) {
-    let a0 = zero;
-    for (let p = p0; p < p1; p++) {
-      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(f32at(val, p)), v128.load(w + (<usize>(off + i32at(idx, p) * fo + j) << 2))));
-    }
-    v128.store(out + (<usize>j << 2), a0); // out has room for fo rounded up to 4
+    v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96); v128.store(q, a7, 112);
   }
 }
 
 /**
  * Logits of `n` rows (ids at `rows`) into out (f32, n × classes): the CSR rows (start, col, val) through the
- * layers of `desc` (only fi, fo, offset used; weights at desc[1]). `z`, `hIdx`, `hVal`: scratch of the largest
- * width rounded up to 4.
+ * layers of `desc` (only fi, fo, offset used; weights at desc[1], with 128 bytes of slack). `z`, `hIdx`, `hVal`:
+ * scratch of the largest width plus 32 floats.
  */
 export function denseLogits(desc: usize, rows: usize, n: i32, start: usize, col: usize, val: usize, out: usize, z: usize, hIdx: usize, hVal: usize): void {
   const L = d32(desc, 0), w = <usize>d32(desc, 1);
