@@ -21,8 +21,7 @@ import { centeredClipping, coordinateMedian, krum, multiKrum, trimmedMean } from
 import { varianceCorrectedMean } from '../aggregation/variance-corrected.js';
 import { integrate, prioritise, type BristlePeer } from '../aggregation/bristle.js';
 import { sortedInitialValues, voteRankings } from '../aggregation/frl.js';
-import { kernelInfo, useWasmKernels } from '../aggregation/kernels/wasm.js';
-import os from 'node:os';
+import { useWasmKernels } from '../aggregation/kernels/wasm.js';
 import { anchor, fallbackWarning } from './lib/anchors.js';
 
 const REPS = 5;
@@ -61,7 +60,6 @@ function report(config: string, name: string, t: Timing): Timing {
 }
 
 if (process.argv.includes('--js')) useWasmKernels(false, 'scalar JS requested with --js');
-const kernelsLine = `${kernelInfo().variant} (${kernelInfo().reason})`;
 /** byzfl's rule names by ours, and the figures of the issue's same-run measurement (fallback only). */
 const BYZFL: Record<string, { key: string; fallback: number }> = {
   mean: { key: 'Average_ms', fallback: 3.5 }, median: { key: 'Median_ms', fallback: 168 }, trimmed: { key: 'TrMean_ms', fallback: 52.8 },
@@ -70,7 +68,7 @@ const BYZFL: Record<string, { key: string; fallback: number }> = {
 const ref = anchor('byzfl', ['100', '100000', '10']);
 const byzfl: Record<string, number> = {};
 for (const [ours, { key, fallback }] of Object.entries(BYZFL)) byzfl[ours] = ref.ok && typeof ref.result[key] === 'number' ? ref.result[key] as number : fallback;
-printEnv({ reps: REPS, seed: SEED, kernels: kernelsLine, load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+printEnv({ reps: REPS, seed: SEED,
   byzfl: ref.ok ? `same run, ${ref.seconds.toFixed(0)} s: ${JSON.stringify(ref.result)}` : 'not run' });
 if (!ref.ok && !jsonMode) console.log(fallbackWarning('byzfl', ref.reason, 'for issue 15 (byzfl on this machine kind)'));
 const results: Record<string, Record<string, Timing>> = {};

@@ -21,7 +21,6 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { lpStream } from '@libp2p/utils';
 import { makeLayout } from '../aggregation/layout.js';
-import { kernelInfo } from '../aggregation/kernels/wasm.js';
 import { rngFor } from '../node/data/rng.js';
 import { decodeFrame, encodeModelFrame } from '../protocols/codec.js';
 import type { Encoding, FrameMeta } from '../protocols/codec.js';
@@ -143,7 +142,7 @@ const rows = Object.keys(variants).map((name) => {
 });
 const row = (name: string) => rows.find((r) => r.name === name)!;
 
-printEnv({ kernels: `${kernelInfo().variant} (${kernelInfo().reason})`, model: `${layout.size} params, ${f32Frame.byteLength} bytes as f32`, transport: 'tcp+noise+yamux on 127.0.0.1, one process', reps: `${WARMUP} warm-up + ${REPS}` });
+printEnv({ model: `${layout.size} params, ${f32Frame.byteLength} bytes as f32`, transport: 'tcp+noise+yamux on 127.0.0.1, one process', reps: `${WARMUP} warm-up + ${REPS}` });
 if (!jsonMode) {
   console.log('\nvariant     bytes        median ms  (min–max)          MB/s    Mparams/s   CPU ms (all threads)');
   for (const r of rows) {

@@ -34,15 +34,13 @@
  */
 import '../node/polyfill.js';
 import { readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describeBackend } from '../node/learner/backend.js';
 import { WorkerPool } from '../node/learner/pool.js';
 import { loadExperiment, type ResolvedRun } from '../topology-sim/experiment.js';
 import { runExperimentRun } from '../topology-sim/runner.js';
-import { jsonMode, printEnv, summarize, verdict, type Check } from './lib/bench.js';
+import { describeKernels, jsonMode, printEnv, summarize, verdict, type Check } from './lib/bench.js';
 import { anchor, fallbackWarning } from './lib/anchors.js';
-import { kernelInfo } from '../aggregation/kernels/wasm.js';
 
 const EXPERIMENT = fileURLToPath(new URL('../topology-sim/experiments/bench-sim.yaml', import.meta.url));
 /** Rounds excluded at the start, by transport. */
@@ -134,9 +132,8 @@ const pool = new WorkerPool({ size: WORKERS });
 await pool.start();
 printEnv({
   backend: describeBackend(pool.backend()), workers: WORKERS, kernel: 'js (node/learner/dense-js.ts)', experiment: EXPERIMENT,
-  kernels: `${kernelInfo().variant} (${kernelInfo().reason}); every worker loads the same module`,
+  kernels: `${describeKernels()}; every worker loads the same module`,
   reference: `gossipy via ../shared/anchors, ${GOSSIPY_ROUNDS} rounds, run before the first of our runs of each model and size`,
-  load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
   rounds: `warm-up ${Object.entries(WARMUP).map(([t, w]) => `${w} (${t})`).join(', ')}; then max(median, mean) over the rest but the final round`,
 });
 const checks: Check[] = [];
