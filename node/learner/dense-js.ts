@@ -19,11 +19,10 @@
  * (notes/batched-training.md §5 measured ~30% on such loops; pool.ts stages weights in shared memory).
  */
 import type { Dataset } from '../data/dataset.js';
-import { AbortError } from '../errors.js';
 import type { AnyModelSpec } from './create-model.js';
-import { checkedWidths, denseWidths, layerOffsets, sparseRows } from './dense-shape.js';
+import { checkedWidths, denseBatches, denseWidths, layerOffsets, sparseRows } from './dense-shape.js';
 import { trainDenseWasmInPlace } from './dense-wasm.js';
-import { batchPlan, resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
+import { resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
 
 export { checkedWidths, denseParamCount, denseWidths, layerOffsets, sparseRows, type SparseRows } from './dense-shape.js';
 
@@ -123,11 +122,10 @@ export function trainDenseScalarInPlace(spec: AnyModelSpec, weights: Float32Arra
     s.v.fill(0);
   }
   let lossSum = 0, steps = 0, samples = 0;
-  for (const b of batchPlan(indices, o)) {
-    if (o.signal?.aborted || o.shouldStop?.()) throw new AbortError('training aborted');
-    const lr = o.lrSchedule === 'cosine' ? (o.lr * (1 + Math.cos((Math.PI * b.epoch) / b.epochs))) / 2 : o.lr;
+  for (const b of denseBatches(indices, o)) {
+    const lr = b.lr;
     for (let i = 0; i < b.size; i++) {
-      const row = b.order[b.start + i]!, label = ds.y[row]!;
+      const row = b.rows[i]!, label = ds.y[row]!;
       s.labels[i] = o.labelMap ? o.labelMap[label]! : label;
       first.from[i] = csr.start[row]!;
       first.to[i] = csr.start[row + 1]!;

@@ -3,8 +3,10 @@
  * the zoo's logreg/MLP specs, their parameter count, and the CSR form of a dataset's non-zero features.
  */
 import type { Dataset } from '../data/dataset.js';
+import { AbortError } from '../errors.js';
 import type { AnyModelSpec } from './create-model.js';
 import { LayoutMismatchError } from './errors.js';
+import { batchPlan, resolveTrainOptions } from './train.js';
 
 /**
  * Layer widths [inputs, hidden…, classes] of a spec the JS kernel trains, or null when it cannot
@@ -75,4 +77,17 @@ export function layerOffsets(widths: readonly number[]): number[] {
   const offsets: number[] = [];
   for (let l = 0, off = 0; l + 1 < widths.length; l++) { offsets.push(off); off += widths[l]! * widths[l + 1]! + widths[l + 1]!; }
   return offsets;
+}
+
+/**
+ * The batches of train.ts's batchPlan with each one's learning rate (cosine per epoch when asked), checking for an
+ * abort before each batch: the loop both dense kernels run.
+ * @throws AbortError when `signal`/`shouldStop` fires between batches
+ */
+export function* denseBatches(indices: ArrayLike<number>, o: ReturnType<typeof resolveTrainOptions>): Generator<{ rows: Uint32Array; size: number; lr: number }> {
+  for (const b of batchPlan(indices, o)) {
+    if (o.signal?.aborted || o.shouldStop?.()) throw new AbortError('training aborted');
+    const lr = o.lrSchedule === 'cosine' ? (o.lr * (1 + Math.cos((Math.PI * b.epoch) / b.epochs))) / 2 : o.lr;
+    yield { rows: b.order.subarray(b.start, b.start + b.size), size: b.size, lr };
+  }
 }

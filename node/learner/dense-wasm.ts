@@ -9,11 +9,10 @@
  * 12 MB for the 10,000 digits. Larger datasets (over MAX_RESIDENT_BYTES) stay on the JS kernels.
  */
 import type { Dataset } from '../data/dataset.js';
-import { AbortError } from '../errors.js';
 import { kernels, type Kernels } from '../../aggregation/kernels/wasm.js';
 import type { AnyModelSpec } from './create-model.js';
-import { checkedWidths, layerOffsets, sparseRows } from './dense-shape.js';
-import { batchPlan, resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
+import { checkedWidths, denseBatches, layerOffsets, sparseRows } from './dense-shape.js';
+import { resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
 
 /** A dataset's CSR (and its row starts) in kernel memory, by byte offset. */
 interface ResidentCsr { start: number; col: number; val: number }
@@ -72,17 +71,15 @@ export function trainDenseWasmInPlace(spec: AnyModelSpec, weights: Float32Array,
   k.f32.set(weights, net.w / 4);
   const rowStart = sparseRows(ds).start, i32 = k.i32, labels = net.labels / 4, from = net.fromTo / 4;
   let lossSum = 0, steps = 0, samples = 0;
-  for (const b of batchPlan(indices, o)) {
-    if (o.signal?.aborted || o.shouldStop?.()) throw new AbortError('training aborted');
-    const lr = o.lrSchedule === 'cosine' ? (o.lr * (1 + Math.cos((Math.PI * b.epoch) / b.epochs))) / 2 : o.lr;
+  for (const b of denseBatches(indices, o)) {
     for (let i = 0; i < b.size; i++) {
-      const row = b.order[b.start + i]!, label = ds.y[row]!;
+      const row = b.rows[i]!, label = ds.y[row]!;
       i32[labels + i] = o.labelMap ? o.labelMap[label]! : label;
       // Sample i's input range: start at from[i], end at from[size + i] (the kernel's from/to table).
       i32[from + i] = rowStart[row]!;
       i32[from + b.size + i] = rowStart[row + 1]!;
     }
-    lossSum += k.x.denseBatch(net.desc, b.size, lr, o.weightDecay, o.momentum, steps === 0 ? 1 : 0);
+    lossSum += k.x.denseBatch(net.desc, b.size, b.lr, o.weightDecay, o.momentum, steps === 0 ? 1 : 0);
     steps++; samples += b.size;
   }
   k.x.denseFold(net.desc);
