@@ -51,6 +51,7 @@ export interface KernelExports {
   q8Encode(src: number, codes: number, n: number, min: number, inv: number): void;
   q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
   shiftedSums(x: number, len: number, shift: number, out: number): void;
+  denseScore(logits: number, n: number, c: number, labels: number, pred: number): number;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }

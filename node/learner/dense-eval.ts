@@ -10,7 +10,7 @@ import { LayoutMismatchError } from './errors.js';
 import { metricsFromConfusion, type Evaluation } from './evaluate.js';
 import { batchPlan, resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
 import { gatherDot } from './dense-js.js';
-import { denseLogitsWasm } from './dense-wasm.js';
+import { denseScoresWasm } from './dense-wasm.js';
 import { checkedWidths, layerOffsets, sparseRows } from './dense-shape.js';
 
 /** Adds row `o`'s argmax to `confusion[label]` and returns its cross-entropy, logsumexp(z) − z[label]. */
@@ -70,8 +70,13 @@ const MAX_RESIDENT_FLOATS = 16 * 2 ** 20;
 export function evaluateDense(spec: AnyModelSpec, weights: Float32Array, ds: Dataset, indices: ArrayLike<number>): Evaluation {
   const widths = checkedWidths(spec, weights, ds);
   // The WebAssembly SIMD kernels where they run: sparse rows, Float32 sums (dense-wasm.ts), ~3× the matMul below.
-  const wasmLogits = indices.length > 0 ? denseLogitsWasm(spec, weights, ds, indices) : null;
-  if (wasmLogits) return scoreLogits(wasmLogits, widths[widths.length - 1]!, ds, indices);
+  const scores = indices.length > 0 ? denseScoresWasm(spec, weights, ds, indices) : null;
+  if (scores) {
+    const c = widths[widths.length - 1]!;
+    const confusion = Array.from({ length: c }, () => new Array<number>(c).fill(0));
+    for (let i = 0; i < indices.length; i++) confusion[ds.y[indices[i]!]!]![scores.predicted[i]!]!++;
+    return metricsFromConfusion(confusion, scores.lossSum / indices.length);
+  }
   if (tf.getBackend() === 'cpu' || indices.length * ds.featureCount > MAX_RESIDENT_FLOATS || indices.length === 0) {
     return evaluateDenseJs(spec, weights, ds, indices);
   }
@@ -97,14 +102,6 @@ export function evaluateDense(spec: AnyModelSpec, weights: Float32Array, ds: Dat
   const confusion = Array.from({ length: c }, () => new Array<number>(c).fill(0));
   let lossSum = 0;
   for (let i = 0; i < indices.length; i++) lossSum += scoreRow(z, i * c, c, test.labels[i]!, confusion);
-  return metricsFromConfusion(confusion, lossSum / indices.length);
-}
-
-/** Accuracy, per-class metrics and mean cross-entropy of row-major logits (rows × c) for `indices` of `ds`. */
-function scoreLogits(z: Float32Array, c: number, ds: Dataset, indices: ArrayLike<number>): Evaluation {
-  const confusion = Array.from({ length: c }, () => new Array<number>(c).fill(0));
-  let lossSum = 0;
-  for (let i = 0; i < indices.length; i++) lossSum += scoreRow(z, i * c, c, ds.y[indices[i]!]!, confusion);
   return metricsFromConfusion(confusion, lossSum / indices.length);
 }
 

@@ -87,11 +87,15 @@ export function trainDenseWasmInPlace(spec: AnyModelSpec, weights: Float32Array,
   return { loss: steps ? lossSum / steps : NaN, steps, samples };
 }
 
+/** What evaluateDense needs from a forward pass: each row's predicted class and the summed cross-entropy. */
+export interface DenseScores { predicted: Int32Array; lossSum: number }
+
 /**
- * Logits (Float32, rows × classes) of the dense model on `indices` of `ds`, summed in Float32 on the kernels;
+ * Forward pass of the dense model on `indices` of `ds` on the kernels (Float32 sums), scored there with JS's
+ * exp/log: the predicted class of each row and the summed cross-entropy (dense-eval.ts scoreRow's arithmetic);
  * null when the kernels are off or the dataset is too large to keep resident.
  */
-export function denseLogitsWasm(spec: AnyModelSpec, weights: Float32Array, ds: Dataset, indices: ArrayLike<number>): Float32Array | null {
+export function denseScoresWasm(spec: AnyModelSpec, weights: Float32Array, ds: Dataset, indices: ArrayLike<number>): DenseScores | null {
   const k = kernels();
   if (!k) return null;
   const widths = checkedWidths(spec, weights, ds);
@@ -102,10 +106,12 @@ export function denseLogitsWasm(spec: AnyModelSpec, weights: Float32Array, ds: D
   const maxWidth = Math.max(...widths.slice(1)) + 32;
   const r = k.region();
   const desc = r.alloc(4 * (8 + 8 * L)), w = r.alloc(4 * weights.length + 128), rows = r.alloc(4 * n), out = r.alloc(4 * (n * c + 4));
-  const z = r.alloc(4 * maxWidth), hIdx = r.alloc(4 * maxWidth), hVal = r.alloc(4 * maxWidth);
+  const z = r.alloc(4 * maxWidth), hIdx = r.alloc(4 * maxWidth), hVal = r.alloc(4 * maxWidth), labels = r.alloc(4 * n), pred = r.alloc(4 * n);
   k.i32.set([L, w, 0, 0, 0, 0, 0, 0, ...widths.slice(0, -1).flatMap((fi, l) => [fi, widths[l + 1]!, offsets[l]!, 0, 0, 0, 0, 0])], desc / 4);
   k.f32.set(weights, w / 4);
   k.i32.set(indices as ArrayLike<number>, rows / 4);
+  for (let i = 0; i < n; i++) k.i32[labels / 4 + i] = ds.y[indices[i]!]!;
   k.x.denseLogits(desc, rows, n, csr.start, csr.col, csr.val, out, z, hIdx, hVal);
-  return k.f32.slice(out / 4, out / 4 + n * c);
+  const lossSum = k.x.denseScore(out, n, c, labels, pred);
+  return { predicted: k.i32.slice(pred / 4, pred / 4 + n), lossSum };
 }

@@ -287,3 +287,21 @@ export function denseLogits(desc: usize, rows: usize, n: i32, start: usize, col:
     }
   }
 }
+
+/**
+ * Score n rows of logits (f32, n × c): pred[r] = the first argmax, and the sum over rows of the cross-entropy
+ * log Σ exp(z − max) + max − z[label] in Float64 with JS's exp/log, in row order (dense-eval.ts scoreRow).
+ */
+export function denseScore(logits: usize, n: i32, c: i32, labels: usize, pred: usize): f64 {
+  let lossSum: f64 = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r * c;
+    let mx: f64 = -Infinity, arg = 0;
+    for (let j = 0; j < c; j++) { const z = <f64>f32at(logits, o + j); if (z > mx) { mx = z; arg = j; } }
+    let sum: f64 = 0;
+    for (let j = 0; j < c; j++) sum += jsExp(<f64>f32at(logits, o + j) - mx);
+    store<i32>(pred + (<usize>r << 2), arg);
+    lossSum += jsLog(sum) + mx - <f64>f32at(logits, o + i32at(labels, r));
+  }
+  return lossSum;
+}

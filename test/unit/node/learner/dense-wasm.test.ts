@@ -10,7 +10,7 @@ import { kernelInfo } from '../../../../aggregation/kernels/wasm.js';
 import type { ModelSpec } from '../../../../node/learner/models.js';
 import type { TrainOptions } from '../../../../node/learner/train.js';
 import { trainDenseScalarInPlace } from '../../../../node/learner/dense-js.js';
-import { denseLogitsWasm, trainDenseWasmInPlace } from '../../../../node/learner/dense-wasm.js';
+import { denseScoresWasm, trainDenseWasmInPlace } from '../../../../node/learner/dense-wasm.js';
 import { evaluateDenseJs } from '../../../../node/learner/dense-eval.js';
 import { denseParamCount, denseWidths } from '../../../../node/learner/dense-shape.js';
 import { loadDigits } from '../../../../node/data/mnist.js';
@@ -65,15 +65,11 @@ describe('dense kernels on WebAssembly SIMD', () => {
     for (const spec of specs) {
       const w = initial(spec);
       const ref = evaluateDenseJs(spec, w, digits, test);
-      const logits = denseLogitsWasm(spec, w, digits, test)!;
-      assert.equal(logits.length, 400 * 10);
-      let correct = 0, loss = 0;
-      for (let i = 0; i < 400; i++) {
-        const z = logits.subarray(10 * i, 10 * i + 10);
-        const max = Math.max(...z), arg = z.indexOf(max);
-        loss += Math.log(z.reduce((s, x) => s + Math.exp(x - max), 0)) + max - z[digits.y[test[i]!]!]!;
-        if (arg === digits.y[test[i]!]) correct++;
-      }
+      const scores = denseScoresWasm(spec, w, digits, test)!;
+      assert.equal(scores.predicted.length, 400);
+      const loss = scores.lossSum;
+      let correct = 0;
+      for (let i = 0; i < 400; i++) if (scores.predicted[i] === digits.y[test[i]!]) correct++;
       assert.ok(Math.abs(loss / 400 - ref.loss) < 1e-4, `${spec.arch} loss ${loss / 400} vs ${ref.loss}`);
       assert.ok(Math.abs(correct / 400 - ref.accuracy) <= 2 / 400, `${spec.arch} accuracy ${correct / 400} vs ${ref.accuracy}`);
     }
