@@ -13,7 +13,7 @@
 import { select } from './select.js';
 import { checkOption, checkVectors, outBuffer, requireInputs } from './errors.js';
 import { mean } from './mean.js';
-import { centeredClippingKernel, medianKernel, trimmedMeanKernel } from './kernels/robust.js';
+import { centeredClippingKernel, medianKernel, pairwiseDistancesKernel, trimmedMeanKernel } from './kernels/robust.js';
 import { kernels } from './kernels/wasm.js';
 
 /** Minimum number of inputs of `coordinateMedian`. */
@@ -278,7 +278,9 @@ export function pairwiseSquaredDistances(vectors: readonly Float32Array[]): Floa
   const d = checkVectors('pairwiseSquaredDistances', vectors, 0);
   const n = vectors.length;
   const D = new Float64Array(n * n);
-  for (let k0 = 0; k0 < d; k0 += DISTANCE_BLOCK) {
+  const wasm = kernels();
+  if (wasm && n >= 2 && d > 0) pairwiseDistancesKernel(wasm, vectors, DISTANCE_BLOCK, D);
+  else for (let k0 = 0; k0 < d; k0 += DISTANCE_BLOCK) {
     const k1 = Math.min(d, k0 + DISTANCE_BLOCK);
     for (let i = 0; i + 1 < n; i += 2) {
       const a = vectors[i]!, a2 = vectors[i + 1]!, row = i * n, row2 = row + n;

@@ -93,3 +93,22 @@ export function centeredClippingKernel(k: Kernels, center: Float32Array, vectors
     res.set(k.f32.subarray(out / 4, out / 4 + len), k0);
   }
 }
+
+/**
+ * Krum's pairwise squared distances (upper triangle of the n×n `D`, added into it) with robust.ts's coordinate
+ * blocks of `block` floats: each block of all n inputs is staged, widened to Float64 once, and reduced there
+ * (bit-identical to the JS rule, see assembly/distances.ts).
+ */
+export function pairwiseDistancesKernel(k: Kernels, vectors: readonly Float32Array[], block: number, D: Float64Array): void {
+  const n = vectors.length, d = vectors[0]!.length, width = Math.min(block, d);
+  const r = k.region();
+  const stage = r.alloc(4 * n * width), rows64 = r.alloc(8 * n * width), pairs = r.alloc(8 * n * width), dist = r.alloc(8 * n * n);
+  k.f64.fill(0, dist / 8, dist / 8 + n * n);
+  for (let k0 = 0; k0 < d; k0 += block) {
+    const len = Math.min(block, d - k0);
+    for (let j = 0; j < n; j++) k.f32.set(vectors[j]!.subarray(k0, k0 + len), stage / 4 + j * len);
+    k.x.distancePrep(stage, n, len, rows64, pairs);
+    k.x.distanceBlock(rows64, pairs, n, len, dist);
+  }
+  D.set(k.f64.subarray(dist / 8, dist / 8 + n * n));
+}

@@ -52,6 +52,8 @@ export interface KernelExports {
   q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
   shiftedSums(x: number, len: number, shift: number, out: number): void;
   denseScore(logits: number, n: number, c: number, labels: number, pred: number): number;
+  distancePrep(stage: number, n: number, len: number, rows64: number, pairs: number): void;
+  distanceBlock(rows64: number, pairs: number, n: number, len: number, D: number): void;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }

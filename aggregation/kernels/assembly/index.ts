@@ -6,3 +6,4 @@ export * from './robust';
 export { selectRank } from './select';
 export * from './dense';
 export * from './codec';
+export * from './distances';

@@ -9,7 +9,7 @@ import { kernelInfo, kernels, useWasmKernels } from '../../../aggregation/kernel
 import { mean, weightedMean } from '../../../aggregation/mean.js';
 import { mixModels } from '../../../aggregation/mixing.js';
 import { ageMerge } from '../../../aggregation/gossip-age.js';
-import { centeredClipping, coordinateMedian, trimmedMean } from '../../../aggregation/robust.js';
+import { centeredClipping, coordinateMedian, krumScores, pairwiseSquaredDistances, trimmedMean } from '../../../aggregation/robust.js';
 import { rngFor } from '../../../node/data/rng.js';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { tensorVariance, varianceCorrectedMean } from '../../../aggregation/variance-corrected.js';
@@ -130,6 +130,15 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
     for (let i = 0; i < layout.size; i++) {
       const a = r.wasm[i]!, b = r.js[i]!;
       assert.ok(Math.abs(a - b) <= Math.abs(b) * 2 ** -23 + 1e-45, `[${i}] ${a} vs ${b}`);
+    }
+  });
+
+  it('pairwise distances and Krum scores are bit-identical to JS', () => {
+    for (const [n, d] of [[2, 5000], [7, 2049], [12, 1024], [31, 3000]] as const) {
+      const vs = inputs('krum', n, d, 0.1);
+      const r = both(() => pairwiseSquaredDistances(vs));
+      assert.deepEqual(Array.from(r.wasm), Array.from(r.js), `distances ${n}x${d}`);
+      if (n >= 5) assert.deepEqual(Array.from(both(() => krumScores(vs, 2)).wasm), Array.from(both(() => krumScores(vs, 2)).js));
     }
   });
 });
