@@ -12,7 +12,7 @@ import { ageMerge } from '../../../aggregation/gossip-age.js';
 import { centeredClipping, coordinateMedian, krumScores, pairwiseSquaredDistances, trimmedMean } from '../../../aggregation/robust.js';
 import { rngFor } from '../../../node/data/rng.js';
 import { makeLayout } from '../../../aggregation/layout.js';
-import { tensorVariance, varianceCorrectedMean } from '../../../aggregation/variance-corrected.js';
+import { tensorVariance, VarianceCorrectionBuffer, varianceCorrectedMean } from '../../../aggregation/variance-corrected.js';
 
 after(() => { useWasmKernels(true); });
 
@@ -120,13 +120,17 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
     // tensorVariance on the kernel keeps eight partial sums instead of two: each sum moves by at most
     // size·2⁻⁵³ relative (1e-12 here), the rescale factor by about half that, far below a float32 ulp, so a
     // corrected value can only round to a neighbouring float32.
-    const layout = makeLayout([{ name: 'k', shape: [100, 91], role: 'kernel' }, { name: 'b', shape: [91], role: 'bias' }, { name: 'k2', shape: [91, 50], role: 'kernel' }]);
+    const layout = makeLayout([{ name: 'k', shape: [100, 91], role: 'kernel' }, { name: 'b', shape: [91], role: 'bias' }, { name: 'k2', shape: [91, 50], role: 'kernel' }, { name: 'k3', shape: [300, 61], role: 'kernel' }]);
     const vs = inputs('vv', 12, layout.size, 0.1);
     for (const v of vs.slice(0, 3)) {
       const t = both(() => tensorVariance(v, 0, 9100, 'unbiased'));
       assert.ok(Math.abs(t.wasm - t.js) <= 1e-12 * t.js, `variance ${t.wasm} vs ${t.js}`);
     }
     const r = both(() => varianceCorrectedMean(layout, vs[0]!, vs.slice(1), { ownWeight: 0.3 }));
+    // The one-pass kernel path (variances taken while averaging) equals the incremental buffer bit for bit.
+    const buffer = new VarianceCorrectionBuffer(layout);
+    for (const v of vs.slice(1)) buffer.add(v);
+    assertBitEqual(buffer.result(vs[0]!, { ownWeight: 0.3 }), r.wasm, 'VarianceCorrectionBuffer vs varianceCorrectedMean');
     for (let i = 0; i < layout.size; i++) {
       const a = r.wasm[i]!, b = r.js[i]!;
       assert.ok(Math.abs(a - b) <= Math.abs(b) * 2 ** -23 + 1e-45, `[${i}] ${a} vs ${b}`);
