@@ -8,6 +8,8 @@
  * that follows; the caller adds the number of examples trained on afterwards.
  */
 import { checkOption, checkVectors, outBuffer } from './errors.js';
+import { blendToF32, SUM_KERNEL_MIN_FLOATS } from './kernels/sums.js';
+import { kernels } from './kernels/wasm.js';
 
 /** A model with its age t = number of examples it has been trained on. */
 export interface AgedModel {
@@ -41,6 +43,9 @@ export function ageMerge(own: AgedModel, remote: AgedModel, out?: Float32Array):
   if (a === 1) { res.set(remote.vector); return { vector: res, age }; }
   if (a === 0) { res.set(own.vector); return { vector: res, age }; }
   const b = 1 - a, w = own.vector, r = remote.vector;
+  const k = kernels();
+  // Same Float64 expression per element in WebAssembly SIMD (bit-identical).
+  if (k && d >= SUM_KERNEL_MIN_FLOATS) { blendToF32(k, w, r, b, a, res); return { vector: res, age }; }
   for (let i = 0; i < d; i++) res[i] = b * w[i]! + a * r[i]!;
   return { vector: res, age };
 }

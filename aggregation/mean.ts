@@ -4,9 +4,12 @@
  *
  * Sums run in Float64 over blocks of coordinates: a 32 KiB Float64 block stays in L1 while each input
  * streams through it once, and the result is rounded to Float32 once per coordinate. `out` may be one of
- * the inputs (every rule here is element-wise per block); inputs are otherwise never written.
+ * the inputs (every rule here is element-wise per block); inputs are otherwise never written. With the
+ * WebAssembly kernels (kernels/wasm.ts) the same sums run with SIMD across coordinates, bit for bit equal.
  */
 import { AggregationError, checkOption, checkVectors, outBuffer } from './errors.js';
+import { SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
+import { kernels } from './kernels/wasm.js';
 
 /** Minimum number of inputs of `mean` and `weightedMean`. */
 export const MEAN_MIN_INPUTS = 1;
@@ -21,6 +24,8 @@ export const ACCUMULATION_BLOCK = 4096;
 export function mean(vectors: readonly Float32Array[], out?: Float32Array): Float32Array {
   const d = checkVectors('mean', vectors, MEAN_MIN_INPUTS);
   const res = outBuffer('mean', d, out);
+  const k = kernels();
+  if (k && d * vectors.length >= SUM_KERNEL_MIN_FLOATS) { weightedSumToF32(k, vectors, null, vectors.length, res); return res; }
   const acc = new Float64Array(Math.min(ACCUMULATION_BLOCK, d));
   const n = vectors.length;
   for (let k0 = 0; k0 < d; k0 += ACCUMULATION_BLOCK) {
@@ -43,6 +48,12 @@ export function weightedMean(vectors: readonly Float32Array[], weights: ArrayLik
   const total = checkWeights('weightedMean', weights, vectors.length);
   checkOption(total > 0, 'weightedMean', 'the weights sum to 0; at least one weight must be positive');
   const res = outBuffer('weightedMean', d, out);
+  const k = kernels();
+  if (k && d * vectors.length >= SUM_KERNEL_MIN_FLOATS) {
+    const kept = vectors.filter((_, j) => weights[j] !== 0);
+    weightedSumToF32(k, kept, Array.from(weights).filter((w) => w !== 0), total, res);
+    return res;
+  }
   const acc = new Float64Array(Math.min(ACCUMULATION_BLOCK, d));
   for (let k0 = 0; k0 < d; k0 += ACCUMULATION_BLOCK) {
     const len = Math.min(ACCUMULATION_BLOCK, d - k0);

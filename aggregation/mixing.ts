@@ -9,6 +9,8 @@
  */
 import { AggregationError, checkInput, checkOption, checkVectors, outBuffer } from './errors.js';
 import { ACCUMULATION_BLOCK } from './mean.js';
+import { SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
+import { kernels } from './kernels/wasm.js';
 
 /** One peer's row of the mixing matrix: its own weight and one weight per neighbour (same order as given). */
 export interface MixingWeights {
@@ -170,6 +172,13 @@ export function mixModels(self: Float32Array, received: readonly WeightedModel[]
   }
   checkOption(Math.abs(total - 1) <= MIX_WEIGHT_TOLERANCE, 'mixModels', `weights sum to ${total}; they must sum to 1 (use renormalise after a timeout)`);
   const res = outBuffer('mixModels', d, out);
+  const k = kernels();
+  if (k && d * (received.length + 1) >= SUM_KERNEL_MIN_FLOATS) {
+    // The self term always starts the sum (even at weight 0, as below); zero-weight received models are skipped.
+    const kept = received.filter((r) => r.weight !== 0);
+    weightedSumToF32(k, [self, ...kept.map((r) => r.vector)], [selfWeight, ...kept.map((r) => r.weight)], 1, res);
+    return res;
+  }
   const acc = new Float64Array(Math.min(ACCUMULATION_BLOCK, d));
   for (let k0 = 0; k0 < d; k0 += ACCUMULATION_BLOCK) {
     const len = Math.min(ACCUMULATION_BLOCK, d - k0);

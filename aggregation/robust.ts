@@ -7,11 +7,14 @@
  * coordinate's n values are contiguous, then run a pivot kernel (below) or, for n ≤ 24, an insertion
  * sort per coordinate. Krum's pairwise distances run over coordinate blocks that stay in cache, two
  * vectors against four at a time, with Float64 accumulators.
+ * With the WebAssembly kernels (kernels/robust.ts) the same kernels run there, the transpose with SIMD.
  * Inputs must be finite (the codec rejects NaN/Infinity); `out` may be one of the inputs.
  */
 import { select } from './select.js';
 import { checkOption, checkVectors, outBuffer, requireInputs } from './errors.js';
 import { mean } from './mean.js';
+import { centeredClippingKernel, medianKernel, pairwiseDistancesKernel, trimmedMeanKernel } from './kernels/robust.js';
+import { kernels } from './kernels/wasm.js';
 
 /** Minimum number of inputs of `coordinateMedian`. */
 export const MEDIAN_MIN_INPUTS = 1;
@@ -71,6 +74,8 @@ export function coordinateMedian(vectors: readonly Float32Array[], out?: Float32
   const even = n % 2 === 0;
   // Band μ ± zσ around the median: the rank of μ − zσ wanders by about 0.6·√n, so ±1.75·√n ranks.
   const z = normalQuantile(Math.min(0.99, 0.5 + 1.75 / Math.sqrt(n)));
+  const wasm = kernels();
+  if (wasm) { medianKernel(wasm, vectors, z, res); return res; }
   const band = new Float32Array(n);
   const middle = (a: Float32Array, at: number, end: number): number => {
     if (!even) return a[at]!;
@@ -132,6 +137,8 @@ export function trimmedMean(vectors: readonly Float32Array[], f: number, out?: F
   const outerP = (f + 2 * Math.sqrt(f) + 2) / n;
   const usePivots = n > INSERTION_SORT_MAX && outerP < 0.4;
   const zOuter = usePivots ? -normalQuantile(outerP) : 0, zInner = usePivots ? -normalQuantile(f / n) : 0;
+  const wasm = kernels();
+  if (wasm) { trimmedMeanKernel(wasm, vectors, f, usePivots, zOuter, zInner, res); return res; }
   const low = new Float32Array(n), high = new Float32Array(n), spare = new Float32Array(n);
   columnBlocks(vectors, d, res, (a, base, sum, sumSq) => {
     const end = base + n;
@@ -271,7 +278,9 @@ export function pairwiseSquaredDistances(vectors: readonly Float32Array[]): Floa
   const d = checkVectors('pairwiseSquaredDistances', vectors, 0);
   const n = vectors.length;
   const D = new Float64Array(n * n);
-  for (let k0 = 0; k0 < d; k0 += DISTANCE_BLOCK) {
+  const wasm = kernels();
+  if (wasm && n >= 2 && d > 0) pairwiseDistancesKernel(wasm, vectors, DISTANCE_BLOCK, D);
+  else for (let k0 = 0; k0 < d; k0 += DISTANCE_BLOCK) {
     const k1 = Math.min(d, k0 + DISTANCE_BLOCK);
     for (let i = 0; i + 1 < n; i += 2) {
       const a = vectors[i]!, a2 = vectors[i + 1]!, row = i * n, row2 = row + n;
@@ -384,6 +393,8 @@ export function centeredClipping(center: Float32Array, vectors: readonly Float32
   checkOption(tau > 0, rule, `tau is ${tau}; expected τ > 0`);
   checkOption(Number.isInteger(iterations) && iterations >= 1, rule, `iterations is ${iterations}; expected an integer ≥ 1`);
   const d = checkVectors(rule, vectors, CENTERED_CLIPPING_MIN_INPUTS, center.length);
+  const wasm = kernels();
+  if (wasm && d > 0) { const res = outBuffer(rule, d, out); centeredClippingKernel(wasm, center, vectors, tau, iterations, res); return res; }
   const v = Float64Array.from(center);
   const acc = new Float64Array(d);
   const n = vectors.length;

@@ -18,6 +18,11 @@ import type { Layout, TensorRole, TensorSpec } from './layout.js';
 import { TENSOR_ROLES } from './layout.js';
 import { AggregationError, checkOption, checkVectors, outBuffer } from './errors.js';
 import { MeanAccumulator, mean } from './mean.js';
+import { shiftedSumsKernel, SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
+import { kernels } from './kernels/wasm.js';
+
+/** Tensors of at least this many elements get their variance from the WebAssembly kernels (when they run). */
+const VARIANCE_KERNEL_MIN = 4096;
 
 /** Variance estimator: 'population' divides by n (paper-era C++, tf.moments), 'unbiased' by n − 1 (torch.var). */
 export type VarianceEstimator = 'population' | 'unbiased';
@@ -83,6 +88,14 @@ export function correctedTensors(layout: Layout, roles: readonly TensorRole[]): 
 export function tensorVariance(x: Float32Array, offset: number, size: number, estimator: VarianceEstimator = 'population'): number {
   if (size === 0) return 0;
   const k = x[offset]!;
+  const wasm = size >= VARIANCE_KERNEL_MIN ? kernels() : null;
+  if (wasm) {
+    // Eight partial sums instead of two (kernels/sums.ts): Σa and Σa² each move by at most size·2⁻⁵³ relative,
+    // so the variance by ~1e-11 relative at a million elements, and a rescale factor √(target/variance) by
+    // half that: far below a float32 ulp (6e-8), so a corrected value changes by at most one ulp, rarely.
+    const [s1, s2] = shiftedSumsKernel(wasm, x, offset, size, k);
+    return varianceFromSums(s1, s2, size, estimator);
+  }
   let s1 = 0, s2 = 0, t1 = 0, t2 = 0;
   const end = offset + size;
   let i = offset;
@@ -93,6 +106,11 @@ export function tensorVariance(x: Float32Array, offset: number, size: number, es
   }
   if (i < end) { const a = x[i]! - k; s1 += a; s2 += a * a; }
   s1 += t1; s2 += t2;
+  return varianceFromSums(s1, s2, size, estimator);
+}
+
+/** The variance from Σa and Σa² of shifted values (a = x − x₀) over `size` elements. */
+function varianceFromSums(s1: number, s2: number, size: number, estimator: VarianceEstimator): number {
   const ss = Math.max(0, s2 - (s1 * s1) / size);
   return ss / (estimator === 'unbiased' ? size - 1 : size);
 }
@@ -112,12 +130,24 @@ export function varianceCorrectedMean(
   checkVectors(rule, [own], 1, layout.size);
   checkVectors(rule, received, VV_MIN_INPUTS, layout.size);
   const tensors = correctedTensors(layout, o.roles);
+  const buffer = outBuffer(rule, layout.size, out === own ? undefined : out);
+  // With the kernels, the large tensors' variance sums ride along the mean's staged pass (one read of each input).
+  const wasm = kernels();
+  const big = wasm && layout.size * received.length >= SUM_KERNEL_MIN_FLOATS ? tensors.filter((t) => t.size >= VARIANCE_KERNEL_MIN) : [];
+  const fused = big.length > 0 ? { tensors: big, sums: new Float64Array(2 * received.length * big.length) } : null;
+  const averaged = fused ? (weightedSumToF32(wasm!, received, null, received.length, buffer, fused), buffer) : mean(received, buffer);
   const varMean = new Float64Array(tensors.length);
-  for (const v of received) {
-    for (let t = 0; t < tensors.length; t++) varMean[t] += tensorVariance(v, tensors[t]!.offset, tensors[t]!.size, o.estimator);
-  }
+  received.forEach((v, j) => {
+    for (let t = 0, b = 0; t < tensors.length; t++) {
+      const { offset, size } = tensors[t]!;
+      if (fused && size >= VARIANCE_KERNEL_MIN) {
+        varMean[t] += varianceFromSums(fused.sums[2 * (j * big.length + b)]!, fused.sums[2 * (j * big.length + b) + 1]!, size, o.estimator);
+        b++;
+      } else varMean[t] += tensorVariance(v, offset, size, o.estimator);
+    }
+  });
   for (let t = 0; t < tensors.length; t++) varMean[t] = varMean[t]! / received.length;
-  const res = mixOwn(own, mean(received, outBuffer(rule, layout.size, out === own ? undefined : out)), o.ownWeight);
+  const res = mixOwn(own, averaged, o.ownWeight);
   rescaleTensors(res, tensors, varMean, o);
   if (out === own) { own.set(res); return own; }
   return res;

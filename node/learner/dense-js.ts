@@ -18,73 +18,21 @@
  * features (sparseRows), built once per thread. Callers should not detach buffers in a thread that runs it
  * (notes/batched-training.md §5 measured ~30% on such loops; pool.ts stages weights in shared memory).
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
-import { AbortError } from '../errors.js';
 import type { AnyModelSpec } from './create-model.js';
-import { LayoutMismatchError } from './errors.js';
-import { metricsFromConfusion, type Evaluation } from './evaluate.js';
-import { batchPlan, resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
+import { checkedWidths, denseBatches, denseWidths, layerOffsets, sparseRows } from './dense-shape.js';
+import { trainDenseWasmInPlace } from './dense-wasm.js';
+import { resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
 
-/** Below this kernel scale the lazy decay is folded back into the weights (keeps K's magnitudes sane). */
-const MIN_SCALE = 1e-3;
-
-/**
- * Layer widths [inputs, hidden…, classes] of a spec the JS kernel trains, or null when it cannot
- * (CNN, supermask, Layers-file models).
- */
-export function denseWidths(spec: AnyModelSpec): number[] | null {
-  if (spec.arch !== 'logreg' && spec.arch !== 'mlp') return null;
-  const inputs = spec.inputShape.reduce((a, b) => a * b, 1);
-  return [inputs, ...(spec.arch === 'mlp' ? spec.hidden : []), spec.classes];
-}
+export { checkedWidths, denseParamCount, denseWidths, layerOffsets, sparseRows, type SparseRows } from './dense-shape.js';
 
 /** Whether `kernel: 'js'` applies to this spec and these options (SAM and frozen subsets need TF.js). */
 export function usesDenseJs(spec: AnyModelSpec, options: Pick<TrainOptions, 'kernel' | 'samRho' | 'trainable'>): boolean {
   return options.kernel === 'js' && options.samRho === undefined && options.trainable === undefined && denseWidths(spec) !== null;
 }
 
-/** Parameter count of a dense net: Σ in·out + out per layer, in the zoo's layout order (kernel, bias). */
-export function denseParamCount(widths: readonly number[]): number {
-  let n = 0;
-  for (let l = 0; l + 1 < widths.length; l++) n += widths[l]! * widths[l + 1]! + widths[l + 1]!;
-  return n;
-}
-
-/** The non-zero features of every row of a dataset, row r at [start[r], start[r+1]) (CSR). */
-export interface SparseRows {
-  readonly start: Int32Array;
-  readonly col: Int32Array;
-  readonly val: Float32Array;
-}
-
-const sparseCache = new WeakMap<Dataset, SparseRows>();
-
-/**
- * The CSR form of `ds`'s features, built on first use and cached per dataset object (a worker keeps one
- * Dataset per id). Costs 8 bytes per non-zero feature: 12 MB for the 10,000 digits.
- */
-export function sparseRows(ds: Dataset): SparseRows {
-  let csr = sparseCache.get(ds);
-  if (csr) return csr;
-  const x = ds.x, n = ds.size * ds.featureCount;
-  let nnz = 0;
-  for (let i = 0; i < n; i++) if (x[i] !== 0) nnz++;
-  const start = new Int32Array(ds.size + 1), col = new Int32Array(nnz), val = new Float32Array(nnz);
-  const f = ds.featureCount;
-  let p = 0;
-  for (let r = 0; r < ds.size; r++) {
-    start[r] = p;
-    for (let k = 0, base = r * f; k < f; k++) {
-      const v = x[base + k]!;
-      if (v !== 0) { col[p] = k; val[p] = v; p++; }
-    }
-  }
-  start[ds.size] = p;
-  csr = { start, col, val };
-  sparseCache.set(ds, csr);
-  return csr;
-}
+/** Below this kernel scale the lazy decay is folded back into the weights (keeps K's magnitudes sane). */
+const MIN_SCALE = 1e-3;
 
 /** Reusable buffers for one (widths, batch size); the kernel is single-threaded, so one set per thread. */
 interface Scratch {
@@ -154,6 +102,12 @@ export function trainDenseJs(spec: AnyModelSpec, weights: Float32Array, ds: Data
  * values if it throws). For callers that own a private copy (a worker's task): saves an allocation and a copy.
  */
 export function trainDenseJsInPlace(spec: AnyModelSpec, weights: Float32Array, ds: Dataset, indices: ArrayLike<number>, options: TrainOptions): TrainResult {
+  // The same arithmetic on the WebAssembly SIMD kernels where they run (bit-identical; dense-wasm.ts).
+  return trainDenseWasmInPlace(spec, weights, ds, indices, options) ?? trainDenseScalarInPlace(spec, weights, ds, indices, options);
+}
+
+/** trainDenseJsInPlace in scalar JS: the fallback where the kernels do not run, and their reference in tests. */
+export function trainDenseScalarInPlace(spec: AnyModelSpec, weights: Float32Array, ds: Dataset, indices: ArrayLike<number>, options: TrainOptions): TrainResult {
   const o = resolveTrainOptions(options);
   const widths = checkedWidths(spec, weights, ds);
   const size = weights.length, L = widths.length - 1;
@@ -168,11 +122,10 @@ export function trainDenseJsInPlace(spec: AnyModelSpec, weights: Float32Array, d
     s.v.fill(0);
   }
   let lossSum = 0, steps = 0, samples = 0;
-  for (const b of batchPlan(indices, o)) {
-    if (o.signal?.aborted || o.shouldStop?.()) throw new AbortError('training aborted');
-    const lr = o.lrSchedule === 'cosine' ? (o.lr * (1 + Math.cos((Math.PI * b.epoch) / b.epochs))) / 2 : o.lr;
+  for (const b of denseBatches(indices, o)) {
+    const lr = b.lr;
     for (let i = 0; i < b.size; i++) {
-      const row = b.order[b.start + i]!, label = ds.y[row]!;
+      const row = b.rows[i]!, label = ds.y[row]!;
       s.labels[i] = o.labelMap ? o.labelMap[label]! : label;
       first.from[i] = csr.start[row]!;
       first.to[i] = csr.start[row + 1]!;
@@ -184,25 +137,6 @@ export function trainDenseJsInPlace(spec: AnyModelSpec, weights: Float32Array, d
   }
   for (let l = 0; l < L; l++) foldScale(net, l);
   return { loss: steps ? lossSum / steps : NaN, steps, samples };
-}
-
-/** The spec's widths after checking that the weights and the dataset fit them. */
-export function checkedWidths(spec: AnyModelSpec, weights: Float32Array, ds: Dataset): number[] {
-  const widths = denseWidths(spec);
-  if (!widths) throw new LayoutMismatchError('a logreg or mlp spec for the JS kernel', `arch ${spec.arch}`);
-  const size = denseParamCount(widths);
-  if (weights.length !== size) throw new LayoutMismatchError(`${size} parameters (${widths.join('-')})`, `${weights.length} parameters`);
-  if (ds.featureCount !== widths[0] || ds.classCount !== widths[widths.length - 1]) {
-    throw new LayoutMismatchError(`data with ${widths[0]} features and ${widths[widths.length - 1]} classes`, `${ds.featureCount} features and ${ds.classCount} classes`);
-  }
-  return widths;
-}
-
-/** Offset of each layer's kernel in the vector (its bias follows the kernel). */
-export function layerOffsets(widths: readonly number[]): number[] {
-  const offsets: number[] = [];
-  for (let l = 0, off = 0; l + 1 < widths.length; l++) { offsets.push(off); off += widths[l]! * widths[l + 1]! + widths[l + 1]!; }
-  return offsets;
 }
 
 /** Multiply layer l's kernel by its lazy decay factor and reset the factor to 1. */

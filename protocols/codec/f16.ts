@@ -4,9 +4,15 @@
  * bits (the rounding-bias trick of F. Giesen, "float_to_half_fast3_rtne"); decoding is one lookup in a
  * 65,536-entry table built on first use (256 KiB).
  *
+ * Both run on the WebAssembly SIMD kernels (aggregation/kernels/codec.ts) where they are available, with the
+ * same bit arithmetic (bit-identical); the loops below are the fallback and the reference.
+ *
  * Out-of-range policy: a finite |v| > 65504 (the largest half) is clamped to ±65504, so the encoder
  * never produces a half infinity. Non-finite inputs are reported to the caller, which refuses them.
  */
+
+import { CODEC_KERNEL_MIN, f16DecodeKernel, f16EncodeKernel } from '../../aggregation/kernels/codec.js';
+import { kernels } from '../../aggregation/kernels/wasm.js';
 
 /** Largest finite half-precision value. */
 export const F16_MAX = 65504;
@@ -26,6 +32,8 @@ const RNE_MAGIC = 4503599627370496;
  * (their slots then hold ±65504; the caller refuses the frame). `dst` needs 2-byte alignment only.
  */
 export function floatsToHalves(src: Float32Array, dst: Uint16Array): boolean {
+  const k = kernels();
+  if (k && src.length >= CODEC_KERNEL_MIN) return f16EncodeKernel(k, src, dst);
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const n = src.length;
   let finite = true;
@@ -75,6 +83,8 @@ function halfTable(): Float32Array {
  * half NaN or infinity (exponent bits all ones), so the caller can reject the frame as 'non-finite'.
  */
 export function halvesToFloats(src: Uint16Array, dst: Float32Array): boolean {
+  const k = kernels();
+  if (k && src.length >= CODEC_KERNEL_MIN) return f16DecodeKernel(k, src, dst);
   const bits = new Uint32Array(halfTable().buffer);
   const out = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
   const n = src.length;

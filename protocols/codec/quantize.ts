@@ -6,9 +6,14 @@
  * 255; rounding to nearest could lose a third of the step when the scale is a float32 subnormal, and a
  * code of 256+ would wrap in the Uint8Array. A constant tensor (max = min) gets scale 0, decoded exactly.
  *
+ * Large tensors go through the WebAssembly SIMD kernels (aggregation/kernels/codec.ts) where they run: the same
+ * Float64 expressions, bit-identical codes and values.
+ *
  * Payload: T × (min f32, scale f32) for the T tensors in layout order, then the layout.size u8 codes.
  */
 import type { Layout } from '../../aggregation/layout.js';
+import { CODEC_KERNEL_MIN, minMaxKernel, q8DecodeKernel, q8EncodeKernel } from '../../aggregation/kernels/codec.js';
+import { kernels } from '../../aggregation/kernels/wasm.js';
 
 /** Bytes of per-tensor parameters (min, scale) before the codes. */
 export const Q8_PARAM_BYTES = 8;
@@ -34,16 +39,21 @@ function fround32Up(x: number): number {
  */
 export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32Array, codes: Uint8Array): boolean {
   const tensors = layout.tensors;
+  const k = kernels();
   for (let ti = 0; ti < tensors.length; ti++) {
     const t = tensors[ti]!;
     const end = t.offset + t.size;
+    const wasm = k && t.size >= CODEC_KERNEL_MIN ? k : null;
     // Math.min/max propagate NaN (and ±Inf shows in the result), so this pass also checks finiteness.
     let min = Infinity;
     let max = -Infinity;
-    for (let i = t.offset; i < end; i++) {
-      const v = values[i]!;
-      min = Math.min(min, v);
-      max = Math.max(max, v);
+    if (wasm) [min, max] = minMaxKernel(wasm, values.subarray(t.offset, end));
+    else {
+      for (let i = t.offset; i < end; i++) {
+        const v = values[i]!;
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
     }
     if (!Number.isFinite(min) || !Number.isFinite(max)) return false;
     const scale = fround32Up((max - min) / LEVELS);
@@ -56,7 +66,8 @@ export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32
     // min ≤ v ≤ max ≤ min + 255·scale, so (v − min)·inv + 0.5 lies in [0, 255.5] (inv's rounding aside)
     // and |0 rounds it (half up) into [0, 255] without a clamp.
     const inv = 1 / scale;
-    for (let i = t.offset; i < end; i++) codes[i] = ((values[i]! - min) * inv + 0.5) | 0;
+    if (wasm) q8EncodeKernel(wasm, values.subarray(t.offset, end), codes.subarray(t.offset, end), min, inv);
+    else for (let i = t.offset; i < end; i++) codes[i] = ((values[i]! - min) * inv + 0.5) | 0;
   }
   return true;
 }
@@ -67,6 +78,7 @@ export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32
  */
 export function dequantizeQ8(layout: Layout, params: Float32Array, codes: Uint8Array, out: Float32Array): number {
   const tensors = layout.tensors;
+  const k = kernels();
   for (let ti = 0; ti < tensors.length; ti++) {
     const t = tensors[ti]!;
     const min = params[2 * ti]!;
@@ -74,7 +86,8 @@ export function dequantizeQ8(layout: Layout, params: Float32Array, codes: Uint8A
     // Reconstruction is monotone in q, so checking both ends bounds every value of the tensor.
     if (!Number.isFinite(min) || !Number.isFinite(scale) || !Number.isFinite(Math.fround(min + LEVELS * scale))) return ti;
     const end = t.offset + t.size;
-    for (let i = t.offset; i < end; i++) out[i] = min + codes[i]! * scale;
+    if (k && t.size >= CODEC_KERNEL_MIN) q8DecodeKernel(k, codes.subarray(t.offset, end), out.subarray(t.offset, end), min, scale);
+    else for (let i = t.offset; i < end; i++) out[i] = min + codes[i]! * scale;
   }
   return -1;
 }

@@ -4,6 +4,7 @@
  */
 import { execSync } from 'node:child_process';
 import os from 'node:os';
+import { kernelInfo } from '../../aggregation/kernels/wasm.js';
 
 export interface Timing { median: number; min: number; max: number; samples: number[] }
 
@@ -33,9 +34,18 @@ function commit(): string {
   try { return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { return 'unknown'; }
 }
 
-/** Print the environment block every benchmark starts with. */
+/** The numeric kernels this thread runs (WebAssembly SIMD or scalar JS) and why, as benchmarks print it. */
+export function describeKernels(): string {
+  const k = kernelInfo();
+  return `${k.variant} (${k.reason})`;
+}
+
+/** Print the environment block every benchmark starts with (numeric kernels and load average included). */
 export function printEnv(extra: Record<string, unknown> = {}): void {
-  const env = { node: process.version, cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', commit: commit(), ...extra };
+  const env = {
+    node: process.version, cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', commit: commit(),
+    kernels: describeKernels(), load: os.loadavg().map((x) => x.toFixed(2)).join(' '), ...extra,
+  };
   if (!jsonMode) console.log(Object.entries(env).map(([k, v]) => `${k}: ${String(v)}`).join('\n'));
 }
 

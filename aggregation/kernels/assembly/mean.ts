@@ -1,0 +1,164 @@
+// Element-wise sums for aggregation/mean.ts, mixing.ts and robust.ts (centered clipping). Every kernel keeps
+// the JS rule's operation order per element (Float64, rows in input order, no fused multiply-add), so the
+// results equal the JS versions bit for bit; SIMD runs across elements, never across rows.
+import { load2, store4 } from './simd';
+
+/**
+ * acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64, rows of `len` floats `stride` floats apart.
+ */
+export function sumRows(acc: usize, src: usize, rows: i32, stride: i32, len: i32, first: bool): void {
+  const step = <usize>stride << 2;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    let p = src + (<usize>i << 2);
+    const q = acc + (<usize>i << 3);
+    let a = load2(p), b = load2(p + 8);
+    if (!first) { a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b); }
+    for (let r = 1; r < rows; r++) {
+      p += step;
+      a = f64x2.add(a, load2(p));
+      b = f64x2.add(b, load2(p + 8));
+    }
+    v128.store(q, a);
+    v128.store(q, b, 16);
+  }
+  for (; i < len; i++) {
+    let p = src + (<usize>i << 2);
+    const q = acc + (<usize>i << 3);
+    let a = <f64>load<f32>(p);
+    if (!first) a = load<f64>(q) + a;
+    for (let r = 1; r < rows; r++) { p += step; a += <f64>load<f32>(p); }
+    store<f64>(q, a);
+  }
+}
+
+/** acc[i] = (first ? w₀·x₀[i] : acc[i] + w₀·x₀[i]) + w₁·x₁[i] + … in Float64; weights at `w` (f64). */
+export function weightedRows(acc: usize, src: usize, w: usize, rows: i32, stride: i32, len: i32, first: bool): void {
+  const step = <usize>stride << 2;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    let p = src + (<usize>i << 2);
+    const q = acc + (<usize>i << 3);
+    let wr = f64x2.splat(load<f64>(w));
+    let a = f64x2.mul(wr, load2(p)), b = f64x2.mul(wr, load2(p + 8));
+    if (!first) { a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b); }
+    for (let r = 1; r < rows; r++) {
+      p += step;
+      wr = f64x2.splat(load<f64>(w + (<usize>r << 3)));
+      a = f64x2.add(a, f64x2.mul(wr, load2(p)));
+      b = f64x2.add(b, f64x2.mul(wr, load2(p + 8)));
+    }
+    v128.store(q, a);
+    v128.store(q, b, 16);
+  }
+  for (; i < len; i++) {
+    let p = src + (<usize>i << 2);
+    const q = acc + (<usize>i << 3);
+    let a = load<f64>(w) * <f64>load<f32>(p);
+    if (!first) a = load<f64>(q) + a;
+    for (let r = 1; r < rows; r++) { p += step; a += load<f64>(w + (<usize>r << 3)) * <f64>load<f32>(p); }
+    store<f64>(q, a);
+  }
+}
+
+/** out[i] = f32(acc[i] / divisor); divisor 1 rounds acc to f32 unchanged (x / 1 = x). */
+export function divideToF32(out: usize, acc: usize, len: i32, divisor: f64): void {
+  const d = f64x2.splat(divisor);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const q = acc + (<usize>i << 3);
+    store4(out + (<usize>i << 2), f64x2.div(v128.load(q), d), f64x2.div(v128.load(q, 16), d));
+  }
+  for (; i < len; i++) store<f32>(out + (<usize>i << 2), <f32>(load<f64>(acc + (<usize>i << 3)) / divisor));
+}
+
+/** out[i] = f32(a·x[i] + b·y[i]) in Float64 (the age-weighted merge of gossip-age.ts). */
+export function blend(out: usize, x: usize, y: usize, len: i32, a: f64, b: f64): void {
+  const va = f64x2.splat(a), vb = f64x2.splat(b);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const lo = f64x2.add(f64x2.mul(va, load2(x + o)), f64x2.mul(vb, load2(y + o)));
+    const hi = f64x2.add(f64x2.mul(va, load2(x + o + 8)), f64x2.mul(vb, load2(y + o + 8)));
+    store4(out + o, lo, hi);
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, <f32>(a * <f64>load<f32>(x + o) + b * <f64>load<f32>(y + o)));
+  }
+}
+
+/**
+ * Σ (x[i] − v[i])² over `len` elements (x f32, v f64), in eight interleaved Float64 partial sums added
+ * pairwise at the end. The JS rule sums sequentially; the order differs (see robust.ts for the bound).
+ */
+export function squaredDistance(x: usize, v: usize, len: i32): f64 {
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const p = x + (<usize>i << 2), q = v + (<usize>i << 3);
+    const e0 = f64x2.sub(load2(p), v128.load(q)), e1 = f64x2.sub(load2(p + 8), v128.load(q, 16));
+    const e2 = f64x2.sub(load2(p + 16), v128.load(q, 32)), e3 = f64x2.sub(load2(p + 24), v128.load(q, 48));
+    s0 = f64x2.add(s0, f64x2.mul(e0, e0)); s1 = f64x2.add(s1, f64x2.mul(e1, e1));
+    s2 = f64x2.add(s2, f64x2.mul(e2, e2)); s3 = f64x2.add(s3, f64x2.mul(e3, e3));
+  }
+  const t = f64x2.add(f64x2.add(s0, s1), f64x2.add(s2, s3));
+  let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  for (; i < len; i++) { const e = <f64>load<f32>(x + (<usize>i << 2)) - load<f64>(v + (<usize>i << 3)); s += e * e; }
+  return s;
+}
+
+/** acc[i] += s·(x[i] − v[i]) in Float64 (x f32, v and acc f64): one clipped term of centered clipping. */
+export function clipAccumulate(acc: usize, x: usize, v: usize, len: i32, s: f64): void {
+  const vs = f64x2.splat(s);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = x + (<usize>i << 2), q = v + (<usize>i << 3), a = acc + (<usize>i << 3);
+    v128.store(a, f64x2.add(v128.load(a), f64x2.mul(vs, f64x2.sub(load2(p), v128.load(q)))));
+    v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(vs, f64x2.sub(load2(p + 8), v128.load(q, 16)))), 16);
+  }
+  for (; i < len; i++) {
+    const a = acc + (<usize>i << 3);
+    store<f64>(a, load<f64>(a) + s * (<f64>load<f32>(x + (<usize>i << 2)) - load<f64>(v + (<usize>i << 3))));
+  }
+}
+
+/** v[i] = v[i] + acc[i] / n (Float64): the centered-clipping update. */
+export function clipStep(v: usize, acc: usize, len: i32, n: f64): void {
+  const vn = f64x2.splat(n);
+  let i = 0;
+  for (; i + 2 <= len; i += 2) {
+    const q = v + (<usize>i << 3);
+    v128.store(q, f64x2.add(v128.load(q), f64x2.div(v128.load(acc + (<usize>i << 3)), vn)));
+  }
+  for (; i < len; i++) { const q = v + (<usize>i << 3); store<f64>(q, load<f64>(q) + load<f64>(acc + (<usize>i << 3)) / n); }
+}
+
+/** dst[i] = f64(src[i]) for `len` floats. */
+export function promote(dst: usize, src: usize, len: i32): void {
+  let i = 0;
+  for (; i + 2 <= len; i += 2) v128.store(dst + (<usize>i << 3), load2(src + (<usize>i << 2)));
+  for (; i < len; i++) store<f64>(dst + (<usize>i << 3), <f64>load<f32>(src + (<usize>i << 2)));
+}
+
+/**
+ * Σa and Σa² of a = x[i] − shift over `len` floats into out[0], out[1] (f64), in eight interleaved Float64
+ * partial sums (the JS tensorVariance keeps two; the order differs, see variance-corrected.ts for the bound).
+ */
+export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
+  const k = f64x2.splat(shift), zero = f64x2.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const p = x + (<usize>i << 2);
+    const e0 = f64x2.sub(load2(p), k), e1 = f64x2.sub(load2(p + 8), k), e2 = f64x2.sub(load2(p + 16), k), e3 = f64x2.sub(load2(p + 24), k);
+    a0 = f64x2.add(a0, e0); a1 = f64x2.add(a1, e1); a2 = f64x2.add(a2, e2); a3 = f64x2.add(a3, e3);
+    q0 = f64x2.add(q0, f64x2.mul(e0, e0)); q1 = f64x2.add(q1, f64x2.mul(e1, e1));
+    q2 = f64x2.add(q2, f64x2.mul(e2, e2)); q3 = f64x2.add(q3, f64x2.mul(e3, e3));
+  }
+  const a = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)), q = f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3));
+  let s1 = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), s2 = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (; i < len; i++) { const e = <f64>load<f32>(x + (<usize>i << 2)) - shift; s1 += e; s2 += e * e; }
+  store<f64>(out, s1);
+  store<f64>(out, s2, 8);
+}

@@ -1,0 +1,114 @@
+/**
+ * The coordinate-wise rules and centered clipping of aggregation/robust.ts through the WebAssembly kernels.
+ * Blocks of COLUMN_BLOCK coordinates of all n inputs are staged into kernel memory (n rows), transposed there
+ * with SIMD, and each coordinate's n values go through the same pivot kernels as the JS rules (bit-identical).
+ * Centered clipping runs in two passes per iteration, each streaming every input once in blocks: the squared
+ * distances to the centre, then the clipped sum per block of coordinates.
+ */
+import type { Kernels } from './wasm.js';
+
+/** Coordinates per transposed block: n × 256 floats (100 KiB at n = 100) stay in L2 (robust.ts COLUMN_BLOCK). */
+const COLUMN_BLOCK = 256;
+/** Coordinates per staging copy: 8 KiB per row and copy call, so the per-call cost of the copies stays small. */
+const STAGE_BLOCK = 2048;
+/** Coordinates per centered-clipping block (16 KiB of floats and 32 KiB of doubles per row). */
+const CLIP_BLOCK = 4096;
+
+type ColumnCall = (k: Kernels, scratch: number, len: number, sum: number, sumSq: number, out: number) => void;
+
+/** Stage, transpose and reduce every block of coordinates; results are copied out after each block is read. */
+function columnBlocks(k: Kernels, vectors: readonly Float32Array[], res: Float32Array, extra: number, call: (r: { scratch: number; len: number; sum: number; sumSq: number; out: number; extra: number }) => void): void {
+  const n = vectors.length, d = res.length, width = Math.min(COLUMN_BLOCK, d), stageWidth = Math.min(STAGE_BLOCK, d);
+  const r = k.region();
+  const stage = r.alloc(4 * n * stageWidth), scratch = r.alloc(4 * n * width), sum = r.alloc(8 * width), sumSq = r.alloc(8 * width);
+  const out = r.alloc(4 * stageWidth), extraAt = r.alloc(4 * extra + 64);
+  for (let s0 = 0; s0 < d; s0 += STAGE_BLOCK) {
+    const sLen = Math.min(STAGE_BLOCK, d - s0);
+    for (let j = 0; j < n; j++) k.f32.set(vectors[j]!.subarray(s0, s0 + sLen), stage / 4 + j * sLen);
+    for (let c0 = 0; c0 < sLen; c0 += COLUMN_BLOCK) {
+      const len = Math.min(COLUMN_BLOCK, sLen - c0);
+      k.x.transposeBlock(stage + 4 * c0, n, len, sLen, scratch, sum, sumSq);
+      call({ scratch, len, sum, sumSq, out: out + 4 * c0, extra: extraAt });
+    }
+    res.set(k.f32.subarray(out / 4, out / 4 + sLen), s0);
+  }
+}
+
+/** robust.ts trimmedMean for f ≥ 1 (pivot settings computed by the caller, as in JS). */
+export function trimmedMeanKernel(k: Kernels, vectors: readonly Float32Array[], f: number, usePivots: boolean, zOuter: number, zInner: number, res: Float32Array): void {
+  const n = vectors.length;
+  // Three buffers of n floats, each with 4 floats of slack for the kernel's packed stores.
+  const m = 4 * (n + 4);
+  columnBlocks(k, vectors, res, 3 * (n + 4), (b) =>
+    k.x.trimmedColumns(b.scratch, n, b.len, b.sum, b.sumSq, b.out, f, usePivots ? 1 : 0, zOuter, zInner, b.extra, b.extra + m, b.extra + 2 * m));
+}
+
+/** robust.ts coordinateMedian with band half-width z (in standard deviations). */
+export function medianKernel(k: Kernels, vectors: readonly Float32Array[], z: number, res: Float32Array): void {
+  const n = vectors.length;
+  columnBlocks(k, vectors, res, n + 4, (b) => k.x.medianColumns(b.scratch, n, b.len, b.sum, b.sumSq, b.out, z, b.extra));
+}
+
+/**
+ * Centered clipping (robust.ts centeredClipping): v ← v + (1/n)·Σ clip(x_i − v, τ), `iterations` times, in
+ * Float64. The squared distances are summed in another order than the JS rule's single running sum (eight
+ * partial sums per block, blocks added in order), so ‖x_i − v‖ may differ in its last bits; see the test for
+ * the resulting bound.
+ */
+export function centeredClippingKernel(k: Kernels, center: Float32Array, vectors: readonly Float32Array[], tau: number, iterations: number, res: Float32Array): void {
+  const d = center.length, n = vectors.length, width = Math.min(CLIP_BLOCK, d);
+  const r = k.region();
+  const v = r.alloc(8 * d), acc = r.alloc(8 * width), stage = r.alloc(4 * width), out = r.alloc(4 * width);
+  for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
+    const len = Math.min(CLIP_BLOCK, d - k0);
+    k.f32.set(center.subarray(k0, k0 + len), stage / 4);
+    k.x.promote(v + 8 * k0, stage, len);
+  }
+  const scales = new Float64Array(n);
+  for (let it = 0; it < iterations; it++) {
+    for (let j = 0; j < n; j++) {
+      const x = vectors[j]!;
+      let sq = 0;
+      for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
+        const len = Math.min(CLIP_BLOCK, d - k0);
+        k.f32.set(x.subarray(k0, k0 + len), stage / 4);
+        sq += k.x.squaredDistance(stage, v + 8 * k0, len);
+      }
+      const norm = Math.sqrt(sq);
+      scales[j] = norm > tau ? tau / norm : 1;
+    }
+    for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
+      const len = Math.min(CLIP_BLOCK, d - k0);
+      k.f64.fill(0, acc / 8, acc / 8 + len);
+      for (let j = 0; j < n; j++) {
+        k.f32.set(vectors[j]!.subarray(k0, k0 + len), stage / 4);
+        k.x.clipAccumulate(acc, stage, v + 8 * k0, len, scales[j]!);
+      }
+      k.x.clipStep(v + 8 * k0, acc, len, n);
+    }
+  }
+  for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
+    const len = Math.min(CLIP_BLOCK, d - k0);
+    k.x.divideToF32(out, v + 8 * k0, len, 1);
+    res.set(k.f32.subarray(out / 4, out / 4 + len), k0);
+  }
+}
+
+/**
+ * Krum's pairwise squared distances (upper triangle of the n×n `D`, added into it) with robust.ts's coordinate
+ * blocks of `block` floats: each block of all n inputs is staged, widened to Float64 once, and reduced there
+ * (bit-identical to the JS rule, see assembly/distances.ts).
+ */
+export function pairwiseDistancesKernel(k: Kernels, vectors: readonly Float32Array[], block: number, D: Float64Array): void {
+  const n = vectors.length, d = vectors[0]!.length, width = Math.min(block, d);
+  const r = k.region();
+  const stage = r.alloc(4 * n * width), rows64 = r.alloc(8 * n * width), pairs = r.alloc(8 * n * width), dist = r.alloc(8 * n * n);
+  k.f64.fill(0, dist / 8, dist / 8 + n * n);
+  for (let k0 = 0; k0 < d; k0 += block) {
+    const len = Math.min(block, d - k0);
+    for (let j = 0; j < n; j++) k.f32.set(vectors[j]!.subarray(k0, k0 + len), stage / 4 + j * len);
+    k.x.distancePrep(stage, n, len, rows64, pairs);
+    k.x.distanceBlock(rows64, pairs, n, len, dist);
+  }
+  D.set(k.f64.subarray(dist / 8, dist / 8 + n * n));
+}
