@@ -46,7 +46,7 @@ export function trainOptions(inst: AlgorithmInstance, peerTrain: Partial<TrainTa
 }
 
 /** Local training produced `after` from `samples` examples: afterTrain, then the age grows as in trainLocal. */
-export function trained(p: Peer, after: ArrayLike<number>, samples: number, trainIndices = new Uint32Array(0), labels = new Uint8Array(0)): void {
+export function trained(p: Peer, after: ArrayLike<number>, samples: number, trainIndices: Uint32Array = new Uint32Array(0), labels: Uint8Array = new Uint8Array(0)): void {
   const a = Float32Array.from(after);
   p.vector = p.inst.afterTrain ? p.inst.afterTrain(p.vector, a, trainIndices, labels) : a;
   p.age += samples;

@@ -41,7 +41,7 @@ describe('SAM step', () => {
   before(async () => { await selectBackend(['wasm', 'cpu']); });
 
   it('perturbs by ρ·g/‖g‖ along the gradient and takes both gradients on the same mini-batch', () => {
-    const opts = { lr, samRho: rho, batchSize: 1, steps: 2, seed: 'sam-golden' };
+    const opts = { lr, samRho: rho, batchSize: 1, epochs: 1, steps: 2, seed: 'sam-golden' };
     const order = [...batchPlan(Uint32Array.of(0, 1), opts)].map((b) => b.order[b.start]!);
     // Worked example for row 0 from w = 0: p = [½, ½], g = (p − y) ⊗ [2, 0, 1] → W [[−1, 1], [0, 0]], b [−½, ½];
     // ‖g‖ = √(1 + 1 + ¼ + ¼) = √2.5; ε = 0.5·g/√2.5 = 0.3162·g; logits at w + ε: [−0.7906, 0.7906];
