@@ -6,7 +6,8 @@
  *
  * Conventions: rankings are ascending by *signed* score; every sort here is stable with ties broken by
  * edge index (the reference's unstable sort leaves tied vote sums in arbitrary order); the mask keeps
- * the top k of |S|. Edge ids are positions in our own layout (TF.js dense kernels are [in, out]).
+ * the top k of |S| (`supermaskKeptCount`, the one rule training and the vote share). Edge ids are positions
+ * in our own layout (TF.js dense kernels are [in, out]).
  * Sorting uses LSD radix sorts on integer keys, O(n), so a 25 × 100k vote takes milliseconds.
  */
 import { select } from './select.js';
@@ -139,17 +140,27 @@ export function topKThreshold(values: ArrayLike<number>, k: number): number {
 }
 
 /**
- * The supermask of edge-popup (`GetSubnet`, §5.1): keep the top `fraction` of |S|, i.e. the
- * n − ⌊(1 − fraction)·n⌋ edges of largest |score|; out[e] = 1 for a kept edge, else 0. Among edges
- * tied at the threshold the higher edge indices are kept, as a stable ascending argsort keeps its tail.
- * Returns the number of kept edges.
+ * THE supermask rule, shared by training (node/learner/supermask.ts `maskOf`) and the vote's mask
+ * (`maskTopKAbs`), ALGORITHMS.md §8 "FRL's kept count": a layer of n edges keeps the
+ * n − ⌊(1 − fraction)·n⌋ edges of largest |score| (GetSubnet's `j = int((1 − k)·n)`, `idx[j:]`; k = 0.5
+ * keeps ⌈n/2⌉, k = 0.9 of 10 keeps 10: (1 − 0.9)·10 < 1 in binary floating point, as in the reference).
+ * Among edges tied at the threshold the **highest edge indices** are kept: the tail of a stable ascending
+ * argsort, which is what `idx[j:]` keeps when the sort is stable.
+ */
+export function supermaskKeptCount(n: number, fraction: number): number {
+  return n - Math.floor((1 - fraction) * n);
+}
+
+/**
+ * The supermask of edge-popup (`GetSubnet`, §5.1): keep the top `fraction` of |S| by `supermaskKeptCount`'s
+ * count and tie rule; out[e] = 1 for a kept edge, else 0. Returns the number of kept edges.
  * @throws AggregationError ERR_BAD_OPTION (fraction ∉ [0, 1]), ERR_LENGTH_MISMATCH, ERR_BAD_INPUT (NaN)
  */
 export function maskTopKAbs(scores: Float32Array, fraction: number, out: Uint8Array | Float32Array): number {
   const n = scores.length;
   checkOption(Number.isFinite(fraction) && fraction >= 0 && fraction <= 1, 'maskTopKAbs', `fraction is ${fraction}; expected a value in [0, 1]`);
   if (out.length !== n) throw new AggregationError('ERR_LENGTH_MISMATCH', `maskTopKAbs: out has ${out.length} elements, expected ${n}`);
-  const kept = n - Math.floor((1 - fraction) * n);
+  const kept = supermaskKeptCount(n, fraction);
   out.fill(0);
   if (kept === 0) return 0;
   const abs = new Float32Array(n);

@@ -27,8 +27,10 @@ export function remoteShare(ownAge: number, remoteAge: number): number {
 }
 
 /**
- * Merge the own model with a received one by age. Ages must be finite and ≥ 0. Computed in Float64 per
- * element; `out` may be `own.vector`.
+ * Merge the own model with a received one by age. Ages must be finite and ≥ 0. `out` may be `own.vector`.
+ * Bit-exact with the reference's float32 tensors: w0 = t/(t + t_r) and w1 = t_r/(t + t_r) are rounded to float32,
+ * and each element is fl32(fl32(w0)·w) + fl32(fl32(w1)·w_r), every product and the sum rounded to float32 (a
+ * Float64 product of two float32 values is exact, so Math.fround of it is the float32 product).
  * @throws AggregationError ERR_LENGTH_MISMATCH, ERR_BAD_OPTION (negative or non-finite age)
  */
 export function ageMerge(own: AgedModel, remote: AgedModel, out?: Float32Array): { vector: Float32Array; age: number } {
@@ -42,10 +44,12 @@ export function ageMerge(own: AgedModel, remote: AgedModel, out?: Float32Array):
   // Exact copies at a ∈ {0, 1}, so a fresh peer adopts the remote model bit for bit.
   if (a === 1) { res.set(remote.vector); return { vector: res, age }; }
   if (a === 0) { res.set(own.vector); return { vector: res, age }; }
-  const b = 1 - a, w = own.vector, r = remote.vector;
+  const total = own.age + remote.age;
+  const w0 = Math.fround(total === 0 ? 0.5 : own.age / total), w1 = Math.fround(a), w = own.vector, r = remote.vector;
   const k = kernels();
-  // Same Float64 expression per element in WebAssembly SIMD (bit-identical).
-  if (k && d >= SUM_KERNEL_MIN_FLOATS) { blendToF32(k, w, r, b, a, res); return { vector: res, age }; }
-  for (let i = 0; i < d; i++) res[i] = b * w[i]! + a * r[i]!;
+  // The same float32 products and sum in WebAssembly SIMD lanes (bit-identical).
+  if (k && d >= SUM_KERNEL_MIN_FLOATS) { blendToF32(k, w, r, w0, w1, res); return { vector: res, age }; }
+  // The store into the Float32Array rounds the sum.
+  for (let i = 0; i < d; i++) res[i] = Math.fround(w0 * w[i]!) + Math.fround(w1 * r[i]!);
   return { vector: res, age };
 }

@@ -56,7 +56,7 @@ export function weightedSumToF32(k: Kernels, rows: readonly Float32Array[], weig
   }
 }
 
-/** res[i] = f32(a·x[i] + b·y[i]) in Float64; `res` may be x or y. */
+/** res[i] = fl32(fl32(a·x[i]) + fl32(b·y[i])), a and b rounded to float32 (the kernel's `blend`); `res` may be x or y. */
 export function blendToF32(k: Kernels, x: Float32Array, y: Float32Array, a: number, b: number, res: Float32Array): void {
   const d = res.length, width = Math.min(BLOCK, d);
   const r = k.region();

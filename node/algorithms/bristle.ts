@@ -1,10 +1,15 @@
 /**
  * Bristle (Verbraeken, de Vos, Pouwelse, arXiv 2110.11006; ALGORITHMS.md §4): all peers share a frozen
  * pre-trained feature extractor; only the output kernel W (features × classes) is trained, sent and merged.
- * After local training a peer keeps the trained columns of its own classes only; received kernels are screened
- * by the distance-based prioritiser (terciles, α, β) and merged by the performance-based integrator, which scores
- * each neighbour's kernel per class by F1 on ≤ κ local examples per own class. Per-neighbour certainty and
- * weights are kept for `murmur trust`.
+ * After local training a peer shares the trained columns of its own classes only (the Kotlin `cw`); received
+ * kernels are screened by the distance-based prioritiser (terciles, α, β) and merged by the performance-based
+ * integrator, which scores each neighbour's kernel per class by F1 on ≤ κ local examples per own class.
+ * Per-neighbour certainty and weights are kept for `murmur trust`.
+ *
+ * The own model W_s (ALGORITHMS.md §8 "Bristle's own model"): the distances, the own per-class F1 and the
+ * integration all use this round's *locally trained* kernel, all columns (Node.kt's `oldModel − gradient`), not the
+ * shared copy; so foreign columns start from the local W_s too. The 'mean' integrator (our baseline) averages the
+ * shared copies. A round without local training (no rows) falls back to the shared copy.
  */
 import { z } from 'zod';
 import { integrate, prioritise, BRISTLE_DEFAULT_ALPHA, BRISTLE_DEFAULT_BETA, BRISTLE_DEFAULT_OVERLAP } from '../../aggregation/bristle.js';
@@ -52,6 +57,8 @@ export const bristle: AlgorithmDefinition<BristleParams> = {
     const bias = env.layout.tensors.find((t) => t.name === p.outputBias);
     const [features, classes] = kernel.shape as [number, number];
     let validation: { familiar: number[]; rows: Uint32Array } | null = null;
+    // This round's locally trained kernel (all columns), consumed by the aggregation that follows.
+    let trained: Float32Array | null = null;
     const trust = new Map<string, TrustScore>();
     return {
       trainer: { trainable: [p.outputKernel, ...(bias ? [bias.name] : [])] },
@@ -67,6 +74,7 @@ export const bristle: AlgorithmDefinition<BristleParams> = {
       // Only the own classes' columns come from local training; foreign ones come only from integration.
       afterTrain(before, after, trainIndices, labels) {
         validation ??= localValidation(trainIndices, labels, classes, p.kappa);
+        trained = head.extract(after);
         const out = before.slice();
         // The bias is local but per class too: a foreign class's bias would only ever be pushed down by local
         // training (its examples never occur here), silencing the column integration brings in; keep it.
@@ -78,16 +86,18 @@ export const bristle: AlgorithmDefinition<BristleParams> = {
       },
       async aggregate(input) {
         validation ??= localValidation(input.trainIndices, input.labels, classes, p.kappa);
+        const own = trained ?? input.own;
+        trained = null;
         const received = input.received.flatMap((c) => (c.values ? [{ id: c.from, vector: c.values }] : []));
         if (received.length === 0) return null;
         if (p.integrator === 'mean') return { vector: mean([input.own, ...received.map((r) => r.vector)]), age: input.ownAge };
-        const chosen = new Set(prioritise(input.own, received, { alpha: p.alpha, beta: p.beta }, input.rng.uniform));
+        const chosen = new Set(prioritise(own, received, { alpha: p.alpha, beta: p.beta }, input.rng.uniform));
         const picked = received.filter((r) => chosen.has(r.id));
         const f1Of = async (W: Float32Array) => (await input.evaluate(head.insert(input.full, W), validation!.rows)).perClass.map((m) => m.f1);
-        const ownF1 = await f1Of(input.own);
+        const ownF1 = await f1Of(own);
         const peers = [];
         for (const r of picked) peers.push({ id: r.id, W: r.vector, f1: await f1Of(r.vector), overlap: Math.min(p.overlap, validation.familiar.length) });
-        const res = integrate({ features, classes, own: input.own, ownF1, familiar: validation.familiar, peers, options: { subtractColumnMean: p.subtractColumnMean } });
+        const res = integrate({ features, classes, own, ownF1, familiar: validation.familiar, peers, options: { subtractColumnMean: p.subtractColumnMean } });
         peers.forEach((peer, j) => {
           const w = res.classWeights[j]!;
           let sum = 0;

@@ -1,7 +1,10 @@
 /**
  * D-PSGD with Metropolis–Hastings mixing (ALGORITHMS.md §2.1 "How to build W"): train, then mix with
- * w_ij = 1/(1 + max(d_i, d_j)) using the degrees carried in frame headers; a neighbour whose model did not
- * arrive before the timeout gives its weight to the self term (aggregation/mixing.ts `renormalise`).
+ * w_ij = 1/(1 + max(d_i, d_j)) using the degrees carried in frame headers. When neighbours' models miss the
+ * timeout, the weights are renormalised over the models that arrived (§2.3; `renormalise: 'proportional'`, the
+ * default): w_ii and the received w_ij are scaled by 1/(w_ii + Σ_received w_ij). `renormalise: 'self'` instead
+ * gives the missing weight to the own model (aggregation/mixing.ts `renormalise`), which keeps the matrix doubly
+ * stochastic when a link fails both ways; REPRODUCTION.md "D-PSGD on a timeout" compares the two.
  * With gossipSteps Q > 1 this is the exchange of DFedSAM-MGS.
  */
 import { z } from 'zod';
@@ -15,12 +18,12 @@ export const encodingParam = z.enum(ENCODINGS as unknown as [Encoding, ...Encodi
 export const mhParams = z.strictObject({
   gossipSteps: z.number().int().min(1).max(64).default(1),
   encoding: encodingParam,
-  renormalise: z.enum(['self', 'proportional']).default('self'),
+  renormalise: z.enum(['self', 'proportional']).default('proportional'),
 });
 export type MhParams = z.infer<typeof mhParams>;
 
 /** One Metropolis–Hastings gossip step over the contributions that arrived. */
-export function metropolisHastingsStep(input: AggregateInput, mode: 'self' | 'proportional' = 'self'): AggregateOutput {
+export function metropolisHastingsStep(input: AggregateInput, mode: 'self' | 'proportional'): AggregateOutput {
   const received = input.received.filter((c) => c.values !== null);
   if (received.length === 0) return null;
   // A sender outside our current neighbour list (views lag) still counts: the effective degree covers it,

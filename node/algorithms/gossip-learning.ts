@@ -2,6 +2,10 @@
  * Classic gossip learning (Hegedűs, Danner, Jelasity 2019; ALGORITHMS.md §0): push the model with its age
  * to one random neighbour; on receipt merge age-weighted, then train. Received models are merged one by
  * one in sender order, so synchronous simulations stay deterministic.
+ *
+ * With `encoding: topk` a frame carries only some coordinates and the others take the receiver's own values, so
+ * the merge moves only the sent coordinates, each weighted by the frame's single model age. The paper's
+ * subsampling (ALGORITHMS.md §0.3) keeps an age per partition instead; we do not.
  */
 import { z } from 'zod';
 import { ageMerge } from '../../aggregation/gossip-age.js';

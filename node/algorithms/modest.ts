@@ -1,7 +1,8 @@
 /**
  * MoDeST (de Vos et al., arXiv 2302.13837 v1; ALGORITHMS.md §3): each round a sample of s peers, derived
- * from the shared membership view by MD5 order, trains the model its aggregators averaged; the first a of
- * the next sample average (plain FedAvg, equal weights) and hand the result on. Its own engine
+ * from the shared membership view by MD5 order, trains the model its aggregators averaged (by default 5 local
+ * SGD steps of batch 20, §3.5, whatever the peer's epochs and batch size); the first a of the next sample
+ * average (plain FedAvg, equal weights) and hand the result on. Its own engine
  * (node/engine/modest.ts) drives it, not the synchronous rounds: the Peer dispatches on `engine: 'modest'`,
  * and the topology only seeds the initial view.
  */
@@ -45,8 +46,9 @@ export const modestParams = z.strictObject({
   inactivityThreshold: z.number().int().min(0).default(50),
   /** Default 2 × aggregationTimeoutMs + 10 × pingTimeoutMs (a sample search that walks past many silent peers). */
   progressTimeoutMs: z.number().int().min(1).optional(),
-  /** Local SGD steps per round (paper: 5 steps of batch 20); absent: the peer's train settings (epochs). */
-  localSteps: z.number().int().min(1).optional(),
+  /** Local work per round (§3.5 `local_steps` = 5, batch 20); these override the peer's epochs and batch size. */
+  localSteps: z.number().int().min(1).default(5),
+  batchSize: z.number().int().min(1).default(20),
   encoding: encodingParam,
 }).refine((p) => p.aggregators <= p.sampleSize, { message: 'aggregators (a) must not exceed sampleSize (s)', path: ['aggregators'] });
 export type ModestParams = z.infer<typeof modestParams>;
@@ -64,7 +66,7 @@ export const modest: AlgorithmDefinition<ModestParams> = {
       progressTimeoutMs: p.progressTimeoutMs ?? 2 * p.aggregationTimeoutMs + 10 * p.pingTimeoutMs,
     });
     return {
-      trainer: p.localSteps !== undefined ? { steps: p.localSteps } : {},
+      trainer: { steps: p.localSteps, batchSize: p.batchSize },
       gossipSteps: 1,
       targets: 'neighbours',
       encoding: p.encoding,

@@ -9,6 +9,7 @@
  * travels, so every peer of a swarm must build from the same seed (and a worker caches one model per seed).
  */
 import * as tf from '@tensorflow/tfjs';
+import { supermaskKeptCount } from '../../aggregation/frl.js';
 import type { Layout } from '../../aggregation/layout.js';
 import { rngFor } from '../data/rng.js';
 import type { SupermaskCnnSpec, SupermaskMlpSpec } from './models.js';
@@ -18,13 +19,6 @@ export const DEFAULT_SPARSITY = 0.5;
 /** ReLU gain of the signed-constant weights, |W| = gain/√fan_in (PyTorch `calculate_gain('relu')`). */
 export const SIGNED_CONSTANT_GAIN = Math.SQRT2;
 
-/**
- * Entries kept in a layer of n: max(1, round(k·n)). FRL's GetSubnet keeps n − ⌊(1−k)·n⌋, which is the same
- * for k = 0.5 (⌈n/2⌉) and can differ by one for other k.
- */
-export function keptCount(n: number, sparsity: number): number {
-  return n === 0 ? 0 : Math.min(n, Math.max(1, Math.round(sparsity * n)));
-}
 
 // |s| as an order-preserving integer key: the float's bits without the sign (non-negative floats sort like
 // their bit patterns). Keys above INF_KEY are NaN.
@@ -58,9 +52,9 @@ function kthLargestKey(keys: Uint32Array, m: number, k: number): number {
 }
 
 /**
- * The supermask of one layer: 1 for the `keptCount(n, sparsity)` entries of largest |score|, else 0.
- * Ties at the threshold are broken by index: the lowest indices (layout order) are kept, so the count is
- * exact and every peer derives the same mask (FRL's unstable torch sort leaves this order arbitrary).
+ * The supermask of one layer: 1 for the `supermaskKeptCount(n, sparsity)` entries of largest |score|, else 0,
+ * ties at the threshold resolved by that function's rule (aggregation/frl.ts: the highest indices are kept), so
+ * the count is exact and every peer, and the vote's `maskTopKAbs`, derive the same mask.
  * NaN scores are never kept (a layer with fewer finite-or-infinite scores than k keeps all of them).
  * `scores` is only read.
  *
@@ -72,7 +66,7 @@ function kthLargestKey(keys: Uint32Array, m: number, k: number): number {
 export function maskOf(scores: Float32Array, sparsity: number): Float32Array {
   const n = scores.length;
   const mask = new Float32Array(n);
-  const k = keptCount(n, sparsity);
+  const k = supermaskKeptCount(n, sparsity);
   if (k === 0) return mask;
   const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
   histogram.fill(0);
@@ -103,8 +97,8 @@ export function maskOf(scores: Float32Array, sparsity: number): Float32Array {
     const u = bits[i]! & ABS_MASK;
     mask[i] = +(u >= threshold) & +(u <= INF_KEY);
   }
-  // Ties at the threshold beyond k: drop the highest-indexed ones.
-  for (let i = n - 1; excess > 0; i--) {
+  // Ties at the threshold beyond k: drop the lowest-indexed ones (supermaskKeptCount's rule keeps the highest).
+  for (let i = 0; excess > 0; i++) {
     if ((bits[i]! & ABS_MASK) === threshold) { mask[i] = 0; excess--; }
   }
   return mask;

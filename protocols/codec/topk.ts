@@ -2,7 +2,9 @@
  * The codec's 'topk' sparsification: keep the k = ceil(fraction · n) coordinates of largest magnitude
  * of the whole vector. The k-th largest |v| is found by quickselect (expected O(n), no sort); the kept
  * coordinates are then collected in ascending index order. Among equal magnitudes at the threshold the
- * lowest indices are kept, so the choice is deterministic.
+ * lowest indices are kept, so the choice is deterministic. The receiver fills the other coordinates with its
+ * own values; the frame has one model age, so gossip learning merges every sent coordinate with that age (no
+ * per-partition ages as in ALGORITHMS.md §0.3; README "Two choices worth knowing").
  */
 
 /**

@@ -72,19 +72,21 @@ export function divideToF32(out: usize, acc: usize, len: i32, divisor: f64): voi
   for (; i < len; i++) store<f32>(out + (<usize>i << 2), <f32>(load<f64>(acc + (<usize>i << 3)) / divisor));
 }
 
-/** out[i] = f32(a·x[i] + b·y[i]) in Float64 (the age-weighted merge of gossip-age.ts). */
-export function blend(out: usize, x: usize, y: usize, len: i32, a: f64, b: f64): void {
-  const va = f64x2.splat(a), vb = f64x2.splat(b);
+/**
+ * out[i] = fl32(fl32(a·x[i]) + fl32(b·y[i])) with a, b float32: gossip learning's merge, bit-exact with the
+ * reference's float32 tensors (aggregation/gossip-age.ts). In f32x4 lanes every product and sum rounds to
+ * float32 exactly as the scalar code does. `out` may be x or y.
+ */
+export function blend(out: usize, x: usize, y: usize, len: i32, a: f32, b: f32): void {
+  const va = f32x4.splat(a), vb = f32x4.splat(b);
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const o = <usize>i << 2;
-    const lo = f64x2.add(f64x2.mul(va, load2(x + o)), f64x2.mul(vb, load2(y + o)));
-    const hi = f64x2.add(f64x2.mul(va, load2(x + o + 8)), f64x2.mul(vb, load2(y + o + 8)));
-    store4(out + o, lo, hi);
+    v128.store(out + o, f32x4.add(f32x4.mul(va, v128.load(x + o)), f32x4.mul(vb, v128.load(y + o))));
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, <f32>(a * <f64>load<f32>(x + o) + b * <f64>load<f32>(y + o)));
+    store<f32>(out + o, a * load<f32>(x + o) + b * load<f32>(y + o));
   }
 }
 

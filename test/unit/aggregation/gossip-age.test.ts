@@ -12,6 +12,19 @@ describe('ageMerge', () => {
     assert.equal(remoteShare(3, 1), 0.25);
   });
 
+  it('is bit-exact with the reference’s float32 arithmetic: fl32(fl32(w0)·w) + fl32(fl32(w1)·w_r)', () => {
+    // t = 1, t_r = 2: fl32(1/3) = 0.3333333432674408, fl32(2/3) = 0.6666666865348816.
+    // Element 0, w = w_r = fl32(0.1) = 0.10000000149011612:
+    //   fl32(0.3333333432674408 · 0.10000000149011612) = 0.03333333507180214
+    //   fl32(0.6666666865348816 · 0.10000000149011612) = 0.06666667014360428
+    //   fl32(sum) = 0.10000000894069672, one ulp above fl32(0.1), which a Float64 intermediate would give.
+    // Element 1, w = fl32(0.1), w_r = fl32(0.6): 0.03333333507180214 + fl32(0.6666666865348816 · 0.6000000238418579
+    //   = 0.40000003576278687) → 0.4333333671092987 (Float64 intermediate: 0.4333333373069763).
+    const r = ageMerge({ vector: v(0.1, 0.1), age: 1 }, { vector: v(0.1, 0.6), age: 2 });
+    assert.deepEqual([...r.vector], [0.10000000894069672, 0.4333333671092987]);
+    assert.equal(r.age, 2);
+  });
+
   it('averages ½/½ when both ages are 0', () => {
     // (2 + 4)/2 = 3, (−1 + 1)/2 = 0
     assert.deepEqual(ageMerge({ vector: v(2, -1), age: 0 }, { vector: v(4, 1), age: 0 }), { vector: v(3, 0), age: 0 });

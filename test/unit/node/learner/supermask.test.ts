@@ -12,7 +12,8 @@ import { readVector, writeVector } from '../../../../node/learner/flat.js';
 import { trainModel } from '../../../../node/learner/train.js';
 import { evaluateModel } from '../../../../node/learner/evaluate.js';
 import { saveLayersModelTo } from '../../../../node/learner/layers-io.js';
-import { keptCount, maskOf, supermaskInitialScores } from '../../../../node/learner/supermask.js';
+import { maskOf, supermaskInitialScores } from '../../../../node/learner/supermask.js';
+import { maskTopKAbs, supermaskKeptCount as keptCount } from '../../../../aggregation/frl.js';
 import { syntheticDataset } from '../../../../node/data/synthetic.js';
 import { loadDigits } from '../../../../node/data/mnist.js';
 import { trainTestSplit } from '../../../../node/data/split.js';
@@ -29,10 +30,10 @@ function frozen(model: tf.LayersModel): Float32Array[] {
   return model.nonTrainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice());
 }
 
-/** Reference mask: stable sort by |s| descending (ties by index), keep the first k; NaN last. */
+/** Reference mask: GetSubnet with a stable ascending argsort of |s|, keep its tail (ties: highest index kept); NaN never. */
 function referenceMask(s: Float32Array, k: number): Float32Array {
   const key = (i: number) => (Number.isNaN(s[i]!) ? -1 : Math.abs(s[i]!));
-  const order = Array.from(s, (_, i) => i).sort((a, b) => key(b) - key(a) || a - b);
+  const order = Array.from(s, (_, i) => i).sort((a, b) => key(b) - key(a) || b - a);
   const m = new Float32Array(s.length);
   for (let j = 0; j < k && j < s.length; j++) if (key(order[j]!) >= 0) m[order[j]!] = 1;
   return m;
@@ -41,18 +42,40 @@ function referenceMask(s: Float32Array, k: number): Float32Array {
 describe('supermask', () => {
   before(async () => { await selectBackend(['wasm', 'cpu']); });
 
-  it('keeps the entries of largest |score|, exactly round(k·n) of them, ties to the lowest index', () => {
-    // |s| = .3 .5 .1 .2 .4, k = 0.5 → round(2.5) = 3 kept: .5, .4, .3 (indices 1, 4, 0)
+  it('keeps the entries of largest |score|, exactly n − ⌊(1−k)·n⌋ of them (GetSubnet), ties to the highest index', () => {
+    // |s| = .3 .5 .1 .2 .4, k = 0.5 → 5 − ⌊2.5⌋ = 3 kept: .5, .4, .3 (indices 1, 4, 0)
     assert.deepEqual([...maskOf(Float32Array.of(0.3, -0.5, 0.1, -0.2, 0.4), 0.5)], [1, 1, 0, 0, 1]);
-    // |s| = .2 .2 .2 .1, keep 2: three tie at .2 → indices 0 and 1; −0 ties with 0 the same way
-    assert.deepEqual([...maskOf(Float32Array.of(0.2, -0.2, 0.2, 0.1), 0.5)], [1, 1, 0, 0]);
-    assert.deepEqual([...maskOf(Float32Array.of(-0, 0, 0, -1), 0.5)], [1, 0, 0, 1]);
+    // |s| = .2 .2 .2 .1, keep 4 − 2 = 2: three tie at .2 → the stable ascending sort's tail, indices 1 and 2;
+    // −0 ties with 0 the same way (keep 1 at index 3, then the highest-indexed zero, index 2)
+    assert.deepEqual([...maskOf(Float32Array.of(0.2, -0.2, 0.2, 0.1), 0.5)], [0, 1, 1, 0]);
+    assert.deepEqual([...maskOf(Float32Array.of(-0, 0, 0, -1), 0.5)], [0, 0, 1, 1]);
     // NaN is never kept; with fewer non-NaN entries than k, all of those are kept
     assert.deepEqual([...maskOf(Float32Array.of(NaN, 1, 2, 3), 0.5)], [0, 0, 1, 1]);
     assert.deepEqual([...maskOf(Float32Array.of(NaN, NaN, 1), 1)], [0, 0, 1]);
     assert.deepEqual([...maskOf(Float32Array.of(0.1, 0.2, 0.3, Infinity), 0.25)], [0, 0, 0, 1]);
     assert.equal(keptCount(5, 0.5), 3);
-    assert.equal(keptCount(3, 0.1), 1); // round(0.3) = 0, but a layer always keeps one edge
+    assert.equal(keptCount(3, 0.1), 1); // 3 − ⌊0.9·3 = 2.7⌋ = 1
+    // k = 0.9, n = 10: (1 − 0.9)·10 = 0.9999999999999998 in binary floating point → ⌊·⌋ = 0 → all 10 kept, as
+    // GetSubnet's int((1 − k)·n) does (round(k·n) would keep 9)
+    assert.equal(keptCount(10, 0.9), 10);
+    assert.equal(maskOf(Float32Array.from({ length: 10 }, (_, i) => i + 1), 0.9).reduce((a, b) => a + b, 0), 10);
+    assert.equal(keptCount(10, 0.3), 3); // 10 − ⌊0.7·10 = 7⌋
+  });
+
+  it('derives the same mask as the vote’s maskTopKAbs: one count and one tie rule', () => {
+    const rng = rngFor('test', 'supermask', 'agree');
+    for (const n of [1, 3, 10, 101, 4000]) {
+      for (const k of [0.1, 0.5, 0.9, 1]) {
+        for (const s of [
+          Float32Array.from({ length: n }, () => (2 * rng.next() - 1) * 0.05),
+          Float32Array.from({ length: n }, () => Math.round((2 * rng.next() - 1) * 3) / 4), // many ties
+        ]) {
+          const vote = new Float32Array(n);
+          maskTopKAbs(s, k, vote);
+          assert.deepEqual(maskOf(s, k), vote, `n ${n} k ${k}`);
+        }
+      }
+    }
   });
 
   it('matches a sort-based reference on random, quantised and constant layers without touching the scores', () => {
