@@ -1,6 +1,6 @@
 /**
- * The Peer: wires network, learner pool, store and algorithm, and owns the round engine (DESIGN.md
- * "Layout"). The same class runs in `murmur daemon` and, hundreds at a time, in the simulator; everything it
+ * The Peer: wires network, learner pool, store and algorithm, and runs the round engine its algorithm's
+ * registry entry names (node/engine/registry.ts; DESIGN.md seam 3), knowing none by name. The same class runs in `murmur daemon` and, hundreds at a time, in the simulator; everything it
  * touches arrives through PeerComponents (STYLE.md §1.2).
  */
 import type { Layout } from '../aggregation/layout.js';
@@ -18,10 +18,9 @@ import type { Logger } from './logger.js';
 import { modelHash } from './model-hash.js';
 import type { Network } from './network.js';
 import type { PeerRecord, Store } from './store.js';
-import { runAsyncGossip, type AsyncOptions } from './engine/async-gossip.js';
 import type { EngineContext, ModelState, Phase, RoundSettings, RoundSummary } from './engine/context.js';
-import { runSyncRounds } from './engine/sync-rounds.js';
-import { ModestEngine } from './engine/modest.js';
+import type { Engine, EngineChoice } from './engine/engine.js';
+import { engineFactory } from './engine/registry.js';
 
 export type { Phase, RoundSummary, RoundSettings } from './engine/context.js';
 
@@ -32,8 +31,8 @@ export interface PeerInit {
   algorithmName: string;
   algorithm: AlgorithmInstance;
   mode: 'sync' | 'async';
-  /** Asynchronous-mode behaviour of the algorithm (ignored in sync mode). */
-  asyncOptions?: AsyncOptions;
+  /** The round engine and its options (ResolvedAlgorithm.engine from the algorithm registry). */
+  engine: EngineChoice;
   model: AnyModelSpec;
   layout: Layout;
   /** The swarm's shared initial weights (used when the store holds no model). */
@@ -74,11 +73,9 @@ export interface PeerStatus {
   loss: number | null;
   neighbours: string[];
   modelHash: string;
-  /** Engine-specific state (MoDeST: view size, sample index, derived sample, aggregators, own role). */
+  /** Engine-specific state (`Engine.status`, e.g. a sampling engine's view and role). */
   extra?: Record<string, unknown>;
 }
-
-const DEFAULT_ASYNC: AsyncOptions = { trainEachPeriod: false, trainAfterMerge: true, pushToAll: false };
 
 export class Peer {
   private readonly state: ModelState;
@@ -91,7 +88,7 @@ export class Peer {
   private readonly announcedRounds = new Map<string, number>();
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
-  private modest: ModestEngine | null = null;
+  private engine: Engine | null = null;
 
   constructor(private readonly init: PeerInit, private readonly components: PeerComponents) {
     this.state = { vector: init.initial, round: 0, age: 0 };
@@ -135,11 +132,11 @@ export class Peer {
   }
 
   /**
-   * Leave the swarm gracefully, then stop: a MoDeST peer first advertises LEAVE (ALGORITHMS.md §3.3), so it is
-   * never sampled again; the round engines have no membership, so for them this is stop().
+   * Leave the swarm gracefully, then stop: an engine with membership first advertises its leave (so it is
+   * never sampled again); for the others this is stop().
    */
   async leave(): Promise<void> {
-    await this.modest?.leave();
+    await this.engine?.leave?.();
     await this.stop();
   }
 
@@ -165,7 +162,7 @@ export class Peer {
       peerId: this.id, algorithm: this.init.algorithmName, mode: this.init.mode, round: this.state.round, phase: this.phase,
       age: this.state.age, accuracy: this.lastEval?.accuracy ?? null, loss: this.lastEval?.loss ?? null,
       neighbours: this.components.neighbours(), modelHash: modelHash(this.state.vector),
-      ...(this.modest ? { extra: modestExtra(this.modest) } : {}),
+      ...(this.engine?.status ? { extra: this.engine.status() } : {}),
     };
   }
 
@@ -174,11 +171,8 @@ export class Peer {
   private async run(signal: AbortSignal): Promise<void> {
     const ctx = this.context();
     try {
-      if (this.init.algorithm.engine === 'modest') {
-        this.modest = new ModestEngine(ctx);
-        await this.modest.run(signal);
-      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.neighboursRound());
-      else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
+      this.engine = engineFactory(this.init.engine.name)(ctx, this.init.engine.options);
+      await this.engine.run(signal);
       this.phase = 'idle';
     } catch (err) {
       if (signal.aborted) return;
@@ -209,6 +203,7 @@ export class Peer {
       selfId: this.id, swarm: init.swarm, seed: init.seed, layout: init.layout, spec: init.model, algorithm: init.algorithm,
       train: init.train, dataset: init.dataset, labels: datasetFromShared(init.dataset.parts).y, trainIndices: init.trainIndices, testIndices: init.testIndices,
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
+      neighboursRound: () => this.neighboursRound(),
       isOnline: c.isOnline ?? (() => true),
       pushSchedule: c.pushSchedule,
       state: this.state,
@@ -249,9 +244,4 @@ export class Peer {
       ...(trust.has(t.peer) ? { trust: { score: trust.get(t.peer)! } } : {}),
     }));
   }
-}
-
-function modestExtra(engine: ModestEngine): Record<string, unknown> {
-  const m = engine.status();
-  return { viewSize: m.viewSize, sampleIndex: m.round, sample: m.sample, aggregators: m.aggregators, role: m.role, pendingJoins: m.pendingJoins };
 }

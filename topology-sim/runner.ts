@@ -4,7 +4,7 @@
  * they are finalised (STYLE.md §3.5: the report only reads the records).
  */
 import { defaultRegistry } from '../node/algorithms/defaults.js';
-import type { AlgorithmInstance } from '../node/algorithms/types.js';
+import type { ResolvedAlgorithm } from '../node/algorithms/registry.js';
 import { resolveModelSpec } from '../node/config.js';
 import { datasetParts } from '../node/data/dataset.js';
 import { partition } from '../node/data/partitioners.js';
@@ -118,15 +118,15 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
   const { name: algorithmName, ...algorithmParams } = e.algorithm;
   let swarm: Libp2pSwarm | VirtualSwarm | null = null;
   const honestModels = () => (swarm ? honest.flatMap((i) => { const p = swarm instanceof Libp2pSwarm ? swarm.peerAt(i) : swarm!.peers[i]; return p ? [p.vector()] : []; }) : []);
-  const instances: AlgorithmInstance[] = Array.from({ length: n }, (_, i) => {
-    const base = registry.resolve(algorithmName, algorithmParams, { layout, mode: e.mode, initial }).instance;
-    if (!attackers.has(i) || !e.adversaries) return base;
-    return adversarial(base, e.adversaries.behaviour, { layout, classes: ds.classCount, initial, peerIndex: i, seed: e.seed, peers: n, attackers: attackers.size, honestModels });
+  const algorithms: ResolvedAlgorithm[] = Array.from({ length: n }, (_, i) => {
+    const resolved = registry.resolve(algorithmName, algorithmParams, { layout, mode: e.mode, initial });
+    if (!attackers.has(i) || !e.adversaries) return resolved;
+    return { ...resolved, instance: adversarial(resolved.instance, e.adversaries.behaviour, { layout, classes: ds.classCount, initial, peerIndex: i, seed: e.seed, peers: n, attackers: attackers.size, honestModels }) };
   });
 
   const common = {
     swarm: `sim-${run.name}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), seed: e.seed, graph,
-    peers: split.parts.map((p, i) => ({ trainIndices: p, algorithm: { definition: registry.get(algorithmName), params: algorithmParams, instance: instances[i]! } })),
+    peers: split.parts.map((p, i) => ({ trainIndices: p, algorithm: algorithms[i]! })),
     algorithmName, mode: e.mode, model: spec, layout, initial: initials ? (i: number) => initials[i]! : initial,
     train: { ...e.train }, dataset, testIndices: new Uint32Array(0),
     rounds: { maxRounds: e.rounds, timeoutMs: e.network.timeoutMs, sendTimeoutMs: e.network.sendTimeoutMs, minRoundMs: 0, periodMs: e.network.periodMs, evalEvery: 0 },

@@ -6,7 +6,6 @@
 import { deadline } from '../node/deadline.js';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ResolvedAlgorithm } from '../node/algorithms/registry.js';
-import type { AsyncOptions } from '../node/engine/async-gossip.js';
 import type { Clock } from '../node/clock.js';
 import { systemClock } from '../node/clock.js';
 import type { AnyModelSpec } from '../node/learner/create-model.js';
@@ -38,7 +37,6 @@ export interface SwarmInit {
   peers: SwarmPeerSpec[];
   algorithmName: string;
   mode: 'sync' | 'async';
-  asyncOptions?: AsyncOptions;
   model: AnyModelSpec;
   layout: Layout;
   initial: Float32Array | ((index: number) => Float32Array);
@@ -111,7 +109,7 @@ export class Libp2pSwarm {
       const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
       this.peers.push(new Peer({
         swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
-        mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
+        mode: init.mode, engine: init.peers[i]!.algorithm.engine, model: init.model, layout: init.layout, initial,
         train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
       }, { network: this.networks[this.local.get(i)!]!, pool: this.components.pool, clock: this.components.clock ?? systemClock, logger, ...hooks[i]! }));
     }

@@ -85,7 +85,7 @@ export class VirtualSwarm {
       this.clocks.push(clock);
       this.peers.push(new Peer({
         swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
-        mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
+        mode: init.mode, engine: init.peers[i]!.algorithm.engine, model: init.model, layout: init.layout, initial,
         train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
       }, { network: this.networks[i]!, pool, clock, logger, ...hooks[i]! }));
     }

@@ -59,6 +59,8 @@ export interface EngineContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly neighbours: (round?: number) => string[];
+  /** The round the neighbours are in, from their announcements (0 when unknown): a peer that fell behind jumps to it. */
+  readonly neighboursRound: () => number;
   readonly isOnline: (round: number) => boolean;
   readonly pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
   readonly rounds: RoundSettings;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { makeLayout } from '../../aggregation/layout.js';
-import { derivedSample, sampleOrder } from '../../aggregation/modest.js';
+import { derivedSample, sampleOrder } from '../../node/engine/modest/view.js';
 import { defaultRegistry } from '../../node/algorithms/defaults.js';
 import { datasetParts } from '../../node/data/dataset.js';
 import { loadDigits } from '../../node/data/mnist.js';
