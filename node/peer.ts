@@ -18,7 +18,7 @@ import type { Network } from './network.js';
 import type { PeerRecord, Store } from './store.js';
 import { runAsyncGossip, type AsyncOptions } from './engine/async-gossip.js';
 import type { EngineContext, ModelState, Phase, RoundSettings, RoundSummary } from './engine/context.js';
-import { runSyncRounds } from './engine/sync-rounds.js';
+import { runSyncRounds, type NeighbourProgress } from './engine/sync-rounds.js';
 import { ModestEngine } from './engine/modest.js';
 
 export type { Phase, RoundSummary, RoundSettings } from './engine/context.js';
@@ -181,7 +181,7 @@ export class Peer {
       if (this.init.algorithm.engine === 'modest') {
         this.modest = new ModestEngine(ctx);
         await this.modest.run(signal);
-      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.neighboursRound());
+      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, this.neighbourProgress());
       else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
       this.phase = 'idle';
     } catch (err) {
@@ -204,6 +204,15 @@ export class Peer {
       .map((p) => this.announcedRounds.get(p)! + 1)
       .sort((a, b) => a - b);
     return current.length === 0 ? 0 : current[Math.floor(current.length / 2)]!;
+  }
+
+  /** The neighbours' progress as the sync engine reads it (node/engine/sync-rounds.ts NeighbourProgress). */
+  private neighbourProgress(): NeighbourProgress {
+    return {
+      swarmRound: () => this.neighboursRound(),
+      finished: (peer) => this.announcedRounds.get(peer),
+      onAnnouncement: (listener) => this.components.network.onAnnouncement((_, m) => { if (m.swarm === this.init.swarm) listener(); }),
+    };
   }
 
   private context(): EngineContext {

@@ -11,7 +11,8 @@
  * simulation of the same swarm at the same round; no daemon crashes; every restart resumes the round its
  * store committed. Peak RSS per daemon is printed.
  * Usage: npm run bench -- soak-swarm [--ci] [--peers 8] [--minutes 10] [--algorithms dpsgd,gossip-learning,modest]
- *        [--seed 1] [--json]      (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer)
+ *        [--seed 1] [--keep] [--json]   (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer;
+ *        --keep: leave the work dir with every daemon's log, daemon-<lifetime>.log beside its data dir)
  */
 import '../node/polyfill.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -97,6 +98,7 @@ try {
     figures[algorithm] = { ...report, reference };
   }
 } finally {
-  await rm(workDir, { recursive: true, force: true });
+  if (process.argv.includes('--keep')) console.log(`work dir kept: ${workDir}`);
+  else await rm(workDir, { recursive: true, force: true });
 }
 verdict(checks, figures);

@@ -3,7 +3,7 @@
  * started, killed, restarted and stopped on the plan's schedule, watched through their logs (every
  * 'round finished' line) and /proc, while the hostile peer attacks them. Returns what each peer did.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { store } from '../../node/store.js';
@@ -94,7 +94,9 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const start = async (i: number): Promise<void> => {
     const proc = spawnDaemon(dirs[i]!, args(i));
     const life: Life = { proc, startedAt: Date.now(), endedAt: null, expectedExit: false };
-    void proc.exited.then(() => { life.endedAt = Date.now(); });
+    const logFile = join(dirs[i]!, `daemon-${lives[i]!.length}.log`);
+    // Each lifetime's log is kept beside its data dir (soak-swarm --keep leaves them for reading).
+    void proc.exited.then(async () => { life.endedAt = Date.now(); await writeFile(logFile, proc.log.join('\n') + '\n').catch(() => {}); });
     lives[i]!.push(life);
     if (ids[i] === '') {
       const line = await waitFor(`peer ${i} to start`, async () => logEntries(proc).find((e) => e.msg === 'murmur daemon running'), 180_000);
