@@ -12,6 +12,7 @@ import { peerShare } from './data/peer-share.js';
 import { loadDataSource } from './data/source.js';
 import { describeBackend, type BackendName } from './learner/backend.js';
 import { WorkerPool } from './learner/pool.js';
+import { DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import type { Network } from './network.js';
 import { Peer, type Phase } from './peer.js';
@@ -20,13 +21,14 @@ import { createMetrics, type Metrics } from './control/metrics.js';
 import { controlServer } from './control/server.js';
 import { daemonControlSource } from './daemon-control.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
-import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { largestFrameBytes, libp2pNetwork } from '../protocols/libp2p-network.js';
 import { swarmDiscovery } from '../protocols/discovery.js';
 import { DEFAULT_RELAY_MAX_RESERVATIONS } from '../protocols/nat.js';
 import { NatLog, ReachabilityMonitor } from '../protocols/reachability.js';
 import { REJECT_REASONS } from '../protocols/codec.js';
 import { MIN_ANNOUNCE_INTERVAL_MS } from '../protocols/constants.js';
 import { multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
 
 /** While the daemon has no connection at all, unreachable bootstrap peers are dialed again this often, ms. */
 export const BOOTSTRAP_RETRY_MS = 15_000;
@@ -63,6 +65,27 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
   attempt();
   const timer = setInterval(attempt, BOOTSTRAP_RETRY_MS);
   return () => { stopped = true; clearInterval(timer); };
+}
+
+/**
+ * The join phase of a daemon (node/join.ts): wait up to two announcement periods for the neighbours'
+ * rounds, then fetch a neighbour's model over /murmur/state/1.0.0 when fresh or far behind. A daemon with
+ * no way to find a neighbour (no bootstrap peer, no mDNS, no configured list: the first peer of a swarm)
+ * does not wait. MoDeST joins through its own membership protocol (ALGORITHMS.md §3.3) and gets none.
+ */
+function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook | undefined {
+  if (engine === 'modest') return undefined;
+  const canFindNeighbours = cfg.network.bootstrap.length > 0 || cfg.network.mdns || cfg.network.neighbours !== 'connected';
+  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0 }, {
+    neighbours,
+    requestState: async (peer, options) => {
+      const service = node.services.state;
+      if (service === undefined) return null;
+      return service.request(peerIdFromString(peer), options);
+    },
+    clock: systemClock,
+    logger: logger.child({ component: 'join' }),
+  });
 }
 
 export interface Daemon {
@@ -108,6 +131,8 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     const node = await createMurmurNode({
       transport: 'tcp', listen: [...cfg.network.listen], bootstrap: [...cfg.network.bootstrap], mdns: cfg.network.mdns,
       privateKey, datastore, preset: 'device', swarm: cfg.swarm, logger: natLog.logger,
+      // A joining neighbour may ask for our current model (node/join.ts); bounded like a model frame.
+      state: { swarm: cfg.swarm, layout, maxFrameBytes: largestFrameBytes(layout), timeoutMs: DEFAULT_STATE_REQUEST_MS, logger: logger.child({ component: 'state-transfer' }) },
       reachability: {
         announce: cfg.network.announce, upnp: cfg.network.upnp, dht: cfg.network.dht,
         // Searching for a relay dials every discovered peer until one is found: only worth it where one is
@@ -173,7 +198,9 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
       trainIndices: share.train, testIndices: share.test,
       rounds: { ...cfg.rounds, maxRounds: cfg.rounds.max ?? Infinity },
-    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours });
+    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.instance.engine) });
+    // What a joining neighbour gets: our model once we finished a round (a peer still joining has none to give).
+    node.services.state?.serve(() => (peer.round > 0 ? { vector: peer.vector(), round: peer.round, age: peer.age } : null));
     await peer.start();
     cleanup.push(() => peer.stop());
     currentPhase = () => peer.status().phase;

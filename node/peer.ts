@@ -12,6 +12,7 @@ import { MurmurError } from './errors.js';
 import type { AnyModelSpec } from './learner/create-model.js';
 import type { LearnerPool } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
+import type { JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import { modelHash } from './model-hash.js';
 import type { Network } from './network.js';
@@ -59,6 +60,11 @@ export interface PeerComponents {
    * without it the peer picks a random neighbour and waits out the timeout for whoever sends.
    */
   pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
+  /**
+   * Joining a swarm already training (node/join.ts): runs before the first round; a state it returns (a
+   * neighbour's current model) replaces ours. The daemon passes one; simulations start in lockstep.
+   */
+  join?: JoinHook;
 }
 
 export interface PeerStatus {
@@ -96,6 +102,8 @@ export class Peer {
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
   private modest: ModestEngine | null = null;
+  /** The store held no model: this peer starts from the initial weights. */
+  private fresh = true;
 
   constructor(private readonly init: PeerInit, private readonly components: PeerComponents) {
     this.state = { vector: init.initial, round: 0, age: 0 };
@@ -114,6 +122,7 @@ export class Peer {
         throw new PeerStateError(`the data dir holds a model of layout ${stored.layoutHash} (${stored.vector.length} parameters) but this peer is configured for layout ${this.init.layout.hash} (${this.init.layout.size}); use another data dir for another model`);
       }
       Object.assign(this.state, { vector: stored.vector, round: stored.round, age: stored.age });
+      this.fresh = false;
       this.components.logger.info({ round: stored.round, modelHash: stored.hash }, 'resumed from the last committed round');
     } else {
       this.state.vector = this.init.algorithm.initialize?.(this.init.initial.slice()) ?? this.init.initial.slice();
@@ -178,6 +187,7 @@ export class Peer {
   private async run(signal: AbortSignal): Promise<void> {
     const ctx = this.context();
     try {
+      await this.join(signal);
       if (this.init.algorithm.engine === 'modest') {
         this.modest = new ModestEngine(ctx);
         await this.modest.run(signal);
@@ -190,6 +200,16 @@ export class Peer {
       this.phase = 'idle';
       this.components.logger.error({ err }, 'the round engine stopped on an error');
     }
+  }
+
+  /** The join phase, if the Peer has one: adopt the neighbour's state it returns (layout checked again here). */
+  private async join(signal: AbortSignal): Promise<void> {
+    const hook = this.components.join;
+    if (hook === undefined) return;
+    const state = await hook({ round: this.state.round, fresh: this.fresh }, this.neighbourProgress(), signal);
+    if (state === null) return;
+    if (state.vector.length !== this.init.layout.size) throw new PeerStateError(`a joined state has ${state.vector.length} parameters; layout ${this.init.layout.hash} has ${this.init.layout.size}`);
+    Object.assign(this.state, { vector: state.vector, round: state.round, age: state.age });
   }
 
   /**
