@@ -15,6 +15,7 @@ import { WorkerPool } from './learner/pool.js';
 import { DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import type { Network } from './network.js';
+import { registerStallGauge, StallDetector } from './stall.js';
 import { Peer, type Phase } from './peer.js';
 import { store as createStore, type Store } from './store.js';
 import { createMetrics, type Metrics } from './control/metrics.js';
@@ -193,6 +194,8 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
 
     let currentPhase = (): Phase => 'starting';
     const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted', 'busy'], phase: () => currentPhase() });
+    let stalledSeconds = (): number => 0;
+    registerStallGauge(metrics.registry, () => stalledSeconds());
     const peer = new Peer({
       swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode,
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
@@ -229,7 +232,18 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     announce();
     cleanup.push(async () => { clearInterval(timer); if (deferred !== null) clearTimeout(deferred); announceOnRound(); });
 
-    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend().name, version, startedAt: Date.now() });
+    // The round engines finish a round at least every round timeout; MoDeST rounds finish only where the
+    // peer is sampled, so a quiet MoDeST peer is not stalled.
+    const stall = algorithm.instance.engine === 'modest' ? null : new StallDetector({ roundTimeoutMs: cfg.rounds.mode === 'async' ? Math.max(cfg.rounds.periodMs, cfg.rounds.timeoutMs) : cfg.rounds.timeoutMs }, {
+      clock: systemClock, logger: logger.child({ component: 'health' }), waitingFor: () => peer.waitingFor(),
+    });
+    if (stall !== null) {
+      stall.start();
+      stalledSeconds = () => stall.stalledSeconds();
+      const offRound = peer.onRound((s) => stall.onRound(s.round));
+      cleanup.push(async () => { offRound(); stall.stop(); });
+    }
+    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend().name, version, startedAt: Date.now(), stall: () => stall?.check() ?? null });
     // The network keeps cumulative per-peer counters; the metrics get their growth once per round.
     const seen = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
     const publishTraffic = (): void => {

@@ -102,6 +102,8 @@ export class Peer {
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
   private modest: ModestEngine | null = null;
+  /** The neighbours the current synchronous round waits for (health reports). */
+  private waiting: readonly string[] = [];
   /** The store held no model: this peer starts from the initial weights. */
   private fresh = true;
 
@@ -182,6 +184,9 @@ export class Peer {
     };
   }
 
+  /** The neighbours the current synchronous round waits for (empty when it is not waiting). */
+  waitingFor(): readonly string[] { return this.waiting; }
+
   trust(): TrustScore[] { return this.init.algorithm.trust?.() ?? []; }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -232,6 +237,7 @@ export class Peer {
       swarmRound: () => this.neighboursRound(),
       finished: (peer) => this.announcedRounds.get(peer),
       onAnnouncement: (listener) => this.components.network.onAnnouncement((_, m) => { if (m.swarm === this.init.swarm) listener(); }),
+      waiting: (peers) => { this.waiting = [...peers]; },
     };
   }
 

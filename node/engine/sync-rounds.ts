@@ -19,6 +19,8 @@ export interface NeighbourProgress {
   finished(peer: string): number | undefined;
   /** `listener` runs after every announcement of a neighbour; returns an unsubscribe. */
   onAnnouncement(listener: () => void): () => void;
+  /** The round now waits for these neighbours (empty: it waits for nobody); for health reports. */
+  waiting?(peers: readonly string[]): void;
 }
 
 /**
@@ -56,11 +58,13 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
     const senders = progress ? awaitedSenders(plan.senders, round, progress) : plan.senders;
     const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
     const released = progress ? releaseWhenSettled(ctx, senders, round, progress) : null;
+    progress?.waiting?.(senders);
     const [sent, frames] = await Promise.all([
       pushModel(ctx, targets, round, step, neighbours.length, signal),
       ctx.network.collect(round, step, senders, { signal: released ? anySignal(deadline, released.signal) : deadline }),
-    ]).finally(() => released?.stop());
+    ]).finally(() => { released?.stop(); progress?.waiting?.([]); });
     signal.throwIfAborted();
+    if (deadline.aborted) warnTimedOut(ctx, round, step, senders, frames);
     sendFailures += sent.failures; bytesOut += sent.bytes;
     // Frames of senders we did not wait for (a neighbour list that lags) are aggregated but not counted:
     // received/expected says whether the peers this round waited for delivered.
@@ -90,6 +94,13 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
   ctx.setPhase('committing');
   await ctx.finishRound(summary);
   ctx.setPhase('idle');
+}
+
+/** A round that waited out its timeout says so, naming the neighbours whose frames did not come. */
+function warnTimedOut(ctx: EngineContext, round: number, step: number, senders: readonly string[], frames: readonly { from: string }[]): void {
+  const arrived = new Set(frames.map((f) => f.from));
+  const missing = senders.filter((s) => !arrived.has(s));
+  if (missing.length > 0) ctx.logger.warn({ round, step, waitingFor: missing, timeoutMs: ctx.rounds.timeoutMs }, 'round waited past its timeout for neighbours; going on without them');
 }
 
 /** Whom to send to and whom to wait for: every neighbour, or the push-gossip schedule. */
