@@ -6,7 +6,8 @@
  * hostile peer sending malformed frames and endless length prefixes throughout. One pass per algorithm:
  * dpsgd (synchronous), gossip-learning (asynchronous), modest (its own engine).
  *
- * Targets, per pass: no peer goes longer than 3 round timeouts without finishing a round while it runs;
+ * Targets, per pass: no peer goes longer than 3 round timeouts without finishing a round while it runs
+ * (from 'murmur daemon running', its join phase included; the process start-up before it is printed apart);
  * live peers' rounds differ by at most 3 at the end; every live peer ends within 3 points of a lockstep
  * simulation of the same swarm at the same round; no daemon crashes; every restart resumes the round its
  * store committed. Peak RSS per daemon is printed.
@@ -56,12 +57,12 @@ export function soakChecks(algorithm: string, report: SoakPassReport, reference:
 function printPass(algorithm: string, report: SoakPassReport, reference: number[]): void {
   if (jsonMode) return;
   console.log(`\n${algorithm}: ${(report.wallMs / 60_000).toFixed(1)} min`);
-  console.log('peer  role    rounds  last  longest gap  accuracy  lockstep  peak RSS  restarts (committed→resumed)');
+  console.log('peer  role    rounds  last  longest gap  start-up  accuracy  lockstep  peak RSS  restarts (committed→resumed)');
   for (const p of report.peers) {
     const ref = reference[Math.min(p.roundAtEnd, reference.length - 1)];
     console.log([
       String(p.index).padEnd(4), p.role.padEnd(7), String(p.roundsDone).padStart(6), String(p.roundAtEnd).padStart(5),
-      `${(p.longestGapMs / 1000).toFixed(1)} s`.padStart(12), (p.finalAccuracy === null ? '—' : `${(100 * p.finalAccuracy).toFixed(2)}%`).padStart(9),
+      `${(p.longestGapMs / 1000).toFixed(1)} s`.padStart(12), `${(p.longestBootMs / 1000).toFixed(1)} s`.padStart(9), (p.finalAccuracy === null ? '—' : `${(100 * p.finalAccuracy).toFixed(2)}%`).padStart(9),
       (ref === undefined ? '—' : `${(100 * ref).toFixed(2)}%`).padStart(9), `${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB`.padStart(9),
       ' ' + (p.restarts.map((r) => `${String(r.committed)}→${String(r.resumed)}`).join(', ') || '—'),
     ].join(' '));
