@@ -201,7 +201,9 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
       trainIndices: share.train, testIndices: share.test,
       rounds: { ...cfg.rounds, maxRounds: cfg.rounds.max ?? Infinity },
-    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.instance.engine) });
+    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.instance.engine),
+      memberSilenceMs: cfg.network.memberSilencePeriods * cfg.network.announceEveryMs,
+    });
     // What a joining neighbour gets: our model once we finished a round (a peer still joining has none to give).
     node.services.state?.serve(() => (peer.round > 0 ? { vector: peer.vector(), round: peer.round, age: peer.age } : null));
     await peer.start();

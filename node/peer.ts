@@ -65,6 +65,11 @@ export interface PeerComponents {
    * neighbour's current model) replaces ours. The daemon passes one; simulations start in lockstep.
    */
   join?: JoinHook;
+  /**
+   * Members of a live swarm announce every period: MoDeST prunes one not heard for this long, ms (the daemon:
+   * network.memberSilencePeriods × announceEveryMs). Unset (simulations, which do not announce): never.
+   */
+  memberSilenceMs?: number;
 }
 
 export interface PeerStatus {
@@ -250,6 +255,7 @@ export class Peer {
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
       isOnline: c.isOnline ?? (() => true),
       pushSchedule: c.pushSchedule,
+      memberSilenceMs: c.memberSilenceMs,
       state: this.state,
       setPhase: (p) => { if (this.phase !== 'stopping') this.phase = p; },
       rng: rngs,
