@@ -20,38 +20,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
-import { soakPlan, type SoakShape } from './lib/soak-plan.js';
+import { soakChecks } from './lib/soak-checks.js';
+import { CI_SOAK_SHAPE, SOAK_EVAL_SIZE, SOAK_ROUND_TIMEOUT_MS, soakPlan, type SoakShape } from './lib/soak-plan.js';
 import { lockstepAccuracy } from './lib/soak-reference.js';
 import { runSoakPass, type SoakAlgorithm, type SoakPassReport } from './lib/soak-run.js';
 
-const ROUND_TIMEOUT_MS = 10_000;
-const EVAL_SIZE = 500;
+const ROUND_TIMEOUT_MS = SOAK_ROUND_TIMEOUT_MS;
+const EVAL_SIZE = SOAK_EVAL_SIZE;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-/** The checks of one pass (see the module comment), given the lockstep reference accuracy by round. */
-export function soakChecks(algorithm: string, report: SoakPassReport, reference: number[], roundTimeoutMs: number): Check[] {
-  const live = report.peers.filter((p) => p.live);
-  const worstGap = Math.max(...report.peers.map((p) => p.longestGapMs));
-  const ends = live.map((p) => p.roundAtEnd);
-  const spread = Math.max(...ends) - Math.min(...ends);
-  const offRef = live.map((p) => {
-    const ref = reference[Math.min(p.roundAtEnd, reference.length - 1)];
-    return p.finalAccuracy === null || ref === undefined ? Number.POSITIVE_INFINITY : Math.abs(p.finalAccuracy - ref) * 100;
-  });
-  const crashes = report.peers.reduce((s, p) => s + p.unexpectedExits, 0);
-  const restarts = report.peers.flatMap((p) => p.restarts);
-  const badRestarts = restarts.filter((r) => r.resumed !== r.committed).length;
-  return [
-    { name: `${algorithm}: longest wait for a round`, pass: worstGap <= 3 * roundTimeoutMs, figure: `${(worstGap / 1000).toFixed(1)} s`, target: `≤ ${(3 * roundTimeoutMs) / 1000} s` },
-    { name: `${algorithm}: round spread at the end`, pass: spread <= 3, figure: `${spread} (${Math.min(...ends)}–${Math.max(...ends)})`, target: '≤ 3' },
-    { name: `${algorithm}: accuracy vs lockstep`, pass: offRef.every((d) => d <= 3), figure: `max ${Math.max(...offRef).toFixed(2)} points off`, target: '≤ 3 points' },
-    { name: `${algorithm}: crashes`, pass: crashes === 0, figure: String(crashes), target: '0' },
-    { name: `${algorithm}: restarts resume the committed round`, pass: badRestarts === 0, figure: `${restarts.length - badRestarts}/${restarts.length}`, target: 'all' },
-  ];
 }
 
 function printPass(algorithm: string, report: SoakPassReport, reference: number[]): void {
@@ -75,7 +54,7 @@ function printPass(algorithm: string, report: SoakPassReport, reference: number[
 
 const ci = process.argv.includes('--ci');
 const shape: SoakShape = ci
-  ? { peers: 4, durationMs: 90_000, joinSpreadMs: 20_000, kills: 1, leaver: false, slow: false, seed: Number(arg('seed', '1')) }
+  ? { ...CI_SOAK_SHAPE, seed: Number(arg('seed', '1')) }
   : {
     peers: Number(arg('peers', '8')), durationMs: Number(arg('minutes', '10')) * 60_000, joinSpreadMs: 60_000, kills: 4,
     leaver: true, slow: true, seed: Number(arg('seed', '1')),
