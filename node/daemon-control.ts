@@ -1,6 +1,6 @@
 /** The daemon's answers to the control API: reads of the peer, the network and the store. */
 import type { DaemonConfig } from './config.js';
-import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo } from './control/types.js';
+import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo, type StallInfo } from './control/types.js';
 import type { Network } from './network.js';
 import type { Peer } from './peer.js';
 import type { Store } from './store.js';
@@ -10,6 +10,8 @@ import type { ReachabilityMonitor } from '../protocols/reachability.js';
 export interface DaemonControlInit {
   cfg: Readonly<DaemonConfig>; peer: Peer; node: MurmurNode; network: Network; store: Store;
   reachability: ReachabilityMonitor; backend: string; version: string; startedAt: number;
+  /** The stall detector's state (node/stall.ts); null while rounds finish or where no detector runs. */
+  stall?: () => StallInfo | null;
 }
 
 export function daemonControlSource(d: DaemonControlInit): ControlSource {
@@ -21,7 +23,7 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
         swarm: d.cfg.swarm, round: s.round, phase: s.phase, accuracy: s.accuracy, loss: s.loss, modelAge: s.age,
         neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
         dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash, ...s.extra },
-        reachability: d.reachability.snapshot(),
+        reachability: d.reachability.snapshot(), stall: d.stall?.() ?? null,
       };
     },
     peers() {
