@@ -1,5 +1,7 @@
 /** The daemon's answers to the control API: reads of the peer, the network and the store. */
+import { kernelInfo } from '../aggregation/kernels/wasm.js';
 import type { DaemonConfig } from './config.js';
+import type { BackendChoice } from './learner/backend.js';
 import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo } from './control/types.js';
 import type { Network } from './network.js';
 import type { Peer } from './peer.js';
@@ -9,7 +11,7 @@ import type { ReachabilityMonitor } from '../protocols/reachability.js';
 
 export interface DaemonControlInit {
   cfg: Readonly<DaemonConfig>; peer: Peer; node: MurmurNode; network: Network; store: Store;
-  reachability: ReachabilityMonitor; backend: string; version: string; startedAt: number;
+  reachability: ReachabilityMonitor; backend: string | BackendChoice; version: string; startedAt: number;
 }
 
 export function daemonControlSource(d: DaemonControlInit): ControlSource {
@@ -17,10 +19,11 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
     status() {
       const s = d.peer.status();
       return {
-        peerId: s.peerId, addresses: d.node.getMultiaddrs().map(String), backend: d.backend, algorithm: s.algorithm,
+        peerId: s.peerId, addresses: d.node.getMultiaddrs().map(String), backend: typeof d.backend === 'string' ? d.backend : d.backend.name, algorithm: s.algorithm,
         swarm: d.cfg.swarm, round: s.round, phase: s.phase, accuracy: s.accuracy, loss: s.loss, modelAge: s.age,
         neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
-        dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash, ...s.extra },
+        dataDir: d.cfg.dataDir, version: d.version, mode: s.mode, modelHash: s.modelHash, ...(s.extra ? { extra: s.extra } : {}),
+        backendReason: backendReason(d.backend), kernels: kernelInfo(), listen: [...d.cfg.network.listen],
         reachability: d.reachability.snapshot(),
       };
     },
@@ -40,4 +43,10 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
     },
     trust() { return d.peer.trust(); },
   };
+}
+
+/** Why the backend was chosen: the faster ones skipped, with their first error line. */
+function backendReason(backend: string | BackendChoice): string {
+  if (typeof backend === 'string' || backend.skipped.length === 0) return '';
+  return backend.skipped.map((x) => `${x.name} skipped: ${x.reason}`).join('; ');
 }

@@ -202,7 +202,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     announce();
     cleanup.push(async () => { clearInterval(timer); if (deferred !== null) clearTimeout(deferred); announceOnRound(); });
 
-    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend().name, version, startedAt: Date.now() });
+    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend(), version, startedAt: Date.now() });
     // The network keeps cumulative per-peer counters; the metrics get their growth once per round.
     const seen = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
     const publishTraffic = (): void => {
