@@ -1,7 +1,7 @@
 import '../../node/polyfill.js';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, spawnDaemon, waitFor, type DaemonProcess } from '../../scripts/lib/daemon-harness.js';
@@ -17,7 +17,7 @@ describe('inspecting a daemon while it runs and after it stopped', { timeout: 24
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('status and history answer from the API while running, and from the store once stopped', async () => {
+  it('status, history and report answer from the API while running, and from the store once stopped', async () => {
     root = await mkdtemp(join(tmpdir(), 'murmur-e2e-inspect-'));
     const dataDir = join(root, 'peer');
     daemon = spawnDaemon(dataDir, [
@@ -29,6 +29,10 @@ describe('inspecting a daemon while it runs and after it stopped', { timeout: 24
       return h.length >= 2 ? h : null;
     }, 180_000);
     assert.ok(running.every((h) => typeof h.modelHash === 'string'));
+    const liveReport = join(root, 'live.html');
+    const wrote = await cli<{ rounds: number }>(['report', '--data-dir', dataDir, '--out', liveReport]);
+    assert.ok(wrote.rounds >= 2);
+    assert.match(await readFile(liveReport, 'utf8'), /<figure id="accuracy">[\s\S]*<svg/);
     const live = await cli<Status>(['status', '--data-dir', dataDir]);
     assert.equal(live.state, 'running');
     assert.match(live.controlUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -42,6 +46,11 @@ describe('inspecting a daemon while it runs and after it stopped', { timeout: 24
     assert.ok(history.length >= running.length);
     assert.deepEqual(history.slice(0, running.length).map((h) => h.modelHash), running.map((h) => h.modelHash));
     assert.equal(stopped.round, history.at(-1)!.round);
+    const stoppedReport = join(root, 'stopped.html');
+    assert.equal((await cli<{ rounds: number }>(['report', '--data-dir', dataDir, '--out', stoppedReport])).rounds, history.length);
+    const html = await readFile(stoppedReport, 'utf8');
+    for (const id of ['accuracy', 'loss', 'bytes', 'neighbours', 'duration']) assert.match(html, new RegExp(`<figure id="${id}">[\\s\\S]*?<svg`));
+    assert.match(html, /<th>daemon<\/th><td>stopped<\/td>/);
 
     // Nothing is created where only reading was asked for.
     const missing = join(root, 'does-not-exist');
