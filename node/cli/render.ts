@@ -45,6 +45,8 @@ export interface RenderOptions {
 export const DEFAULT_TABLE_WIDTH = 100;
 /** A column is never squeezed below this many characters of content. */
 const MIN_CELL_WIDTH = 6;
+/** Words up to this long (a short peer id, a number with its unit) are kept whole while any column can wrap at spaces. */
+const MAX_UNBROKEN_WORD = 20;
 
 /** Process exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -97,11 +99,16 @@ function drawTable(grid: string[][], header: boolean, maxWidth: number): string 
   const content = [...natural];
   // Borders: one per column plus one; padding: one space each side of every cell.
   const total = (): number => content.reduce((a, b) => a + b + 3, 1);
-  while (total() > maxWidth) {
-    let widest = 0;
-    for (let i = 1; i < columns; i++) if (content[i]! > content[widest]!) widest = i;
-    if (content[widest]! <= MIN_CELL_WIDTH) break;
-    content[widest]!--;
+  // First squeeze columns down to their longest word (they then wrap at spaces), and only then cut words.
+  const longestWord = Array.from({ length: columns }, (_, i) =>
+    Math.min(MAX_UNBROKEN_WORD, Math.max(MIN_CELL_WIDTH, ...grid.flatMap((r) => (r[i] ?? '').split(/[\s\n]+/).map((w) => [...w].length)))));
+  for (const floor of [(i: number) => longestWord[i]!, () => MIN_CELL_WIDTH]) {
+    while (total() > maxWidth) {
+      let widest = -1;
+      for (let i = 0; i < columns; i++) if (content[i]! > floor(i) && (widest < 0 || content[i]! > content[widest]!)) widest = i;
+      if (widest < 0) break;
+      content[widest]!--;
+    }
   }
   const wrapped = grid.map((row) => row.map((cell, i) => (content[i]! < natural[i]! ? wrapText(cell, content[i]!) : cell)));
   // A record reads as one block: no rule between its fields (multi-line values stay readable by indentation).
