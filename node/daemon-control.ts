@@ -1,7 +1,7 @@
 /** The daemon's answers to the control API: reads of the peer, the network and the store. */
 import { kernelInfo } from '../aggregation/kernels/wasm.js';
 import type { DaemonConfig } from './config.js';
-import type { BackendChoice } from './learner/backend.js';
+import { skipReasons, type BackendChoice } from './learner/backend.js';
 import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo } from './control/types.js';
 import type { Network } from './network.js';
 import type { Peer } from './peer.js';
@@ -45,8 +45,7 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
   };
 }
 
-/** Why the backend was chosen: the faster ones skipped, with their first error line. */
+/** Why the backend was chosen: the faster ones skipped, and why ('' when the first choice loaded). */
 function backendReason(backend: string | BackendChoice): string {
-  if (typeof backend === 'string' || backend.skipped.length === 0) return '';
-  return backend.skipped.map((x) => `${x.name} skipped: ${x.reason}`).join('; ');
+  return typeof backend === 'string' ? '' : skipReasons(backend);
 }
