@@ -47,7 +47,7 @@ async function murmur(args: string[], env: Record<string, string | undefined> = 
   const err: string[] = [];
   let exitCode: number | undefined;
   const program = new Command('murmur').exitOverride().configureOutput({ writeOut: (t) => out.push(t), writeErr: (t) => err.push(t) });
-  registerInspectCommands(program, { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), setExitCode: (c) => { exitCode = c; }, now: () => NOW });
+  registerInspectCommands(program, { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), setExitCode: (c) => { exitCode = c; }, now: () => NOW, sleep: async () => {} });
   await program.parseAsync(args, { from: 'user' });
   return { stdout: out.join(''), stderr: err.join(''), exitCode };
 }
@@ -100,6 +100,15 @@ describe('inspect commands', () => {
     assert.equal(state, 'running');
     assert.equal(metricsUrl, `${String(controlUrl)}/metrics`);
     assert.equal(tokenFile, join(dir, 'control.token'));
+  });
+
+  it('status --watch redraws in place, --count times', async () => {
+    const r = await run(['status', '--data-dir', dir, '--watch', '--count', '3']);
+    assert.equal(r.exitCode, undefined, r.stderr);
+    assert.equal(r.stdout.split('\x1b[H\x1b[J').length, 4);
+    assert.equal(r.stdout.match(/│ peer id\s+│ 12D3KooWStubPeer/g)?.length, 3);
+    const both = await run(['status', '--data-dir', dir, '--watch', '--json']);
+    assert.equal(both.exitCode, 2);
   });
 
   it('reads the data dir from MURMUR_DATA_DIR when --data-dir is absent', async () => {
