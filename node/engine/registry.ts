@@ -13,7 +13,7 @@ import { runSyncRounds } from './sync-rounds.js';
 export const DEFAULT_ASYNC_OPTIONS: AsyncOptions = Object.freeze({ trainEachPeriod: false, trainAfterMerge: true, pushToAll: false });
 
 const ENGINES: ReadonlyMap<string, EngineFactory> = new Map<string, EngineFactory>([
-  ['sync-rounds', (ctx) => ({ run: (signal) => runSyncRounds(ctx, signal, ctx.neighboursRound) })],
+  ['sync-rounds', (ctx) => ({ run: (signal) => runSyncRounds(ctx, signal, ctx.progress) })],
   ['async-gossip', (ctx, options) => ({ run: (signal) => runAsyncGossip(ctx, signal, (options as AsyncOptions | undefined) ?? DEFAULT_ASYNC_OPTIONS) })],
   ['modest', (ctx, options) => new ModestEngine(ctx, options as ModestSettings | undefined)],
 ]);

@@ -19,13 +19,13 @@ import { anySignal } from '../../deadline.js';
 import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFrame } from '../../network.js';
 import type { EngineContext } from '../context.js';
 import type { Engine } from '../engine.js';
-import { isUnsendable, toContributions, trainLocal } from '../steps.js';
+import { sendToAll, toContributions, trainLocal } from '../steps.js';
 import { firstAvailable } from './availability.js';
 import { ModestConfigError } from './errors.js';
 import { RoundLedger } from './ledger.js';
 import { Membership } from './membership.js';
 import type { ModestSettings } from './settings.js';
-import { aggregateInput, finishRound } from './steps.js';
+import { aggregateInput, announceRound, finishRound } from './steps.js';
 import { EngineTasks } from './tasks.js';
 import { aggregatedRound, modelsNeeded, trainedModelIndex } from './view.js';
 import { ProgressWatch } from './watch.js';
@@ -144,6 +144,7 @@ export class ModestEngine implements Engine {
       return;
     }
     this.view.merge(f.view);
+    this.heardFrom(f.from, Math.max(h.round, this.estimate()));
     this.view.touch(f.from, Math.max(h.round, this.estimate()));
     const c = toContributions([f], this.ctx.algorithm.extract(this.ctx.state.vector))[0]!;
     if (c.values !== null) {
@@ -156,6 +157,7 @@ export class ModestEngine implements Engine {
   private onAnnouncement(from: string, m: Announcement): void {
     if (m.swarm !== this.ctx.swarm || m.algorithm !== MODEST_ALGORITHM || m.layoutHash !== this.ctx.algorithm.exchangeLayout.hash) return;
     this.announced = Math.max(this.announced, m.round);
+    if (m.membership?.change !== 'leave') this.heardFrom(from, m.round);
     if (m.membership !== undefined && this.phase !== 'left') this.view.onAdvertisement(from, m.membership, Math.max(m.round, this.estimate()));
     this.tasks.poke();
   }
@@ -307,7 +309,26 @@ export class ModestEngine implements Engine {
     return trainers;
   }
 
+  /**
+   * A live swarm (ctx.memberSilenceMs set: the daemon): a peer we hear from is a member (an unknown one joins
+   * as if it advertised JOIN), and members not heard for memberSilenceMs are pruned (Membership.prune).
+   */
+  private heardFrom(peer: string, round: number): void {
+    const silenceMs = this.ctx.memberSilenceMs;
+    if (silenceMs === undefined || this.phase === 'left') return;
+    this.view.heard(peer, round, this.ctx.clock.now());
+    this.pruneMembers();
+  }
+
+  private pruneMembers(): void {
+    const silenceMs = this.ctx.memberSilenceMs;
+    if (silenceMs === undefined || this.membership === null) return;
+    const { left, silent } = this.view.prune(this.ctx.clock.now(), silenceMs);
+    if (left.length + silent.length > 0) this.ctx.logger.info({ left, silent, silenceMs }, 'MoDeST members pruned (left, or not heard from)');
+  }
+
   private available(index: number, count: number): Promise<string[]> {
+    this.pruneMembers();
     return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.ping(peer));
   }
 
@@ -339,17 +360,10 @@ export class ModestEngine implements Engine {
     };
     // Shuffled for load balancing as the authors do; seeded, so a simulation replays.
     const order = ctx.rng(index, `modest-${kind}`).shuffle([...targets]);
-    const results = await Promise.allSettled(order.map((t) => ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, this.signal) })));
-    let failures = 0;
-    let bytesOut = 0;
-    results.forEach((r, k) => {
-      if (r.status === 'fulfilled') { bytesOut += r.value; this.view.touch(order[k]!, this.estimate()); }
-      else if (isUnsendable(r.reason)) throw r.reason;
-      else { failures++; ctx.logger.debug({ peer: order[k], index, kind, err: (r.reason as Error)?.message }, 'send failed'); }
-    });
+    const sent = await sendToAll(ctx, frame, order, this.signal, (peer) => this.view.touch(peer, this.estimate()));
     this.view.flushPending();
     ctx.setPhase('idle');
-    return { bytesOut, sendFailures: failures };
+    return { bytesOut: sent.bytes, sendFailures: sent.failures };
   }
 
   /**
@@ -377,11 +391,7 @@ export class ModestEngine implements Engine {
   }
 
   private announce(round: number, membership?: MembershipAdvertisement): Promise<void> {
-    const { ctx } = this;
-    return ctx.network.announce({
-      swarm: ctx.swarm, round, degree: Math.min(this.view.size, 0xffff), age: ctx.state.age, algorithm: MODEST_ALGORITHM,
-      layoutHash: ctx.algorithm.exchangeLayout.hash, addresses: [], ...(membership !== undefined ? { membership } : {}),
-    });
+    return announceRound(this.ctx, MODEST_ALGORITHM, round, this.view.size, membership);
   }
 
   private failed(err: unknown, what: string): void {

@@ -1,6 +1,7 @@
-/** The MoDeST engine's two hand-offs to the shared machinery: an aggregator's input and a finished round's summary. */
+/** The MoDeST engine's hand-offs to the shared machinery: an aggregator's input, an announcement, a finished round's summary. */
 import type { AggregateInput, Contribution } from '../../algorithms/types.js';
 import { modelHash } from '../../model-hash.js';
+import type { MembershipAdvertisement } from '../../network.js';
 import type { EngineContext } from '../context.js';
 import { evaluateIfDue } from '../steps.js';
 import type { RoundAccount } from './ledger.js';
@@ -12,6 +13,14 @@ export function aggregateInput(ctx: EngineContext, received: Contribution[], ind
     rng: ctx.rng(index, 'aggregate'), full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
     evaluate: (full, indices) => ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices }, { signal }),
   };
+}
+
+/** Announce the round (a beacon: idle peers learn it), with a membership change when there is one (§3.3). */
+export function announceRound(ctx: EngineContext, algorithm: string, round: number, viewSize: number, membership?: MembershipAdvertisement): Promise<void> {
+  return ctx.network.announce({
+    swarm: ctx.swarm, round, degree: Math.min(viewSize, 0xffff), age: ctx.state.age, algorithm,
+    layoutHash: ctx.algorithm.exchangeLayout.hash, addresses: [], ...(membership !== undefined ? { membership } : {}),
+  });
 }
 
 /** Evaluate if due and publish one round's account (what this peer did as trainer and aggregator). */
