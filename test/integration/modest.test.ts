@@ -15,7 +15,7 @@ import type { ModelSpec } from '../../node/learner/models.js';
 import { modelHash } from '../../node/model-hash.js';
 import type { RoundSummary } from '../../node/peer.js';
 import { peerIdBytes } from '../../protocols/membership.js';
-import { Libp2pSwarm } from '../../topology-sim/swarm.js';
+import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
 import { complete, ring } from '../../topology-sim/topologies.js';
 import { libp2pPeerIds, VirtualSwarm } from '../../topology-sim/virtual-swarm.js';
 
