@@ -1,7 +1,8 @@
 /**
  * What one process knows about a round: its hosted honest peers' evaluations, the sum and squared norms of their
  * models (enough for the exact consensus distance: mean‖w_i − w̄‖² = Σ‖w_i‖²/n − ‖Σw_i/n‖²), and its traffic.
- * A single-process run combines one partial per round; `--processes K` combines K, possibly from other machines.
+ * A one-process run turns its tally into the record directly (roundRecord); `--processes K` ships one partial per
+ * process and round (possibly from other machines) and combines them (combinePartials).
  */
 import { accuracyStats, type RoundRecord } from './metrics.js';
 
@@ -32,37 +33,48 @@ export function addModel(p: Pick<RoundPartial, 'sum' | 'sumSq' | 'count'>, v: Fl
   p.count++;
 }
 
-/** One round record from the partials of every process (all for the same run and round). */
-export function combinePartials(parts: readonly RoundPartial[], previous: RoundRecord | undefined): RoundRecord {
-  const first = parts[0]!;
-  const accuracies = parts.flatMap((p) => p.accuracies), losses = parts.flatMap((p) => p.losses);
-  const count = parts.reduce((s, p) => s + p.count, 0);
-  const sumSq = parts.reduce((s, p) => s + p.sumSq, 0);
-  const d = first.sum.length;
+/**
+ * The record of a round from one process's tally: what a one-process run writes directly. Exact consensus
+ * distance from the sums (mean‖w_i − w̄‖² = Σ‖w_i‖²/n − ‖Σw_i/n‖²); previous gives the cumulative fields.
+ */
+export function roundRecord(t: RoundPartial, previous: RoundRecord | undefined): RoundRecord {
+  const d = t.sum.length;
   let meanNormSq = 0;
-  for (let k = 0; k < d; k++) {
-    let t = 0;
-    for (const p of parts) t += p.sum[k]!;
-    meanNormSq += (t / Math.max(1, count)) ** 2;
-  }
-  const cd = count > 1 ? Math.max(0, sumSq / count - meanNormSq) : 0;
-  const sentRound = parts.reduce((s, p) => s + p.bytesSentRound, 0);
-  const received = parts.reduce((s, p) => s + p.bytesReceivedTotal, 0);
-  const rejected = parts.reduce((s, p) => s + p.rejectedTotal, 0);
-  const time = Math.max(...parts.map((p) => p.time));
-  const max = (k: 'train' | 'exchange' | 'aggregate') => Math.max(0, ...parts.map((p) => p.wall[k]));
+  for (let k = 0; k < d; k++) meanNormSq += (t.sum[k]! / Math.max(1, t.count)) ** 2;
+  const cd = t.count > 1 ? Math.max(0, t.sumSq / t.count - meanNormSq) : 0;
+  const sentRound = t.bytesSentRound, received = t.bytesReceivedTotal, rejected = t.rejectedTotal;
   return {
-    run: first.run, round: first.round, time,
-    honest: accuracies.length ? accuracyStats(accuracies) : previous?.honest ?? accuracyStats([0]),
-    loss: losses.length ? accuracyStats(losses) : previous?.loss ?? accuracyStats([0]),
+    run: t.run, round: t.round, time: t.time,
+    honest: t.accuracies.length ? accuracyStats(t.accuracies) : previous?.honest ?? accuracyStats([0]),
+    loss: t.losses.length ? accuracyStats(t.losses) : previous?.loss ?? accuracyStats([0]),
     consensusDistance: cd, consensusRms: Math.sqrt(cd / Math.max(1, d)),
     bytesSent: (previous?.bytesSent ?? 0) + sentRound, bytesReceived: received,
     bytesSentRound: sentRound, bytesReceivedRound: received - (previous?.bytesReceived ?? 0),
     framesRejected: rejected, framesRejectedRound: rejected - (previous?.framesRejected ?? 0),
-    wallMs: { train: max('train'), exchange: max('exchange'), aggregate: max('aggregate'), total: time - (previous?.time ?? 0) },
-    peersOnline: count,
-    ...(parts.some((p) => p.last) ? { perPeerAccuracy: accuracies } : {}),
+    wallMs: { train: Math.max(0, t.wall.train), exchange: Math.max(0, t.wall.exchange), aggregate: Math.max(0, t.wall.aggregate), total: t.time - (previous?.time ?? 0) },
+    peersOnline: t.count,
+    ...(t.last ? { perPeerAccuracy: t.accuracies } : {}),
   };
+}
+
+/** One round record from the partials of every process of a multi-process swarm (all for the same run and round). */
+export function combinePartials(parts: readonly RoundPartial[], previous: RoundRecord | undefined): RoundRecord {
+  const first = parts[0]!;
+  const sum = new Float64Array(first.sum.length);
+  for (let k = 0; k < sum.length; k++) {
+    let t = 0;
+    for (const p of parts) t += p.sum[k]!;
+    sum[k] = t;
+  }
+  const total = (f: (p: RoundPartial) => number): number => parts.reduce((s, p) => s + f(p), 0);
+  const max = (k: 'train' | 'exchange' | 'aggregate') => Math.max(0, ...parts.map((p) => p.wall[k]));
+  return roundRecord({
+    run: first.run, round: first.round, time: Math.max(...parts.map((p) => p.time)),
+    accuracies: parts.flatMap((p) => p.accuracies), losses: parts.flatMap((p) => p.losses),
+    sum, sumSq: total((p) => p.sumSq), count: total((p) => p.count),
+    bytesSentRound: total((p) => p.bytesSentRound), bytesReceivedTotal: total((p) => p.bytesReceivedTotal), rejectedTotal: total((p) => p.rejectedTotal),
+    wall: { train: max('train'), exchange: max('exchange'), aggregate: max('aggregate') }, last: parts.some((p) => p.last),
+  }, previous);
 }
 
 /** One JSON line (the sum travels as base64 of its Float64 bytes). */

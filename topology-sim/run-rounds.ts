@@ -11,7 +11,7 @@ import { rngFor } from '../node/data/rng.js';
 import type { WorkerPool } from '../node/learner/pool.js';
 import type { RoundSummary } from '../node/peer.js';
 import type { RoundRecord } from './metrics.js';
-import { addModel, combinePartials, type RoundPartial } from './round-partial.js';
+import { addModel, roundRecord, type RoundPartial } from './round-partial.js';
 import type { PreparedRun } from './run-prepare.js';
 import type { BuiltSwarm } from './run-swarm.js';
 
@@ -138,7 +138,7 @@ export class RoundCollector {
     };
     for (const i of reporters) addModel(partial, p.vectors.get(i)!);
     deps.onPartial?.(partial);
-    const rec = combinePartials([partial], this.records.at(-1));
+    const rec = roundRecord(partial, this.records.at(-1));
     this.records.push(rec);
     deps.onRecord?.(rec);
   }
