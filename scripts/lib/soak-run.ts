@@ -10,7 +10,7 @@ import { store } from '../../node/store.js';
 import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
 import { processMemory } from './rss.js';
 import { runHostilePeer, type HostileReport } from './soak-hostile.js';
-import { SOAK_EVAL_SIZE, type SoakPlan } from './soak-plan.js';
+import { SOAK_EVAL_SIZE, soakAlgorithmParams, type SoakPlan } from './soak-plan.js';
 
 export type SoakAlgorithm = 'dpsgd' | 'gossip-learning' | 'modest';
 
@@ -94,6 +94,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     return [
       '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...boot, '--swarm', `soak-${algorithm}`, '--peers', String(n), '--peer-index', String(i),
       '--model', 'mlp', '--hidden', '32', '--algorithm', algorithm, ...(algorithm === 'gossip-learning' ? ['--mode', 'async'] : []),
+      ...Object.entries(soakAlgorithmParams(algorithm, n, init.roundTimeoutMs)).flatMap(([k, v]) => ['--set', `algorithm.${k}=${v}`]),
       '--set', 'workers=1', '--set', `rounds.timeoutMs=${init.roundTimeoutMs}`, '--set', 'rounds.minRoundMs=1000',
       '--set', `data.evalSize=${SOAK_EVAL_SIZE}`, '--set', 'network.announceEveryMs=2000',
       ...(plan.slowPeer === i ? ['--set', 'train.epochs=3'] : []), '--log-level', 'info',
