@@ -10,7 +10,7 @@ import { resolveModelSpec, type DaemonConfig } from './config.js';
 import { datasetParts } from './data/dataset.js';
 import { peerShare } from './data/peer-share.js';
 import { loadDataSource } from './data/source.js';
-import { describeBackend, type BackendName } from './learner/backend.js';
+import { backendTip, describeBackend, type BackendName } from './learner/backend.js';
 import { WorkerPool } from './learner/pool.js';
 import { DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
@@ -21,6 +21,7 @@ import { store as createStore, type Store } from './store.js';
 import { createMetrics, type Metrics } from './control/metrics.js';
 import { controlServer } from './control/server.js';
 import { daemonControlSource } from './daemon-control.js';
+import { explainStartError, recordStartFootprint } from './daemon-start.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { largestFrameBytes, libp2pNetwork } from '../protocols/libp2p-network.js';
 import { swarmDiscovery } from '../protocols/discovery.js';
@@ -103,6 +104,8 @@ export interface Daemon {
 export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, version: string): Promise<Daemon> {
   const cleanup: Array<() => Promise<void>> = [];
   const undo = async () => { for (const f of cleanup.reverse()) await f().catch((err: unknown) => logger.warn({ err }, 'cleanup step failed')); };
+  // A failed start leaves the data dir as it found it (no peer.key or db/ from a start that never ran).
+  const footprint = await recordStartFootprint(cfg.dataDir);
   try {
     const store = createStore({ dataDir: cfg.dataDir, checkpoints: cfg.checkpoints });
     await store.start();
@@ -114,6 +117,8 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     await pool.start();
     cleanup.push(() => pool.stop());
     logger.info({ backend: describeBackend(pool.backend()), workers: pool.size }, 'TensorFlow.js backend ready');
+    const tip = backendTip(pool.backend());
+    if (tip !== null) logger.info(tip);
 
     const data = await loadDataSource(
       cfg.data.source === 'csv' ? { source: 'csv', path: cfg.data.path!, classCount: cfg.data.classCount }
@@ -245,7 +250,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       const offRound = peer.onRound((s) => stall.onRound(s.round));
       cleanup.push(async () => { offRound(); stall.stop(); });
     }
-    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend().name, version, startedAt: Date.now(), stall: () => stall?.check() ?? null });
+    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend(), version, startedAt: Date.now(), stall: () => stall?.check() ?? null });
     // The network keeps cumulative per-peer counters; the metrics get their growth once per round.
     const seen = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
     const publishTraffic = (): void => {
@@ -303,6 +308,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     };
   } catch (err) {
     await undo();
-    throw err;
+    await footprint.undo().catch((e: unknown) => logger.warn({ err: e }, 'could not remove what the failed start created'));
+    throw explainStartError(err);
   }
 }

@@ -8,7 +8,9 @@ import type { AlgorithmInstance, TrustScore } from './algorithms/types.js';
 import type { Clock } from './clock.js';
 import { datasetFromShared } from './data/dataset.js';
 import { deriveRng, type Rng } from './data/rng.js';
-import { MurmurError } from './errors.js';
+import { PeerStateError } from './errors.js';
+
+export { PeerStateError };
 import type { AnyModelSpec } from './learner/create-model.js';
 import type { LearnerPool } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
@@ -85,12 +87,6 @@ export interface PeerStatus {
   modelHash: string;
   /** Engine-specific state (MoDeST: view size, sample index, derived sample, aggregators, own role). */
   extra?: Record<string, unknown>;
-}
-
-/** The peer's model was made for another architecture than the one configured. */
-export class PeerStateError extends MurmurError {
-  static override name = 'PeerStateError';
-  constructor(message: string) { super('ERR_PEER_STATE', message); }
 }
 
 const DEFAULT_ASYNC: AsyncOptions = { trainEachPeriod: false, trainAfterMerge: true, pushToAll: false };

@@ -32,7 +32,7 @@ import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
-import { InvalidNodeOptionsError } from './net-errors.js';
+import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
 import { guardedMuxer } from './stream-guard.js';
 

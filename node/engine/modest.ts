@@ -17,7 +17,7 @@
 import { aggregatedRound, modelsNeeded, trainedModelIndex } from '../../aggregation/modest.js';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { decodeView } from '../../protocols/membership.js';
-import type { ModestSettings } from '../algorithms/modest.js';
+import type { ModestSettings } from './modest-settings.js';
 import type { AggregateInput, Contribution } from '../algorithms/types.js';
 import { anySignal } from '../deadline.js';
 import { MurmurError } from '../errors.js';
