@@ -73,12 +73,12 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
  * The join phase of a daemon (node/join.ts): wait up to two announcement periods for the neighbours'
  * rounds, then fetch a neighbour's model over /murmur/state/1.0.0 when fresh or far behind. A daemon with
  * no way to find a neighbour (no bootstrap peer, no mDNS, no configured list: the first peer of a swarm)
- * does not wait. MoDeST joins through its own membership protocol (ALGORITHMS.md §3.3) and gets none.
+ * does not wait. MoDeST only waits (its members are then in its initial view); it gets its model through
+ * its own protocol, from the aggregators of the round it is sampled for (ALGORITHMS.md §3.3).
  */
-function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook | undefined {
-  if (engine === 'modest') return undefined;
+function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook {
   const canFindNeighbours = cfg.network.bootstrap.length > 0 || cfg.network.mdns || cfg.network.neighbours !== 'connected';
-  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0 }, {
+  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0, fetchState: engine !== 'modest' }, {
     neighbours,
     requestState: async (peer, options) => {
       const service = node.services.state;
