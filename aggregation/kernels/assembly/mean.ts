@@ -3,60 +3,68 @@
 // results equal the JS versions bit for bit; SIMD runs across elements, never across rows.
 import { load2, store4 } from './simd';
 
+/** Address of row r's element `offset` (bytes): rows are found through a table of u32 byte addresses. */
+@inline function rowAt(table: usize, r: i32, offset: usize): usize { return <usize>load<u32>(table + (<usize>r << 2)) + offset; }
+
 /**
- * acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64, rows of `len` floats `stride` floats apart.
+ * acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64 for i < len, where row r's floats start at
+ * table[r] + offset (bytes). Rows may lie anywhere in memory (resident inputs or staged copies alike); eight
+ * coordinates per step keep four independent addition chains in flight.
  */
-export function sumRows(acc: usize, src: usize, rows: i32, stride: i32, len: i32, first: bool): void {
-  const step = <usize>stride << 2;
+export function sumRowsAt(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool): void {
   let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
-    let a = load2(p), b = load2(p + 8);
-    if (!first) { a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b); }
-    for (let r = 1; r < rows; r++) {
-      p += step;
-      a = f64x2.add(a, load2(p));
-      b = f64x2.add(b, load2(p + 8));
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let p = rowAt(table, 0, o);
+    let a = load2(p), b = load2(p + 8), c = load2(p + 16), d = load2(p + 24);
+    if (!first) {
+      a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b);
+      c = f64x2.add(v128.load(q, 32), c); d = f64x2.add(v128.load(q, 48), d);
     }
-    v128.store(q, a);
-    v128.store(q, b, 16);
+    for (let r = 1; r < rows; r++) {
+      p = rowAt(table, r, o);
+      a = f64x2.add(a, load2(p)); b = f64x2.add(b, load2(p + 8));
+      c = f64x2.add(c, load2(p + 16)); d = f64x2.add(d, load2(p + 24));
+    }
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, c, 32); v128.store(q, d, 48);
   }
   for (; i < len; i++) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
-    let a = <f64>load<f32>(p);
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let a = <f64>load<f32>(rowAt(table, 0, o));
     if (!first) a = load<f64>(q) + a;
-    for (let r = 1; r < rows; r++) { p += step; a += <f64>load<f32>(p); }
+    for (let r = 1; r < rows; r++) a += <f64>load<f32>(rowAt(table, r, o));
     store<f64>(q, a);
   }
 }
 
-/** acc[i] = (first ? w₀·x₀[i] : acc[i] + w₀·x₀[i]) + w₁·x₁[i] + … in Float64; weights at `w` (f64). */
-export function weightedRows(acc: usize, src: usize, w: usize, rows: i32, stride: i32, len: i32, first: bool): void {
-  const step = <usize>stride << 2;
+/**
+ * acc[i] = (first ? w₀·x₀[i] : acc[i] + w₀·x₀[i]) + w₁·x₁[i] + … in Float64, rows found as in `sumRowsAt`;
+ * weights at `w` (f64, one per row).
+ */
+export function weightedRowsAt(acc: usize, table: usize, w: usize, rows: i32, offset: usize, len: i32, first: bool): void {
   let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let p = rowAt(table, 0, o);
     let wr = f64x2.splat(load<f64>(w));
-    let a = f64x2.mul(wr, load2(p)), b = f64x2.mul(wr, load2(p + 8));
-    if (!first) { a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b); }
-    for (let r = 1; r < rows; r++) {
-      p += step;
-      wr = f64x2.splat(load<f64>(w + (<usize>r << 3)));
-      a = f64x2.add(a, f64x2.mul(wr, load2(p)));
-      b = f64x2.add(b, f64x2.mul(wr, load2(p + 8)));
+    let a = f64x2.mul(wr, load2(p)), b = f64x2.mul(wr, load2(p + 8)), c = f64x2.mul(wr, load2(p + 16)), d = f64x2.mul(wr, load2(p + 24));
+    if (!first) {
+      a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b);
+      c = f64x2.add(v128.load(q, 32), c); d = f64x2.add(v128.load(q, 48), d);
     }
-    v128.store(q, a);
-    v128.store(q, b, 16);
+    for (let r = 1; r < rows; r++) {
+      p = rowAt(table, r, o);
+      wr = f64x2.splat(load<f64>(w + (<usize>r << 3)));
+      a = f64x2.add(a, f64x2.mul(wr, load2(p))); b = f64x2.add(b, f64x2.mul(wr, load2(p + 8)));
+      c = f64x2.add(c, f64x2.mul(wr, load2(p + 16))); d = f64x2.add(d, f64x2.mul(wr, load2(p + 24)));
+    }
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, c, 32); v128.store(q, d, 48);
   }
   for (; i < len; i++) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
-    let a = load<f64>(w) * <f64>load<f32>(p);
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let a = load<f64>(w) * <f64>load<f32>(rowAt(table, 0, o));
     if (!first) a = load<f64>(q) + a;
-    for (let r = 1; r < rows; r++) { p += step; a += load<f64>(w + (<usize>r << 3)) * <f64>load<f32>(p); }
+    for (let r = 1; r < rows; r++) a += load<f64>(w + (<usize>r << 3)) * <f64>load<f32>(rowAt(table, r, o));
     store<f64>(q, a);
   }
 }
@@ -164,3 +172,4 @@ export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
   store<f64>(out, s1);
   store<f64>(out, s2, 8);
 }
+
