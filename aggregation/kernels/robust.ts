@@ -3,7 +3,8 @@
  * Blocks of COLUMN_BLOCK coordinates of all n inputs are staged into kernel memory (n rows), transposed there
  * with SIMD, and each coordinate's n values go through the same pivot kernels as the JS rules (bit-identical).
  * Centered clipping runs in two passes per iteration, each streaming every input once in blocks: the squared
- * distances to the centre, then the clipped sum per block of coordinates.
+ * distances to the centre, then the clipped sum per block of coordinates; inputs in kernel memory
+ * (`kernelVectors`) are read in place, the others staged block by block.
  */
 import type { Kernels } from './wasm.js';
 
@@ -64,15 +65,17 @@ export function centeredClippingKernel(k: Kernels, center: Float32Array, vectors
     k.f32.set(center.subarray(k0, k0 + len), stage / 4);
     k.x.promote(v + 8 * k0, stage, len);
   }
+  /** Block [k0, k0 + len) of x copied into the stage (inputs not in kernel memory); returns the stage's offset. */
+  const staged = (x: Float32Array, k0: number, len: number): number => { k.f32.set(x.subarray(k0, k0 + len), stage / 4); return stage; };
   const scales = new Float64Array(n);
   for (let it = 0; it < iterations; it++) {
     for (let j = 0; j < n; j++) {
       const x = vectors[j]!;
       let sq = 0;
+      const xAt = k.addressOf(x);
       for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
         const len = Math.min(CLIP_BLOCK, d - k0);
-        k.f32.set(x.subarray(k0, k0 + len), stage / 4);
-        sq += k.x.squaredDistance(stage, v + 8 * k0, len);
+        sq += k.x.squaredDistance(xAt >= 0 ? xAt + 4 * k0 : staged(x, k0, len), v + 8 * k0, len);
       }
       const norm = Math.sqrt(sq);
       scales[j] = norm > tau ? tau / norm : 1;
@@ -81,8 +84,8 @@ export function centeredClippingKernel(k: Kernels, center: Float32Array, vectors
       const len = Math.min(CLIP_BLOCK, d - k0);
       k.f64.fill(0, acc / 8, acc / 8 + len);
       for (let j = 0; j < n; j++) {
-        k.f32.set(vectors[j]!.subarray(k0, k0 + len), stage / 4);
-        k.x.clipAccumulate(acc, stage, v + 8 * k0, len, scales[j]!);
+        const x = vectors[j]!, xAt = k.addressOf(x);
+        k.x.clipAccumulate(acc, xAt >= 0 ? xAt + 4 * k0 : staged(x, k0, len), v + 8 * k0, len, scales[j]!);
       }
       k.x.clipStep(v + 8 * k0, acc, len, n);
     }
