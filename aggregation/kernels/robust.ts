@@ -58,34 +58,40 @@ export function medianKernel(k: Kernels, vectors: readonly Float32Array[], z: nu
  */
 export function centeredClippingKernel(k: Kernels, center: Float32Array, vectors: readonly Float32Array[], tau: number, iterations: number, res: Float32Array): void {
   const d = center.length, n = vectors.length, width = Math.min(CLIP_BLOCK, d);
+  const where = vectors.map((x) => k.addressOf(x)), staged = where.filter((at) => at < 0).length;
+  // Rows per accumulation call: resident rows are read in place, 16 at a time (more streams fall off a cliff);
+  // others are staged, 8 blocks at a time (128 KiB).
+  const passRows = staged > 0 ? 8 : 16;
   const r = k.region();
-  const v = r.alloc(8 * d), acc = r.alloc(8 * width), stage = r.alloc(4 * width), out = r.alloc(4 * width);
+  const v = r.alloc(8 * d), acc = r.alloc(8 * width), stage = r.alloc(4 * width * Math.max(1, Math.min(passRows, staged)));
+  const out = r.alloc(4 * width), table = r.alloc(4 * n), scales = r.alloc(8 * n);
   for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
     const len = Math.min(CLIP_BLOCK, d - k0);
     k.f32.set(center.subarray(k0, k0 + len), stage / 4);
     k.x.promote(v + 8 * k0, stage, len);
   }
-  /** Block [k0, k0 + len) of x copied into the stage (inputs not in kernel memory); returns the stage's offset. */
-  const staged = (x: Float32Array, k0: number, len: number): number => { k.f32.set(x.subarray(k0, k0 + len), stage / 4); return stage; };
-  const scales = new Float64Array(n);
+  /** Block [k0, k0 + len) of x copied into stage slot `slot`; returns its offset. */
+  const staged1 = (x: Float32Array, k0: number, len: number, slot: number): number => {
+    k.f32.set(x.subarray(k0, k0 + len), stage / 4 + slot * width);
+    return stage + 4 * width * slot;
+  };
   for (let it = 0; it < iterations; it++) {
     for (let j = 0; j < n; j++) {
-      const x = vectors[j]!;
+      const x = vectors[j]!, xAt = where[j]!;
       let sq = 0;
-      const xAt = k.addressOf(x);
       for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
         const len = Math.min(CLIP_BLOCK, d - k0);
-        sq += k.x.squaredDistance(xAt >= 0 ? xAt + 4 * k0 : staged(x, k0, len), v + 8 * k0, len);
+        sq += k.x.squaredDistance(xAt >= 0 ? xAt + 4 * k0 : staged1(x, k0, len, 0), v + 8 * k0, len);
       }
       const norm = Math.sqrt(sq);
-      scales[j] = norm > tau ? tau / norm : 1;
+      k.f64[scales / 8 + j] = norm > tau ? tau / norm : 1;
     }
     for (let k0 = 0; k0 < d; k0 += CLIP_BLOCK) {
       const len = Math.min(CLIP_BLOCK, d - k0);
-      k.f64.fill(0, acc / 8, acc / 8 + len);
-      for (let j = 0; j < n; j++) {
-        const x = vectors[j]!, xAt = k.addressOf(x);
-        k.x.clipAccumulate(acc, xAt >= 0 ? xAt + 4 * k0 : staged(x, k0, len), v + 8 * k0, len, scales[j]!);
+      for (let j0 = 0; j0 < n; j0 += passRows) {
+        const m = Math.min(passRows, n - j0);
+        for (let j = j0, slot = 0; j < j0 + m; j++) k.i32[table / 4 + j] = where[j]! >= 0 ? where[j]! + 4 * k0 : staged1(vectors[j]!, k0, len, slot++);
+        k.x.clipRowsAt(acc, table + 4 * j0, scales + 8 * j0, m, 0, v + 8 * k0, len, j0 === 0 ? 1 : 0);
       }
       k.x.clipStep(v + 8 * k0, acc, len, n);
     }

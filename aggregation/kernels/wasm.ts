@@ -42,7 +42,7 @@ export interface KernelExports {
   divideToF32(out: number, acc: number, len: number, divisor: number): void;
   blend(out: number, x: number, y: number, len: number, a: number, b: number): void;
   squaredDistance(x: number, v: number, len: number): number;
-  clipAccumulate(acc: number, x: number, v: number, len: number, s: number): void;
+  clipRowsAt(acc: number, table: number, scales: number, rows: number, offset: number, v: number, len: number, first: number): void;
   clipStep(v: number, acc: number, len: number, n: number): void;
   promote(dst: number, src: number, len: number): void;
   transposeBlock(stage: number, n: number, len: number, stride: number, scratch: number, sum: number, sumSq: number): void;

@@ -118,21 +118,6 @@ export function squaredDistance(x: usize, v: usize, len: i32): f64 {
   return s;
 }
 
-/** acc[i] += s·(x[i] − v[i]) in Float64 (x f32, v and acc f64): one clipped term of centered clipping. */
-export function clipAccumulate(acc: usize, x: usize, v: usize, len: i32, s: f64): void {
-  const vs = f64x2.splat(s);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    const p = x + (<usize>i << 2), q = v + (<usize>i << 3), a = acc + (<usize>i << 3);
-    v128.store(a, f64x2.add(v128.load(a), f64x2.mul(vs, f64x2.sub(load2(p), v128.load(q)))));
-    v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(vs, f64x2.sub(load2(p + 8), v128.load(q, 16)))), 16);
-  }
-  for (; i < len; i++) {
-    const a = acc + (<usize>i << 3);
-    store<f64>(a, load<f64>(a) + s * (<f64>load<f32>(x + (<usize>i << 2)) - load<f64>(v + (<usize>i << 3))));
-  }
-}
-
 /** v[i] = v[i] + acc[i] / n (Float64): the centered-clipping update. */
 export function clipStep(v: usize, acc: usize, len: i32, n: f64): void {
   const vn = f64x2.splat(n);
@@ -231,4 +216,30 @@ export function sumShiftedRows(acc: usize, table: usize, rows: i32, offset: usiz
 @inline function addPair(dst: usize, src: usize): void {
   store<f64>(dst, load<f64>(dst) + load<f64>(src));
   store<f64>(dst, load<f64>(dst, 8) + load<f64>(src, 8), 8);
+}
+
+/**
+ * acc[i] = (first ? 0 : acc[i]) + s₀·(x₀[i] − v[i]) + s₁·(x₁[i] − v[i]) + … in Float64 (x f32 at table[r] + offset,
+ * v f64, scales f64): one clipped term per row of centered clipping, the sums kept in registers across the rows.
+ */
+export function clipRowsAt(acc: usize, table: usize, scales: usize, rows: i32, offset: usize, v: usize, len: i32, first: bool): void {
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3), c = v + (<usize>i << 3);
+    const v0 = v128.load(c), v1 = v128.load(c, 16), v2 = v128.load(c, 32), v3 = v128.load(c, 48);
+    const zero = f64x2.splat(0);
+    let a = first ? zero : v128.load(q), b = first ? zero : v128.load(q, 16), e = first ? zero : v128.load(q, 32), f = first ? zero : v128.load(q, 48);
+    for (let r = 0; r < rows; r++) {
+      const p = rowAt(table, r, o), s = f64x2.splat(load<f64>(scales + (<usize>r << 3)));
+      a = f64x2.add(a, f64x2.mul(s, f64x2.sub(load2(p), v0))); b = f64x2.add(b, f64x2.mul(s, f64x2.sub(load2(p + 8), v1)));
+      e = f64x2.add(e, f64x2.mul(s, f64x2.sub(load2(p + 16), v2))); f = f64x2.add(f, f64x2.mul(s, f64x2.sub(load2(p + 24), v3)));
+    }
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, e, 32); v128.store(q, f, 48);
+  }
+  for (; i < len; i++) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3), c = load<f64>(v + (<usize>i << 3));
+    let a = first ? 0 : load<f64>(q);
+    for (let r = 0; r < rows; r++) a += load<f64>(scales + (<usize>r << 3)) * (<f64>load<f32>(rowAt(table, r, o)) - c);
+    store<f64>(q, a);
+  }
 }
