@@ -12,6 +12,8 @@ import type { Kernels } from './wasm.js';
 const COLUMN_BLOCK = 256;
 /** Coordinates per staging copy: 8 KiB per row and copy call, so the per-call cost of the copies stays small. */
 const STAGE_BLOCK = 2048;
+/** Coordinates per trimmed-mean network block (staged inputs: n × 4 KiB). */
+const NETWORK_BLOCK = 1024;
 /** Coordinates per centered-clipping block (16 KiB of floats and 32 KiB of doubles per row). */
 const CLIP_BLOCK = 4096;
 
@@ -42,6 +44,31 @@ export function trimmedMeanKernel(k: Kernels, vectors: readonly Float32Array[], 
   const m = 4 * (n + 4);
   columnBlocks(k, vectors, res, 3 * (n + 4), (b) =>
     k.x.trimmedColumns(b.scratch, n, b.len, b.sum, b.sumSq, b.out, f, usePivots ? 1 : 0, zOuter, zInner, b.extra, b.extra + m, b.extra + 2 * m));
+}
+
+/**
+ * robust.ts trimmedMean through the insertion network (extremes.ts; kernels/assembly/trimmed.ts): rows that
+ * live in kernel memory are read in place, four coordinates per vector; others are staged NETWORK_BLOCK
+ * coordinates at a time (n × 4 KiB).
+ */
+export function trimmedNetworkKernel(k: Kernels, vectors: readonly Float32Array[], f: number, res: Float32Array): void {
+  const n = vectors.length, d = res.length, width = Math.min(NETWORK_BLOCK, d);
+  const where = vectors.map((x) => k.addressOf(x)), staged = where.some((at) => at < 0);
+  const resAt = k.addressOf(res);
+  const r = k.region();
+  const table = r.alloc(4 * n), column = r.alloc(4 * (n + f + 8)), out = r.alloc(4 * width);
+  const stage = staged ? r.alloc(4 * width * n) : 0;
+  for (let k0 = 0; k0 < d; k0 += NETWORK_BLOCK) {
+    const len = Math.min(NETWORK_BLOCK, d - k0);
+    for (let j = 0; j < n; j++) {
+      if (where[j]! >= 0) { k.i32[table / 4 + j] = where[j]! + 4 * k0; continue; }
+      k.f32.set(vectors[j]!.subarray(k0, k0 + len), stage / 4 + j * width);
+      k.i32[table / 4 + j] = stage + 4 * width * j;
+    }
+    // In place when `res` is resident: coordinate c is written after its column is read (`res` may be an input).
+    k.x.trimmedNetwork(table, n, 0, len, f, resAt >= 0 ? resAt + 4 * k0 : out, column);
+    if (resAt < 0) res.set(k.f32.subarray(out / 4, out / 4 + len), k0);
+  }
 }
 
 /** robust.ts coordinateMedian with band half-width z (in standard deviations). */

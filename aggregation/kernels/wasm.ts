@@ -60,6 +60,7 @@ export interface KernelExports {
   denseScore(logits: number, n: number, c: number, labels: number, pred: number): number;
   distancePrep(stage: number, n: number, len: number, rows64: number, pairs: number): void;
   distanceBlock(rows64: number, pairs: number, n: number, len: number, D: number): void;
+  trimmedNetwork(table: number, rows: number, offset: number, len: number, f: number, out: number, column: number): void;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }
