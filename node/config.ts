@@ -88,6 +88,8 @@ export const daemonSchema = z.strictObject({
     /** 'connected' = every connected swarm peer, or an explicit list of peer ids. */
     neighbours: z.union([z.literal('connected'), z.array(z.string().min(1))]).default('connected'),
     announceEveryMs: z.number().int().min(100).default(5_000),
+    /** A member not heard for this many announcement periods counts as gone (MoDeST leaves it out of its samples). */
+    memberSilencePeriods: z.number().int().min(2).max(1000).default(5),
     /** Stop dialing announced peers beyond this many connections. */
     maxPeers: z.number().int().min(1).max(1000).default(16),
     inboxMaxBytes: z.number().int().min(1024).default(512 * 1024 * 1024),
@@ -136,20 +138,74 @@ export const daemonSchema = z.strictObject({
 
 export type DaemonConfig = z.infer<typeof daemonSchema>;
 
-/** Every problem of a schema parse, each as "key.path: message". */
-export function formatIssues(error: z.ZodError, prefix = ''): string[] {
+/**
+ * Every problem of a schema parse, each as "key.path: message". With the `schema`, an unknown key gets a
+ * "did you mean" (STYLE.md §4.7): the closest key at that level, or the full path of a key of that name
+ * elsewhere (`timeoutMs` → `rounds.timeoutMs`).
+ */
+export function formatIssues(error: z.ZodError, prefix = '', schema?: z.ZodType): string[] {
   return error.issues.map((i) => {
     const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)';
-    if (i.code === 'unrecognized_keys') return `${path}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`;
+    if (i.code === 'unrecognized_keys') {
+      const hints = schema === undefined ? [] : i.keys.map((k) => suggestKey(schema, i.path.map(String), k)).filter((h): h is string => h !== null);
+      return `${path}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}${hints.length > 0 ? ` (did you mean ${hints.join(', ')}?)` : ''}`;
+    }
     return `${path}: ${i.message}`;
   });
+}
+
+/** The object schema under wrappers (default, prefault, optional) and along `path`, or null. */
+function objectAt(schema: z.ZodType, path: readonly string[]): Record<string, z.ZodType> | null {
+  let s: unknown = schema;
+  for (let depth = 0; ; depth++) {
+    const def = (s as { _zod?: { def?: { innerType?: unknown; shape?: Record<string, z.ZodType> } } })._zod?.def;
+    if (def?.innerType !== undefined && depth < 16) { s = def.innerType; continue; }
+    const shape = def?.shape;
+    if (shape === undefined) return null;
+    if (path.length === 0) return shape;
+    const next = shape[path[0]!];
+    if (next === undefined) return null;
+    return objectAt(next, path.slice(1));
+  }
+}
+
+/** Every key path of an object schema, e.g. ['dataDir', 'rounds.timeoutMs', …]. */
+function keyPaths(schema: z.ZodType, prefix: readonly string[] = []): string[][] {
+  const shape = objectAt(schema, []);
+  if (shape === null || prefix.length > 4) return [];
+  return Object.entries(shape).flatMap(([k, v]) => [[...prefix, k], ...keyPaths(v, [...prefix, k])]);
+}
+
+/** "`timeoutMs`"-style suggestion for an unknown `key` at `path`, or null when nothing is close. */
+function suggestKey(schema: z.ZodType, path: readonly string[], key: string): string | null {
+  const siblings = Object.keys(objectAt(schema, path) ?? {});
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const s of siblings) {
+    const d = editDistance(key.toLowerCase(), s.toLowerCase());
+    if (d < bestDistance) { best = s; bestDistance = d; }
+  }
+  if (best !== null && bestDistance <= Math.max(2, Math.floor(key.length / 3))) return [...path, best].join('.');
+  const elsewhere = keyPaths(schema).find((p) => p.at(-1)!.toLowerCase() === key.toLowerCase());
+  return elsewhere === undefined ? null : elsewhere.join('.');
+}
+
+/** Levenshtein distance (insert, delete, substitute: 1 each). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** Parse `raw` with `schema`; throws one ConfigError listing every problem (and the source, if given). */
 export function validateWith<T>(schema: z.ZodType<T>, raw: unknown, source = 'configuration'): T {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const problems = formatIssues(r.error);
+  const problems = formatIssues(r.error, '', schema);
   throw new ConfigError(`invalid ${source}:\n  ${problems.join('\n  ')}`, problems);
 }
 

@@ -1,6 +1,8 @@
 /** The daemon's answers to the control API: reads of the peer, the network and the store. */
+import { kernelInfo } from '../aggregation/kernels/wasm.js';
 import type { DaemonConfig } from './config.js';
-import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo } from './control/types.js';
+import { skipReasons, type BackendChoice } from './learner/backend.js';
+import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo, type StallInfo } from './control/types.js';
 import type { Network } from './network.js';
 import type { Peer } from './peer.js';
 import type { Store } from './store.js';
@@ -9,7 +11,9 @@ import type { ReachabilityMonitor } from '../protocols/reachability.js';
 
 export interface DaemonControlInit {
   cfg: Readonly<DaemonConfig>; peer: Peer; node: MurmurNode; network: Network; store: Store;
-  reachability: ReachabilityMonitor; backend: string; version: string; startedAt: number;
+  reachability: ReachabilityMonitor; backend: string | BackendChoice; version: string; startedAt: number;
+  /** The stall detector's state (node/stall.ts); null while rounds finish or where no detector runs. */
+  stall?: () => StallInfo | null;
 }
 
 export function daemonControlSource(d: DaemonControlInit): ControlSource {
@@ -17,11 +21,12 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
     status() {
       const s = d.peer.status();
       return {
-        peerId: s.peerId, addresses: d.node.getMultiaddrs().map(String), backend: d.backend, algorithm: s.algorithm,
+        peerId: s.peerId, addresses: d.node.getMultiaddrs().map(String), backend: typeof d.backend === 'string' ? d.backend : d.backend.name, algorithm: s.algorithm,
         swarm: d.cfg.swarm, round: s.round, phase: s.phase, accuracy: s.accuracy, loss: s.loss, modelAge: s.age,
         neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
-        dataDir: d.cfg.dataDir, version: d.version, extra: { mode: s.mode, modelHash: s.modelHash, ...s.extra },
-        reachability: d.reachability.snapshot(),
+        dataDir: d.cfg.dataDir, version: d.version, mode: s.mode, modelHash: s.modelHash, ...(s.extra ? { extra: s.extra } : {}),
+        backendReason: backendReason(d.backend), kernels: kernelInfo(), listen: [...d.cfg.network.listen],
+        reachability: d.reachability.snapshot(), stall: d.stall?.() ?? null,
       };
     },
     peers() {
@@ -40,4 +45,9 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
     },
     trust() { return d.peer.trust(); },
   };
+}
+
+/** Why the backend was chosen: the faster ones skipped, and why ('' when the first choice loaded). */
+function backendReason(backend: string | BackendChoice): string {
+  return typeof backend === 'string' ? '' : skipReasons(backend);
 }

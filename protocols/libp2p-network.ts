@@ -22,7 +22,7 @@ import type { InboxItem } from './inbox.js';
 import type { MurmurNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ExchangeDecodeResult, ModelExchange } from './model-exchange.js';
-import { InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './net-errors.js';
+import { InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
 export interface Libp2pNetworkInit {

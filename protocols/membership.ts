@@ -23,7 +23,9 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import { compareBytes, type MembershipStatus, type ViewEntry } from '../aggregation/modest.js';
-import { MurmurError } from '../node/errors.js';
+import { MembershipViewError } from './errors.js';
+
+export { MembershipViewError };
 
 /** Version byte of the view encoding; bumped on any change of the layout above. */
 export const MEMBERSHIP_VIEW_VERSION = 1;
@@ -51,11 +53,6 @@ export type ViewDecodeResult =
   | { ok: true; entries: Array<[string, ViewEntry]> }
   | { ok: false; reason: ViewRejectReason; detail: string };
 
-/** A view that cannot be encoded (an id that is empty, too long or not valid UTF-16, a number out of u32). */
-export class MembershipViewError extends MurmurError {
-  static override name = 'MembershipViewError';
-  constructor(message: string) { super('ERR_BAD_VIEW', message); }
-}
 
 const U32_MAX = 2 ** 32 - 1;
 const STATUS_CODES: readonly MembershipStatus[] = ['join', 'leave'];

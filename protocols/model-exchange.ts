@@ -19,7 +19,7 @@ import type { AckRejectReason, InboundRejectReason, Logger } from './constants.j
 import type { Inbox } from './inbox.js';
 import type { Graylist } from './graylist.js';
 import { boundedLpStream } from './length-prefix.js';
-import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './net-errors.js';
+import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './errors.js';
 
 /** What `decode` returns: the item with its (round, step) key, or a counted codec reason. */
 export type ExchangeDecodeResult<T> =

@@ -29,7 +29,7 @@ import { Inbox } from '../protocols/inbox.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { largestFrameBytes } from '../protocols/libp2p-network.js';
 import { modelExchange, type ModelExchange } from '../protocols/model-exchange.js';
-import { RemoteRejectedError } from '../protocols/net-errors.js';
+import { RemoteRejectedError } from '../protocols/errors.js';
 import { cli, spawnDaemon, startedDaemon } from './lib/daemon-harness.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 

@@ -130,6 +130,45 @@ export function perPeerSpreadSpec(records: readonly RoundRecord[], runs: readonl
   } as TopLevelSpec;
 }
 
+/** One point of a {@link seriesSpec} plot. */
+export interface SeriesPoint {
+  readonly series: string;
+  readonly x: number;
+  readonly y: number;
+}
+
+/** Axis titles and formats of a {@link seriesSpec} plot. */
+export interface SeriesOptions {
+  readonly xTitle: string;
+  readonly yTitle: string;
+  /** d3-format of the y axis, e.g. '.0%'; default vega's. */
+  readonly yFormat?: string;
+  /** Series in legend order (their colours); default the order of first appearance. */
+  readonly series?: readonly string[];
+  /** x is a round number: integer ticks. */
+  readonly roundX?: boolean;
+}
+
+/**
+ * A line per series over x (e.g. a daemon's accuracy and loss per round, `murmur report`). Non-finite
+ * points are left out; null when none is left.
+ */
+export function seriesSpec(points: readonly SeriesPoint[], options: SeriesOptions): TopLevelSpec | null {
+  const rows = points.filter((p) => finite(p.x) && finite(p.y));
+  if (rows.length === 0) return null;
+  const series = options.series ?? [...new Set(rows.map((p) => p.series))];
+  const x = options.roundX === true ? { ...ROUND_X, field: 'x', title: options.xTitle } : { field: 'x', type: 'quantitative', title: options.xTitle };
+  return {
+    ...base(rows.map((p) => ({ ...p }))),
+    mark: { type: 'line', strokeWidth: 2, point: rows.length <= 60 ? { size: 20 } : false },
+    encoding: {
+      x,
+      y: { field: 'y', type: 'quantitative', title: options.yTitle, ...(options.yFormat ? { axis: { format: options.yFormat } } : {}), scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain: [...series] }, legend: series.length > 1 ? { orient: 'top', labelLimit: 280 } : null },
+    },
+  } as TopLevelSpec;
+}
+
 /** The report's plots in page order. */
 export function reportPlots(records: readonly RoundRecord[], runs: readonly string[]): PlotDef[] {
   return [

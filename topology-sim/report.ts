@@ -69,19 +69,9 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     '</tbody></table>',
   ].join('\n');
   const figures: string[] = [];
-  for (const plot of reportPlots(records, runs)) {
-    const body = plot.spec === null ? '<p class="empty">No data to plot.</p>' : await renderSvg(plot.spec);
-    figures.push(`<figure id="${escapeHtml(plot.id)}"><figcaption>${escapeHtml(plot.caption)}</figcaption>\n${body}\n</figure>`);
-  }
+  for (const plot of reportPlots(records, runs)) figures.push(await figureHtml(plot.id, plot.caption, plot.spec));
   const count = records.filter((r) => runs.includes(r.run)).length;
-  return [
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head><body>',
-    `<h1>${escapeHtml(title)}</h1>`,
+  return htmlPage(title, [
     `<p>${runs.length} run(s), ${count} round records. Accuracy is test accuracy over honest peers; MB = 10⁶ bytes; `
       + '"rounds_to_X" is the first round whose honest mean accuracy reached X% (blank: never).</p>',
     '<h2>Comparison</h2>',
@@ -90,9 +80,33 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
     ...figures,
     '<h2>Configuration</h2>',
     `<pre>${escapeHtml(configText(input.config))}</pre>`,
+  ]);
+}
+
+/**
+ * The report page around `body` (HTML fragments, already escaped): no script, no remote load (the
+ * Content-Security-Policy forbids both), the report's style. Shared by the simulation report and
+ * `murmur report`.
+ */
+export function htmlPage(title: string, body: readonly string[]): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head><body>',
+    `<h1>${escapeHtml(title)}</h1>`,
+    ...body,
     '</body></html>',
     '',
   ].join('\n');
+}
+
+/** A `<figure>` holding a rendered plot, or a note when there is nothing to draw. */
+export async function figureHtml(id: string, caption: string, spec: Parameters<typeof renderSvg>[0] | null): Promise<string> {
+  const body = spec === null ? '<p class="empty">No data to plot.</p>' : await renderSvg(spec);
+  return `<figure id="${escapeHtml(id)}"><figcaption>${escapeHtml(caption)}</figcaption>\n${body}\n</figure>`;
 }
 
 /**

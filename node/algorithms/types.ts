@@ -8,7 +8,7 @@ import type { Encoding } from '../../protocols/codec.js';
 import type { Rng } from '../data/rng.js';
 import type { Evaluation } from '../learner/evaluate.js';
 import type { TrainTaskOptions } from '../learner/tasks.js';
-import type { ModestSettings } from './modest.js';
+import type { ModestSettings } from '../engine/modest-settings.js';
 
 export type EngineMode = 'sync' | 'async';
 

@@ -5,7 +5,7 @@ import { loadDaemonConfig, setPath, backendFromEnv } from '../config.js';
 import { startDaemon } from '../daemon.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { store as createStore } from '../store.js';
+import { openStoreSnapshot } from '../store/read-only.js';
 import { WorkerPool } from '../learner/pool.js';
 import { validateAnyModelSpec } from '../learner/create-model.js';
 import type { BackendName } from '../learner/backend.js';
@@ -89,13 +89,14 @@ export function registerDaemonCommands(program: Command): void {
     });
 
   program.command('export')
-    .description('write a checkpoint as a TF.js Layers model (stop the daemon first: the store is locked while it runs)')
+    .description('write a checkpoint as a TF.js Layers model (reads a copy of the store; the daemon may be running or not)')
     .requiredOption('--round <r>', 'checkpoint round (see `murmur history`), or "current"')
     .requiredOption('--out <dir>', 'output directory')
     .option('--data-dir <dir>', 'the daemon’s data dir', process.env.MURMUR_DATA_DIR ?? './.murmur')
     .action(async (o: { round: string; out: string; dataDir: string }) => {
-      const st = createStore({ dataDir: o.dataDir });
-      await st.start();
+      // A snapshot of the store: the data dir is only read, never created or locked (node/store/read-only.ts).
+      const snapshot = await openStoreSnapshot(o.dataDir);
+      const st = snapshot.store;
       try {
         const model = o.round === 'current' ? await st.current() : await st.checkpoint(Number(o.round));
         if (!model) {
@@ -109,6 +110,6 @@ export function registerDaemonCommands(program: Command): void {
         await pool.start();
         try { await pool.exportModel(spec, model.vector, o.out); } finally { await pool.stop(); }
         console.log(`wrote round ${model.round} (model ${model.hash}) to ${o.out}/model.json`);
-      } finally { await st.stop(); }
+      } finally { await snapshot.close(); }
     });
 }

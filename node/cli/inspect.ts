@@ -1,16 +1,17 @@
 /**
- * `murmur status|peers|model|history|trust`: read a running daemon through its control API and print a
- * table, or JSON with `--json` (DESIGN.md "Control API and CLI"). Each command builds its rows once and
- * hands them to render.ts. The bearer token is read by the client and never printed: outputs contain only
- * the daemon's JSON answers and error messages, which never include it.
+ * `murmur status|peers|model|history|trust`: inspect a peer and print a table (≤ 100 columns; `--wide` for
+ * more), or JSON with `--json` (DESIGN.md "Control API and CLI"). A running daemon answers through its
+ * control API; with none running the commands read a snapshot of its store, never creating or changing
+ * anything in the data dir (inspect-source.ts). Each command builds its rows once and hands them to
+ * render.ts. The bearer token is read by the client and never printed.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
-import { connectControl, type ControlClient } from '../control/client.js';
 import { MAX_HISTORY_LIMIT } from '../control/server.js';
-import type { HistoryEntry, ModelInfo, PeerInfo, ReachabilityInfo, StatusInfo, TensorInfo, TrustInfo } from '../control/types.js';
-import { recordValues, renderRecord, renderRows, reportError, rowValues, toJson, type Column } from './render.js';
+import { historyColumns, MODEL_FIELDS, peerColumns, statusFields, TENSOR_COLUMNS, trustColumns } from './inspect-columns.js';
+import { openInspectSource, type InspectSource } from './inspect-source.js';
+import { recordValues, renderRecord, renderRows, reportError, rowValues, toJson } from './render.js';
 
 /** Data dir used when neither --data-dir nor $MURMUR_DATA_DIR is given (relative to the working dir). */
 export const DEFAULT_DATA_DIR = './.murmur';
@@ -32,6 +33,8 @@ export interface InspectOptions {
   readonly setExitCode?: (code: number) => void;
   /** Clock for "… ago" cells, epoch ms; default Date.now. */
   readonly now?: () => number;
+  /** Wait between `status --watch` refreshes; default setTimeout. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** `$MURMUR_DATA_DIR` if set and non-empty, else {@link DEFAULT_DATA_DIR}. */
@@ -40,13 +43,19 @@ export function defaultDataDir(env: Readonly<Record<string, string | undefined>>
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_DATA_DIR;
 }
 
-interface CommonFlags { dataDir: string; json?: boolean }
+interface CommonFlags { dataDir: string; json?: boolean; wide?: boolean }
 interface HistoryFlags extends CommonFlags { from?: string; limit?: string }
+interface StatusFlags extends CommonFlags { watch?: boolean; interval?: string; count?: string }
+
+/** Default refresh period of `murmur status --watch`, seconds. */
+export const DEFAULT_WATCH_INTERVAL_S = 2;
+/** ANSI: cursor home, clear to the end of the screen (redraw in place without scrolling). */
+const REDRAW = '\x1b[H\x1b[J';
 
 /**
- * Add `status`, `peers`, `model`, `history` (--from, --limit) and `trust` to `program`, each with
- * `--data-dir <dir>` and `--json`. A failure prints through reportError and sets the exit code (3 when no
- * daemon runs at the data dir); actions never throw. Returns `program`.
+ * Add `status` (--watch), `peers`, `model`, `history` (--from, --limit) and `trust` to `program`, each
+ * with `--data-dir <dir>`, `--json` and `--wide`. A failure prints through reportError and sets the exit
+ * code (3 when there is neither a daemon nor a store at the data dir); actions never throw. Returns `program`.
  */
 export function registerInspectCommands(
   program: Command,
@@ -56,6 +65,7 @@ export function registerInspectCommands(
     stderr = (text) => void process.stderr.write(text),
     setExitCode = (code) => { process.exitCode = code; },
     now = Date.now,
+    sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
   }: InspectOptions = {},
 ): Command {
   const dataDirDefault = defaultDataDir(env);
@@ -63,53 +73,101 @@ export function registerInspectCommands(
   const define = <F extends CommonFlags>(
     name: string,
     description: string,
-    run: (client: ControlClient, flags: F) => Promise<string>,
+    run: (source: InspectSource, flags: F) => Promise<string>,
     extra: (cmd: Command) => Command = (cmd) => cmd,
   ): void => {
     const cmd = program
       .command(name)
       .description(description)
-      .option('--data-dir <dir>', `data directory of the daemon ($${DATA_DIR_ENV} sets the default)`, dataDirDefault)
-      .option('--json', 'print JSON instead of a table');
+      .option('--data-dir <dir>', `data directory of the peer ($${DATA_DIR_ENV} sets the default)`, dataDirDefault)
+      .option('--json', 'print JSON instead of a table')
+      .option('--wide', 'show every column, whole peer ids and addresses (wider than 100 columns)');
     extra(cmd).action(async (flags: F) => {
       try {
-        const client = await connectControl(resolve(flags.dataDir));
-        stdout(await run(client, flags));
+        stdout(await once(flags, run));
       } catch (err) {
         setExitCode(reportError(err, { json: flags.json === true, stdout, stderr }));
       }
     });
   };
 
-  define<CommonFlags>('status', 'show the daemon: peer id, addresses, algorithm, round, phase, accuracy', async (client, flags) =>
-    renderRecord(await client.get<StatusInfo>('/status'), STATUS_FIELDS, { json: flags.json === true, now: now() }));
+  const once = async <F extends CommonFlags>(flags: F, run: (source: InspectSource, flags: F) => Promise<string>): Promise<string> => {
+    const source = await openInspectSource(resolve(flags.dataDir));
+    try {
+      return await run(source, flags);
+    } finally {
+      await source.close();
+    }
+  };
+  const width = (flags: CommonFlags): number => (flags.wide === true ? Infinity : 100);
 
-  define<CommonFlags>('peers', 'list known peers: connection, last seen, frames, bytes, rejections', async (client, flags) => {
-    const peers = (await client.get<PeerInfo[]>('/peers')).sort((a, b) => compare(a.peer, b.peer));
-    return renderRows(peers, PEER_COLUMNS, { json: flags.json === true, now: now(), empty: '(no peers yet)' });
+  const status = async (source: InspectSource, flags: CommonFlags): Promise<string> => {
+    const s = await source.status();
+    if (flags.json === true) return toJson(s);
+    return renderRecord(s, statusFields(s, now()), { json: false, now: now(), maxWidth: width(flags) });
+  };
+
+  program
+    .command('status')
+    .description('show the peer: daemon state, API and metrics URLs, addresses, algorithm, round, accuracy, backend')
+    .option('--data-dir <dir>', `data directory of the peer ($${DATA_DIR_ENV} sets the default)`, dataDirDefault)
+    .option('--json', 'print JSON instead of a table')
+    .option('--wide', 'do not wrap long values to 100 columns')
+    .option('--watch', 'refresh in place until interrupted')
+    .option('--interval <s>', `seconds between refreshes with --watch (default ${DEFAULT_WATCH_INTERVAL_S})`)
+    .option('--count <n>', 'with --watch: stop after n refreshes')
+    .action(async (flags: StatusFlags) => {
+      try {
+        if (flags.watch !== true) {
+          stdout(await once(flags, status));
+          return;
+        }
+        if (flags.json === true) throw new ConfigError('--watch redraws a table; it cannot be combined with --json (poll `murmur status --json` instead)');
+        const intervalMs = flags.interval === undefined ? DEFAULT_WATCH_INTERVAL_S * 1000 : parseCount('--interval', flags.interval, 1, 3600) * 1000;
+        const count = flags.count === undefined ? Infinity : parseCount('--count', flags.count, 1, Number.MAX_SAFE_INTEGER);
+        for (let i = 0; i < count; i++) {
+          if (i > 0) await sleep(intervalMs);
+          // A daemon that stops or starts between refreshes is picked up: the source is opened each time.
+          const text = await once(flags, status).catch((err: unknown) => `error: ${(err as Error).message}\n`);
+          stdout(`${REDRAW}${text}(every ${intervalMs / 1000} s; Ctrl-C to stop)\n`);
+        }
+      } catch (err) {
+        setExitCode(reportError(err, { json: flags.json === true, stdout, stderr }));
+      }
+    });
+
+  define<CommonFlags>('peers', 'list known peers: link, last seen, traffic, rejections, trust', async (source, flags) => {
+    const peers = (await source.peers()).sort((a, b) => compare(a.peer, b.peer));
+    if (flags.json === true) return toJson(peers);
+    const empty = source.running ? '(no peers yet)' : '(no peers recorded)';
+    return renderRows(peers, peerColumns(flags.wide === true, now()), { json: false, now: now(), empty, maxWidth: width(flags) });
   });
 
-  define<CommonFlags>('model', 'show the current model: layout, hash, round, age, per-tensor norms', async (client, flags) => {
-    const model = await client.get<ModelInfo | null>('/model');
+  define<CommonFlags>('model', 'show the current model: layout, hash, round, age, per-tensor norms', async (source, flags) => {
+    const model = await source.model();
     const json = flags.json === true;
-    if (model === null) return json ? toJson(null) : 'no model yet: the daemon has not built or loaded its model\n';
+    if (model === null) return json ? toJson(null) : source.running ? 'no model yet: the daemon has not built or loaded its model\n' : 'no model committed yet\n';
     if (json) return toJson({ ...recordValues(model, MODEL_FIELDS), tensors: rowValues(model.tensors, TENSOR_COLUMNS) });
-    return renderRecord(model, MODEL_FIELDS, { json }) + renderRows(model.tensors, TENSOR_COLUMNS, { json, empty: '(no tensors)' });
+    const options = { json, maxWidth: width(flags) };
+    return renderRecord(model, MODEL_FIELDS, options) + renderRows(model.tensors, TENSOR_COLUMNS, { ...options, empty: '(no tensors)' });
   });
 
-  define<HistoryFlags>('history', 'list committed rounds: time, model hash, accuracy, loss', async (client, flags) => {
-    const query = new URLSearchParams();
-    if (flags.from !== undefined) query.set('from', String(parseCount('--from', flags.from, 0, Number.MAX_SAFE_INTEGER)));
-    if (flags.limit !== undefined) query.set('limit', String(parseCount('--limit', flags.limit, 1, MAX_HISTORY_LIMIT)));
-    const entries = await client.get<HistoryEntry[]>(query.size > 0 ? `/history?${query.toString()}` : '/history');
-    return renderRows(entries, historyColumns(entries), { json: flags.json === true, now: now(), empty: '(no rounds committed yet)' });
+  define<HistoryFlags>('history', 'list committed rounds: time, accuracy, loss, received/expected, bytes, duration', async (source, flags) => {
+    const from = flags.from === undefined ? undefined : parseCount('--from', flags.from, 0, Number.MAX_SAFE_INTEGER);
+    const limit = flags.limit === undefined ? undefined : parseCount('--limit', flags.limit, 1, MAX_HISTORY_LIMIT);
+    const entries = await source.history({ ...(from === undefined ? {} : { from }), ...(limit === undefined ? {} : { limit }) });
+    // JSON keeps every field the store has; the table picks the columns that matter.
+    if (flags.json === true) return toJson(entries);
+    return renderRows(entries, historyColumns(flags.wide === true), { json: false, empty: '(no rounds committed yet)', maxWidth: width(flags) });
   }, (cmd) => cmd
     .option('--from <round>', 'first round to show (default 0)')
     .option('--limit <n>', `number of rounds to show, 1..${MAX_HISTORY_LIMIT} (default 100)`));
 
-  define<CommonFlags>('trust', 'list per-peer trust scores, highest first', async (client, flags) => {
-    const rows = (await client.get<TrustInfo[]>('/trust')).sort((a, b) => b.score - a.score || compare(a.peer, b.peer));
-    return renderRows(rows, TRUST_COLUMNS, { json: flags.json === true, empty: '(no trust scores: the algorithm keeps none, or no peers yet)' });
+  define<CommonFlags>('trust', 'list per-peer trust scores, highest first', async (source, flags) => {
+    const rows = (await source.trust()).sort((a, b) => b.score - a.score || compare(a.peer, b.peer));
+    return renderRows(rows, trustColumns(flags.wide === true), {
+      json: flags.json === true, empty: '(no trust scores: the algorithm keeps none, or no peers yet)', maxWidth: width(flags),
+    });
   });
 
   return program;
@@ -124,89 +182,4 @@ function parseCount(flag: string, text: string, min: number, max: number): numbe
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const STATUS_FIELDS: readonly Column<StatusInfo>[] = [
-  { key: 'peerId', header: 'peer id', value: (s) => s.peerId },
-  { key: 'addresses', header: 'addresses', value: (s) => s.addresses, format: 'list' },
-  { key: 'swarm', header: 'swarm', value: (s) => s.swarm },
-  { key: 'algorithm', header: 'algorithm', value: (s) => s.algorithm },
-  { key: 'backend', header: 'backend', value: (s) => s.backend },
-  { key: 'round', header: 'round', value: (s) => s.round, format: 'number' },
-  { key: 'phase', header: 'phase', value: (s) => s.phase },
-  { key: 'accuracy', header: 'accuracy', value: (s) => s.accuracy, format: 'ratio' },
-  { key: 'loss', header: 'loss', value: (s) => s.loss, format: 'number' },
-  { key: 'modelAge', header: 'model age', value: (s) => s.modelAge, format: 'number' },
-  { key: 'neighbours', header: 'neighbours', value: (s) => s.neighbours, format: 'list' },
-  { key: 'connections', header: 'connections', value: (s) => s.connections, format: 'number' },
-  { key: 'uptimeMs', header: 'uptime', value: (s) => s.uptimeMs, format: 'duration' },
-  { key: 'dataDir', header: 'data dir', value: (s) => s.dataDir },
-  { key: 'version', header: 'version', value: (s) => s.version },
-  { key: 'extra', header: 'extra', value: (s) => s.extra, format: 'map' },
-  { key: 'reachability', header: 'reachability', value: (s) => s.reachability, format: (r) => reachabilityText(r as ReachabilityInfo) },
-];
-
-/** The status table's reachability cell: public or not (and why), relay slots, then one line per peer. */
-function reachabilityText(r: ReachabilityInfo): string {
-  const lines = [r.publiclyReachable ? `public: yes (${r.publicAddresses.join(', ')})` : `public: no (${r.reason ?? 'no public address'})`];
-  lines.push(`relay slots: ${r.relayReservations.length === 0 ? 'none' : r.relayReservations.map((x) => x.addresses.join(', ')).join('; ')}`);
-  if (r.relayService !== null) lines.push(`serving as relay: ${r.relayService.reservations}/${r.relayService.maxReservations} slots held`);
-  if (r.dht !== null) lines.push(`dht: ${r.dht}`);
-  for (const c of r.connections) lines.push(`${c.peer}: ${c.kind}${c.models ? '' : ' (no models)'}${c.holePunch !== undefined ? ` — ${c.holePunch}` : ''}`);
-  return lines.join('\n');
-}
-
-const PEER_COLUMNS: readonly Column<PeerInfo>[] = [
-  { key: 'peer', value: (p) => p.peer },
-  { key: 'connected', value: (p) => p.connected, format: 'bool' },
-  { key: 'lastSeen', header: 'last seen', value: (p) => p.lastSeen, format: 'time' },
-  { key: 'framesIn', header: 'frames in', value: (p) => p.framesIn, format: 'number' },
-  { key: 'framesOut', header: 'frames out', value: (p) => p.framesOut, format: 'number' },
-  { key: 'bytesIn', header: 'bytes in', value: (p) => p.bytesIn, format: 'bytes' },
-  { key: 'bytesOut', header: 'bytes out', value: (p) => p.bytesOut, format: 'bytes' },
-  { key: 'rejections', value: (p) => p.rejections, format: 'map' },
-  { key: 'sendFailures', header: 'send failures', value: (p) => p.sendFailures, format: 'number' },
-  { key: 'trust', value: (p) => p.trust, format: 'number' },
-  // direct | relayed | hole-punched (protocols/reachability.ts)
-  { key: 'connection', value: (p) => p.connection },
-];
-
-const MODEL_FIELDS: readonly Column<ModelInfo>[] = [
-  { key: 'layoutHash', header: 'layout hash', value: (m) => m.layoutHash },
-  { key: 'hash', header: 'model hash', value: (m) => m.hash },
-  { key: 'round', value: (m) => m.round, format: 'number' },
-  { key: 'age', value: (m) => m.age, format: 'number' },
-  { key: 'parameters', value: (m) => m.parameters, format: 'number' },
-];
-
-const TENSOR_COLUMNS: readonly Column<TensorInfo>[] = [
-  { key: 'name', value: (t) => t.name },
-  { key: 'role', value: (t) => t.role },
-  // JSON keeps the shape array; the table shows 784x10.
-  { key: 'shape', value: (t) => t.shape, format: (shape) => (shape as number[]).join('x') },
-  { key: 'l2', header: 'L2', value: (t) => t.l2, format: 'number' },
-  { key: 'mean', value: (t) => t.mean, format: 'number' },
-  { key: 'std', value: (t) => t.std, format: 'number' },
-];
-
-const TRUST_COLUMNS: readonly Column<TrustInfo>[] = [
-  { key: 'peer', value: (t) => t.peer },
-  { key: 'score', value: (t) => t.score, format: 'number' },
-  { key: 'details', value: (t) => t.details, format: 'map' },
-];
-
-const HISTORY_FIXED: readonly Column<HistoryEntry>[] = [
-  { key: 'round', value: (h) => h.round, format: 'number' },
-  { key: 'time', value: (h) => h.time, format: 'time' },
-  { key: 'modelHash', header: 'model hash', value: (h) => h.modelHash },
-  { key: 'accuracy', value: (h) => h.accuracy, format: 'ratio' },
-  { key: 'loss', value: (h) => h.loss, format: 'number' },
-];
-
-/** Fixed history columns, then every free field present in any entry, sorted by name. */
-function historyColumns(entries: readonly HistoryEntry[]): Column<HistoryEntry>[] {
-  const fixed = new Set(HISTORY_FIXED.map((c) => c.key));
-  const free = new Set<string>();
-  for (const e of entries) for (const k of Object.keys(e)) if (!fixed.has(k)) free.add(k);
-  return [...HISTORY_FIXED, ...[...free].sort(compare).map((key): Column<HistoryEntry> => ({ key, value: (h) => h[key], format: 'auto' }))];
 }

@@ -7,9 +7,11 @@ import { Command } from 'commander';
 import { registerTrainCommand } from './train.js';
 import { registerCommands } from './commands.js';
 import { backendFromEnv } from '../config.js';
+import { packageVersion } from '../package-info.js';
 
 const program = new Command();
 program.name('murmur').description('Murmuration: a fully decentralized gossip-learning peer (libp2p + TensorFlow.js)')
+  .version(packageVersion(), '-V, --version', 'print the version of murmur')
   .showHelpAfterError();
 registerTrainCommand(program, backendFromEnv());
 registerCommands(program);

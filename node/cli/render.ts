@@ -34,7 +34,19 @@ export interface RenderOptions {
   readonly now?: number;
   /** Table-mode text when there are no rows (JSON mode prints `[]`); default "(none)". */
   readonly empty?: string;
+  /**
+   * Widest table, in terminal columns; default {@link DEFAULT_TABLE_WIDTH}. Wider cells wrap (at spaces,
+   * or inside a long word such as a multiaddr). Infinity (`--wide`) never wraps.
+   */
+  readonly maxWidth?: number;
 }
+
+/** Tables fit an 100-column terminal unless `--wide` asks for more (issue 13). */
+export const DEFAULT_TABLE_WIDTH = 100;
+/** A column is never squeezed below this many characters of content. */
+const MIN_CELL_WIDTH = 6;
+/** Words up to this long (a short peer id, a number with its unit) are kept whole while any column can wrap at spaces. */
+const MAX_UNBROKEN_WORD = 20;
 
 /** Process exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -64,17 +76,79 @@ export function recordValues<T>(record: T, fields: readonly Column<T>[]): Record
 export function renderRows<T>(rows: readonly T[], columns: readonly Column<T>[], options: RenderOptions): string {
   if (options.json) return toJson(rowValues(rows, columns));
   if (rows.length === 0) return `${options.empty ?? '(none)'}\n`;
-  const table = new Table({ head: columns.map((c) => c.header ?? c.key), style: PLAIN });
-  for (const row of rows) table.push(columns.map((c) => formatCell(c.value(row), c.format ?? 'auto', options.now)));
-  return `${table.toString()}\n`;
+  const head = columns.map((c) => c.header ?? c.key);
+  const cells = rows.map((row) => columns.map((c) => formatCell(c.value(row), c.format ?? 'auto', options.now)));
+  return drawTable([head, ...cells], true, options.maxWidth ?? DEFAULT_TABLE_WIDTH);
 }
 
 /** Render one record as a two-column field/value table, or as a JSON object. Output ends with a newline. */
 export function renderRecord<T>(record: T, fields: readonly Column<T>[], options: RenderOptions): string {
   if (options.json) return toJson(recordValues(record, fields));
-  const table = new Table({ style: PLAIN });
-  for (const f of fields) table.push({ [f.header ?? f.key]: formatCell(f.value(record), f.format ?? 'auto', options.now) });
+  const cells = fields.map((f) => [f.header ?? f.key, formatCell(f.value(record), f.format ?? 'auto', options.now)]);
+  return drawTable(cells, false, options.maxWidth ?? DEFAULT_TABLE_WIDTH);
+}
+
+/**
+ * Draw `grid` (first row is the header when `header`) no wider than `maxWidth`: the widest columns give
+ * up characters first, and their cells are wrapped by {@link wrapText} before cli-table3 sees them (its
+ * own wrapping cuts a long word with "…", which would hide the end of an address).
+ */
+function drawTable(grid: string[][], header: boolean, maxWidth: number): string {
+  const columns = grid[0]?.length ?? 0;
+  const natural = Array.from({ length: columns }, (_, i) => Math.max(1, ...grid.map((r) => widthOf(r[i] ?? ''))));
+  const content = [...natural];
+  // Borders: one per column plus one; padding: one space each side of every cell.
+  const total = (): number => content.reduce((a, b) => a + b + 3, 1);
+  // First squeeze columns down to their longest word (they then wrap at spaces), and only then cut words.
+  const longestWord = Array.from({ length: columns }, (_, i) =>
+    Math.min(MAX_UNBROKEN_WORD, Math.max(MIN_CELL_WIDTH, ...grid.flatMap((r) => (r[i] ?? '').split(/[\s\n]+/).map((w) => [...w].length)))));
+  for (const floor of [(i: number) => longestWord[i]!, () => MIN_CELL_WIDTH]) {
+    while (total() > maxWidth) {
+      let widest = -1;
+      for (let i = 0; i < columns; i++) if (content[i]! > floor(i) && (widest < 0 || content[i]! > content[widest]!)) widest = i;
+      if (widest < 0) break;
+      content[widest]!--;
+    }
+  }
+  const wrapped = grid.map((row) => row.map((cell, i) => (content[i]! < natural[i]! ? wrapText(cell, content[i]!) : cell)));
+  // A record reads as one block: no rule between its fields (multi-line values stay readable by indentation).
+  const chars = header ? {} : { chars: { 'mid': '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } };
+  const options = { style: PLAIN, colWidths: content.map((w) => w + 2), ...chars };
+  const table = header ? new Table({ ...options, head: wrapped[0]! }) : new Table(options);
+  for (const row of header ? wrapped.slice(1) : wrapped) table.push(row);
   return `${table.toString()}\n`;
+}
+
+/** Characters a string takes in a terminal (code points; our cells hold no wide characters). */
+function widthOf(text: string): number {
+  let w = 0;
+  for (const line of text.split('\n')) w = Math.max(w, [...line].length);
+  return w;
+}
+
+/** Wrap each line of `text` to `width`: at spaces where possible, inside a word longer than the width. */
+export function wrapText(text: string, width: number): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    let current = '';
+    for (const word of line.split(' ')) {
+      let rest = [...word];
+      const sep = current === '' ? 0 : 1;
+      if ([...current].length + sep + rest.length <= width) {
+        current = current === '' ? word : `${current} ${word}`;
+        continue;
+      }
+      if (current !== '') out.push(current);
+      current = '';
+      while (rest.length > width) {
+        out.push(rest.slice(0, width).join(''));
+        rest = rest.slice(width);
+      }
+      current = rest.join('');
+    }
+    out.push(current);
+  }
+  return out.join('\n');
 }
 
 /** Pretty JSON (2-space indent) with a trailing newline. */
@@ -107,7 +181,7 @@ export function reportError(err: unknown, sink: ErrorSink): number {
 
 /** Exit code for an error code (see EXIT_*). */
 export function exitCodeOf(code: string): number {
-  if (code === 'ERR_NO_DAEMON') return EXIT_NO_DAEMON;
+  if (code === 'ERR_NO_DAEMON' || code === 'ERR_NO_STORE') return EXIT_NO_DAEMON;
   if (code === 'ERR_CONFIG' || code === 'ERR_BAD_REQUEST') return EXIT_USAGE;
   return EXIT_FAILURE;
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadDataSource, type DataSourceSpec } from '../data/source.js';
 import { datasetParts } from '../data/dataset.js';
-import { describeBackend, type BackendName } from '../learner/backend.js';
+import { backendTip, describeBackend, type BackendName } from '../learner/backend.js';
 import { WorkerPool } from '../learner/pool.js';
 import { validateAnyModelSpec, type AnyModelSpec } from '../learner/create-model.js';
 import { ConfigError } from '../errors.js';
@@ -58,6 +58,8 @@ export function registerTrainCommand(program: Command, backendEnv?: string): voi
         const choice = pool.backend();
         if (!o.json) {
           console.log(`backend: ${describeBackend(choice)}`);
+          const tip = backendTip(choice);
+          if (tip !== null) console.error(tip);
           console.log(`data: ${ds.name}, ${data.train.length} train / ${data.test.length} test; model: ${JSON.stringify(spec)}`);
         }
         const dataset = { id: ds.name, parts: datasetParts(ds) };

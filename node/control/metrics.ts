@@ -113,6 +113,15 @@ export function createMetrics(init: MetricsInit = {}): Metrics {
   });
   const accuracy = new Gauge({ name: 'murmur_learner_test_accuracy_ratio', help: 'Last test accuracy, 0..1.', registers });
   const loss = new Gauge({ name: 'murmur_learner_test_loss', help: 'Last test loss.', registers });
+  // Read at scrape time: the whole process, training workers included (they are threads of it).
+  new Gauge({
+    name: 'murmur_process_resident_memory_bytes', help: 'Resident set size of the daemon process (all threads), bytes.', registers,
+    collect() { this.set(process.memoryUsage.rss()); },
+  });
+  new Gauge({
+    name: 'murmur_process_heap_used_bytes', help: 'V8 heap in use on the main thread, bytes.', registers,
+    collect() { this.set(process.memoryUsage().heapUsed); },
+  });
 
   // Pre-create the labelled series so a scrape shows zeros rather than missing series.
   for (const p of PHASES) phase.set({ phase: p }, 0);

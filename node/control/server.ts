@@ -17,7 +17,7 @@ import { deadline } from '../deadline.js';
 import { ConfigError, MurmurError } from '../errors.js';
 import { ControlError, type ControlErrorCode } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { ENDPOINT_FILE, TOKEN_FILE, generateToken, tokensEqual, writeSecretFile, type ControlEndpoint } from './token.js';
+import { ENDPOINT_FILE, LAST_RUN_FILE, TOKEN_FILE, generateToken, tokensEqual, writeSecretFile, type ControlEndpoint, type LastRun } from './token.js';
 import type { ControlLogger, ControlSource, HistoryQuery } from './types.js';
 
 /** Default bind host: loopback only. */
@@ -200,9 +200,17 @@ class HttpControlServer implements ControlServer {
     this.stopController?.abort();
     await app.close();
     await this.removeOwnFiles(this.token, this.endpoint);
+    if (this.endpoint !== undefined) await this.recordLastRun(this.endpoint);
     this.token = undefined;
     this.endpoint = undefined;
     this.components.logger.info({ dataDir: this.dataDir }, 'control API stopped');
+  }
+
+  /** Write last-run.json; a failure is logged, never thrown: stopping matters more than the record. */
+  private async recordLastRun(endpoint: ControlEndpoint): Promise<void> {
+    const run: LastRun = { pid: endpoint.pid, startedAt: endpoint.startedAt, stoppedAt: Date.now() };
+    await writeSecretFile(join(this.dataDir, LAST_RUN_FILE), JSON.stringify(run))
+      .catch((err: unknown) => this.components.logger.warn({ err }, `could not write ${LAST_RUN_FILE}`));
   }
 
   /** Remove control.token / control.json only if they are still ours (another daemon may have replaced them). */

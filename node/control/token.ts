@@ -13,6 +13,11 @@ import { ControlError } from './errors.js';
 export const TOKEN_FILE = 'control.token';
 /** File holding {@link ControlEndpoint} as JSON, mode 0600. */
 export const ENDPOINT_FILE = 'control.json';
+/**
+ * File the control server writes when it stops cleanly ({@link LastRun} as JSON): how offline inspection
+ * (`murmur status` with no daemon running) knows since when the daemon is stopped.
+ */
+export const LAST_RUN_FILE = 'last-run.json';
 /** Random bytes in a token; 32 bytes = 256 bits, shown as 64 hex digits. */
 export const TOKEN_BYTES = 32;
 /** Mode of the token and endpoint files: owner read/write only. */
@@ -27,6 +32,13 @@ export interface ControlEndpoint {
   readonly pid: number;
   /** Epoch ms. */
   readonly startedAt: number;
+}
+
+/** Content of last-run.json: the last daemon that stopped cleanly. Times are epoch ms. */
+export interface LastRun {
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly stoppedAt: number;
 }
 
 /** A fresh random token: {@link TOKEN_BYTES} bytes as lowercase hex. */

@@ -31,7 +31,10 @@ export interface StatusInfo {
   readonly accuracy: number | null;
   /** Last test loss; null before the first evaluation. */
   readonly loss: number | null;
-  /** Model age (number of merged updates, the gossip-learning "age"). */
+  /**
+   * Model age, the gossip-learning "age": the number of training samples behind the model, its own and
+   * (through merges) its neighbours'.
+   */
   readonly modelAge: number;
   /** Current neighbour peer ids. */
   readonly neighbours: readonly string[];
@@ -43,8 +46,33 @@ export interface StatusInfo {
   readonly version: string;
   /** Algorithm-specific state, e.g. MoDeST view size, sample, role. Values must be JSON. */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** Round engine: 'sync' rounds (barrier + timeout) or 'async' gossip. */
+  readonly mode?: 'sync' | 'async';
+  /**
+   * Hash of the weights in memory now (node/model-hash.ts). During a round it moves (training, merging);
+   * a history entry's `modelHash` is the model committed at the end of that round, so the two agree only
+   * between rounds.
+   */
+  readonly modelHash?: string;
+  /** Why this backend: the faster backends skipped and their reasons ('' when the first choice loaded). */
+  readonly backendReason?: string;
+  /** The aggregation kernels this daemon runs (aggregation/kernels): 'wasm-simd128' or 'js', and why. */
+  readonly kernels?: { readonly variant: string; readonly reason: string };
+  /** Configured listen addresses (port 0 = any free port; `addresses` shows the ports bound). */
+  readonly listen?: readonly string[];
   /** NAT traversal state (protocols/reachability.ts); absent where the node has none (memory transport). */
   readonly reachability?: ReachabilityInfo;
+  /** Set while no round finished for 3 round timeouts (node/stall.ts); null while rounds finish. */
+  readonly stall?: StallInfo | null;
+}
+
+/** A stalled peer: since when no round finished, whom its round waits for, how many round timeouts passed. */
+export interface StallInfo {
+  /** ISO 8601 time of the last finished round (or of the start). */
+  readonly since: string;
+  /** Peer ids the current round waits for. */
+  readonly waitingFor: string[];
+  readonly timeouts: number;
 }
 
 /**

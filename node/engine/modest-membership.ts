@@ -22,6 +22,10 @@ export class Membership {
   private readonly pending = new Map<string, ViewEntry>();
   private readonly idBytes = new Map<string, Uint8Array>();
   private highest = 0;
+  /** When each member was last heard directly (announcement or frame), clock ms; see heard()/prune(). */
+  private readonly lastHeard = new Map<string, number>();
+  /** Members silent for too long: kept in the view (it propagates), left out of samples until heard again. */
+  private readonly silent = new Set<string>();
 
   /** Every known peer starts as joined at index 0, active in round 0 (the shared initial view of §3.2 "Bootstrap"). */
   constructor(readonly self: string, initial: readonly string[], private readonly inactivityThreshold: number) {
@@ -90,10 +94,46 @@ export class Membership {
     if (e !== undefined && round > e.lastActive) this.set(id, { ...e, lastActive: round });
   }
 
+  /**
+   * A live swarm (ours, beside §3.3): `id` announced itself or sent us a frame at `now` (clock ms), in
+   * round `round`. An unknown peer joins as if it had advertised JOIN (held back until our next send), so a
+   * daemon learns its members from announcements without a configured list; a silent one is back.
+   */
+  heard(id: string, round: number, now: number): void {
+    if (id === this.self) return;
+    this.lastHeard.set(id, now);
+    this.silent.delete(id);
+    if (this.view.has(id)) this.touch(id, round);
+    else if (!this.pending.has(id)) this.pending.set(id, { lastActive: round, index: 0, status: 'join' });
+  }
+
+  /**
+   * Prune members not heard for `silenceMs` (clock ms): a left one leaves the view (its LEAVE had that long
+   * to spread), a silent one leaves the samples until it is heard again (a crash does not announce a
+   * LEAVE). A member we never heard directly is timed from the first prune that sees it. Returns what changed.
+   */
+  prune(now: number, silenceMs: number): { left: string[]; silent: string[] } {
+    const out = { left: [] as string[], silent: [] as string[] };
+    for (const id of this.view.keys()) if (id !== this.self && !this.lastHeard.has(id)) this.lastHeard.set(id, now);
+    for (const [id, at] of this.lastHeard) {
+      if (now - at <= silenceMs) continue;
+      if (this.view.get(id)?.status === 'leave') {
+        this.view.delete(id);
+        this.lastHeard.delete(id);
+        this.silent.delete(id);
+        out.left.push(id);
+      } else if (!this.silent.has(id)) {
+        this.silent.add(id);
+        out.silent.push(id);
+      }
+    }
+    return out;
+  }
+
   /** Candidates of sample `round`, in MD5 order (§3.1); we are one while we have not left. */
   order(round: number): string[] {
     const self = this.status === 'join' ? this.self : undefined;
-    const ids = candidates(this.view, round, this.inactivityThreshold, self);
+    const ids = candidates(this.view, round, this.inactivityThreshold, self).filter((id) => !this.silent.has(id));
     return sampleOrder(ids, round, md5, (id) => this.bytesOf(id));
   }
 

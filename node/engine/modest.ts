@@ -17,7 +17,7 @@
 import { aggregatedRound, modelsNeeded, trainedModelIndex } from '../../aggregation/modest.js';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { decodeView } from '../../protocols/membership.js';
-import type { ModestSettings } from '../algorithms/modest.js';
+import type { ModestSettings } from './modest-settings.js';
 import type { AggregateInput, Contribution } from '../algorithms/types.js';
 import { anySignal } from '../deadline.js';
 import { MurmurError } from '../errors.js';
@@ -161,6 +161,7 @@ export class ModestEngine {
       return;
     }
     this.view.merge(view.entries);
+    this.heardFrom(f.from, Math.max(h.round, this.estimate()));
     this.view.touch(f.from, Math.max(h.round, this.estimate()));
     const c = toContributions([f], this.ctx.algorithm.extract(this.ctx.state.vector))[0]!;
     if (c.values !== null) {
@@ -173,6 +174,7 @@ export class ModestEngine {
   private onAnnouncement(from: string, m: Announcement): void {
     if (m.swarm !== this.ctx.swarm || m.algorithm !== MODEST_ALGORITHM || m.layoutHash !== this.ctx.algorithm.exchangeLayout.hash) return;
     this.announced = Math.max(this.announced, m.round);
+    if (m.membership?.change !== 'leave') this.heardFrom(from, m.round);
     if (m.membership !== undefined && this.phase !== 'left') this.view.onAdvertisement(from, m.membership, Math.max(m.round, this.estimate()));
     this.tasks.poke();
   }
@@ -324,7 +326,26 @@ export class ModestEngine {
     return trainers;
   }
 
+  /**
+   * A live swarm (ctx.memberSilenceMs set: the daemon): a peer we hear from is a member (an unknown one joins
+   * as if it advertised JOIN), and members not heard for memberSilenceMs are pruned (Membership.prune).
+   */
+  private heardFrom(peer: string, round: number): void {
+    const silenceMs = this.ctx.memberSilenceMs;
+    if (silenceMs === undefined || this.phase === 'left') return;
+    this.view.heard(peer, round, this.ctx.clock.now());
+    this.pruneMembers();
+  }
+
+  private pruneMembers(): void {
+    const silenceMs = this.ctx.memberSilenceMs;
+    if (silenceMs === undefined || this.membership === null) return;
+    const { left, silent } = this.view.prune(this.ctx.clock.now(), silenceMs);
+    if (left.length + silent.length > 0) this.ctx.logger.info({ left, silent, silenceMs }, 'MoDeST members pruned (left, or not heard from)');
+  }
+
   private available(index: number, count: number): Promise<string[]> {
+    this.pruneMembers();
     return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.ping(peer));
   }
 

@@ -26,18 +26,38 @@ import { AbortError } from '../../node/errors.js';
 import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../../node/network.js';
 import { decodeAnnouncement, encodeAnnouncement } from '../../protocols/announcements.js';
 import { decodeFrame } from '../../protocols/codec.js';
-import type { DecodedFrame } from '../../protocols/codec.js';
+import type { DecodedFrame, FrameLimits } from '../../protocols/codec.js';
 import { DEFAULT_COLLECT_TIMEOUT_MS, DEFAULT_PING_TIMEOUT_MS } from '../../protocols/constants.js';
-import type { AckRejectReason, InboundRejectReason } from '../../protocols/constants.js';
+import type { AckRejectReason, InboundRejectReason, Logger } from '../../protocols/constants.js';
 import { Inbox } from '../../protocols/inbox.js';
 import type { InboxItem } from '../../protocols/inbox.js';
 import {
   InvalidAnnouncementError, NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError,
-} from '../../protocols/net-errors.js';
+} from '../../protocols/errors.js';
 import { sampleLatency, transferMs } from './links.js';
-import type { Link } from './links.js';
-import type { VirtualNet } from './net.js';
-import type { VirtualEvent } from './scheduler.js';
+import type { BandwidthModel, DropModel, LatencyModel, Link } from './links.js';
+import type { VirtualEvent, VirtualScheduler } from './scheduler.js';
+
+/**
+ * What one peer's network needs of the shared medium (net.ts's VirtualNet implements it); declared here so
+ * the medium imports its members, not the other way round.
+ */
+export interface VirtualMedium {
+  readonly scheduler: VirtualScheduler;
+  readonly latency: LatencyModel;
+  readonly bandwidth: BandwidthModel;
+  readonly drop: DropModel;
+  readonly sendTimeoutMs: number;
+  readonly limits: FrameLimits;
+  readonly announceTo: 'all' | 'connected';
+  readonly copyFrames: boolean;
+  readonly inboxMaxBytes: number | undefined;
+  readonly log: Logger;
+  readonly size: number;
+  member(index: number): VirtualNetwork | undefined;
+  indexOf(id: string): number | undefined;
+  isOnline(index: number): boolean;
+}
 
 /** What a peer's network checks frames and announcements against. */
 export interface VirtualPeerInit {
@@ -76,7 +96,7 @@ export class VirtualNetwork implements Network {
   private started = false;
   private announcements = 0;
 
-  constructor(private readonly net: VirtualNet, readonly selfId: string, readonly index: number, private readonly peer: VirtualPeerInit) {
+  constructor(private readonly net: VirtualMedium, readonly selfId: string, readonly index: number, private readonly peer: VirtualPeerInit) {
     this.inbox = new Inbox<DecodedFrame>({ maxBytes: net.inboxMaxBytes, logger: net.log });
   }
 

@@ -56,6 +56,14 @@ describe('daemon configuration', () => {
     });
   });
 
+  it('suggests the key meant for an unknown one: a typo at its level, or the same name in another section', async () => {
+    const err = await loadDaemonConfig({ env: {}, flags: { rounds: { timeotMs: 5 }, timeoutMs: 3, network: { lisen: [] }, zzzzzzzz: 1 } }).then(() => null, (e: unknown) => e as { problems: string[] });
+    assert.ok(err);
+    assert.ok(err.problems.includes('rounds: unknown key timeotMs (did you mean rounds.timeoutMs?)'), err.problems.join('\n'));
+    assert.ok(err.problems.includes('(root): unknown keys timeoutMs, zzzzzzzz (did you mean rounds.timeoutMs?)'), err.problems.join('\n'));
+    assert.ok(err.problems.includes('network: unknown key lisen (did you mean network.listen?)'), err.problems.join('\n'));
+  });
+
   it('names the file when it cannot be parsed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'murmur-cfg-'));
     try {

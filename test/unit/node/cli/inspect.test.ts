@@ -47,7 +47,7 @@ async function murmur(args: string[], env: Record<string, string | undefined> = 
   const err: string[] = [];
   let exitCode: number | undefined;
   const program = new Command('murmur').exitOverride().configureOutput({ writeOut: (t) => out.push(t), writeErr: (t) => err.push(t) });
-  registerInspectCommands(program, { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), setExitCode: (c) => { exitCode = c; }, now: () => NOW });
+  registerInspectCommands(program, { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), setExitCode: (c) => { exitCode = c; }, now: () => NOW, sleep: async () => {} });
   await program.parseAsync(args, { from: 'user' });
   return { stdout: out.join(''), stderr: err.join(''), exitCode };
 }
@@ -85,13 +85,30 @@ describe('inspect commands', () => {
     assert.match(r.stdout, /│ peer id\s+│ 12D3KooWStubPeer\s+│/);
     assert.match(r.stdout, /│ accuracy\s+│ 91\.25%\s+│/); // 0.9125 × 100
     assert.match(r.stdout, /│ uptime\s+│ 5m 03s\s+│/); // 303 s
-    assert.match(r.stdout, /│ neighbours\s+│ peer-a, peer-b\s+│/);
-    assert.match(r.stdout, /│ extra\s+│ role=aggregator, viewSize=8\s+│/);
+    assert.match(r.stdout, /│ neighbours\s+│ peer-a\s+│\n│\s+│ peer-b\s+│/);
+    assert.match(r.stdout, /│ engine state\s+│ role=aggregator, viewSize=8\s+│/);
+    assert.match(r.stdout, /│ daemon\s+│ running\s+│/);
+    assert.match(r.stdout, /│ control API\s+│ http:\/\/127\.0\.0\.1:\d+ \(bearer token in control\.token\)/);
+    assert.match(r.stdout, /│ metrics\s+│ http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    assert.match(r.stdout, /│ model age\s+│ 17 samples trained/);
   });
 
-  it('status --json prints the daemon status unchanged', async () => {
+  it('status --json prints the daemon status unchanged, plus where its API and metrics are', async () => {
     const r = await run(['status', '--data-dir', dir, '--json']);
-    assert.deepEqual(JSON.parse(r.stdout), STATUS);
+    const { state, controlUrl, metricsUrl, tokenFile, ...rest } = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(rest, STATUS);
+    assert.equal(state, 'running');
+    assert.equal(metricsUrl, `${String(controlUrl)}/metrics`);
+    assert.equal(tokenFile, join(dir, 'control.token'));
+  });
+
+  it('status --watch redraws in place, --count times', async () => {
+    const r = await run(['status', '--data-dir', dir, '--watch', '--count', '3']);
+    assert.equal(r.exitCode, undefined, r.stderr);
+    assert.equal(r.stdout.split('\x1b[H\x1b[J').length, 4);
+    assert.equal(r.stdout.match(/│ peer id\s+│ 12D3KooWStubPeer/g)?.length, 3);
+    const both = await run(['status', '--data-dir', dir, '--watch', '--json']);
+    assert.equal(both.exitCode, 2);
   });
 
   it('reads the data dir from MURMUR_DATA_DIR when --data-dir is absent', async () => {
@@ -107,7 +124,9 @@ describe('inspect commands', () => {
     const b = table.stdout.indexOf('peer-b');
     assert.ok(a > 0 && b > a);
     // 1048576 B = 1.0 MiB; last seen 1000 ms before NOW = "1.0 s ago".
-    assert.match(table.stdout, /│ peer-a │ yes\s+│ 2026-07-01T11:59:59Z \(1\.0 s ago\) │ 10\s+│ 12\s+│ 1\.0 MiB\s+│ 512 B\s+│ bad-layout=2 │ 0\s+│ 0\.75\s+│/);
+    assert.match(table.stdout, /│ peer-a │ yes  │ 1\.0 s ago │ 1\.0 MiB \(10\) │ 512 B \(12\)\s+│ 2\s+│ 0\s+│ 0\.75  │/);
+    const wide = await run(['peers', '--data-dir', dir, '--wide']);
+    assert.match(wide.stdout, /│ peer-a │ yes\s+│ -\s+│ 2026-07-01T11:59:59Z \(1\.0 s ago\) │ 10\s+│ 12\s+│ 1\.0 MiB\s+│ 512 B\s+│ bad-layout=2 │ 0\s+│ 0\.75\s+│/);
     const json = JSON.parse((await run(['peers', '--data-dir', dir, '--json'])).stdout) as { peer: string; bytesIn: number }[];
     assert.deepEqual(json.map((p) => [p.peer, p.bytesIn]), [['peer-a', 1_048_576], ['peer-b', 2048]]);
   });
@@ -121,7 +140,7 @@ describe('inspect commands', () => {
   it('model prints the summary and per-tensor norms', async () => {
     state.model = MODEL;
     const r = await run(['model', '--data-dir', dir]);
-    assert.match(r.stdout, new RegExp(`│ layout hash │ ${LAYOUT.hash} │`));
+    assert.match(r.stdout, new RegExp(`│ layout hash │ ${LAYOUT.hash}\\s+│`));
     // w = [1, 2, 3, 4]: L2 = √30 = 5.477, mean = 2.5, std = √1.25 = 1.118.
     assert.match(r.stdout, /│ w\s+│ kernel │ 2x2\s+│ 5\.477 │ 2\.5\s+│ 1\.118 │/);
     assert.match(r.stdout, /│ b\s+│ bias\s+│ 2\s+│ 0\s+│ 0\s+│ 0\s+│/);
@@ -129,12 +148,15 @@ describe('inspect commands', () => {
     assert.deepEqual(json, JSON.parse(JSON.stringify(MODEL)));
   });
 
-  it('history passes --from and --limit and shows free fields', async () => {
+  it('history passes --from and --limit; the table shows the main columns, --wide the rest', async () => {
     state.history.length = 0;
     const r = await run(['history', '--data-dir', dir, '--from', '40', '--limit', '5']);
     assert.deepEqual(state.history, [{ from: 40, limit: 5 }]);
-    assert.match(r.stdout, /│ round │ time\s+│ model hash │ accuracy │ loss │ bytesOut │/);
-    assert.match(r.stdout, /│ 41\s+│ 2026-07-01T11:59:00Z \(1m 00s ago\) │ aaaa\s+│ 90\.00%\s+│ 0\.3\s+│ 1024\s+│/);
+    assert.match(r.stdout, /│ round │ time\s+│ accuracy │ loss │ recv\/exp │ sent\s+│ duration │/);
+    assert.match(r.stdout, /│ 41\s+│ 2026-07-01T11:59:00Z │ 90\.00%\s+│ 0\.3\s+│ -\s+│ 1\.0 KiB │ -\s+│/);
+    const wide = await run(['history', '--data-dir', dir, '--wide']);
+    assert.match(wide.stdout, /│ model hash │/);
+    assert.match(wide.stdout, /│ aaaa\s+│/);
   });
 
   it('history rejects a bad --limit with ERR_CONFIG (JSON on stdout, exit 2)', async () => {
@@ -155,7 +177,7 @@ describe('inspect commands', () => {
       const text = await run(['status', '--data-dir', empty]);
       assert.equal(text.exitCode, 3);
       assert.equal(text.stdout, '');
-      assert.match(text.stderr, new RegExp(`^error: no murmur daemon is running with data dir ${empty} \\(no control\\.json there\\); start one with`));
+      assert.match(text.stderr, new RegExp(`^error: no murmur daemon is running with data dir ${empty} \\(no control\\.json there, and no store either\\); start one with`));
       assert.equal(text.stderr.split('\n').length, 2); // one line + the trailing newline
       const json = await run(['peers', '--data-dir', empty, '--json']);
       assert.equal(json.exitCode, 3);

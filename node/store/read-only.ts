@@ -1,0 +1,93 @@
+/**
+ * Read a peer's store while no daemon runs, without changing it (issue 13, "offline inspection").
+ *
+ * LevelDB has no read-only mode: opening a database takes its LOCK, may replay the write-ahead log into a
+ * new table and starts a fresh log, and an open on a missing directory creates an empty database. So the
+ * store is never opened in place: `db/` is copied (without its LOCK) into a private temporary directory,
+ * the copy is opened with the ordinary {@link store}, and the copy is removed on close. The data dir is
+ * only read, a daemon starting meanwhile finds its lock free, and a missing data dir is an error naming
+ * it rather than a new empty store.
+ */
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { MurmurError } from '../errors.js';
+import { IDENTITY_FILE } from './identity.js';
+import { store } from './level-store.js';
+import type { Store } from './types.js';
+
+/** Directory of the LevelDB database inside a data dir (see level-store.ts). */
+export const DB_DIR = 'db';
+/** LevelDB's lock file: never copied, so the copy opens whoever holds the original's. */
+const LOCK_FILE = 'LOCK';
+
+/** The data dir holds no store: nothing was ever run there, or the path is wrong. */
+export class NoStoreError extends MurmurError {
+  static override name = 'NoStoreError';
+  declare readonly code: 'ERR_NO_STORE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NO_STORE', message, options);
+  }
+}
+
+/** A read-only view of a stopped peer's store; close() removes the private copy. */
+export interface StoreSnapshot {
+  /** The absolute data dir that was read. */
+  readonly dataDir: string;
+  /** The store opened on the copy. Only read from it: writes would go to the copy and be lost. */
+  readonly store: Store;
+  /** The peer id of `<dataDir>/peer.key`, or null when there is none. */
+  readonly peerId: string | null;
+  close(): Promise<void>;
+}
+
+/** True when `dataDir` holds a store (a `db/` directory), without creating anything. */
+export async function hasStore(dataDir: string): Promise<boolean> {
+  try {
+    return (await stat(path.join(path.resolve(dataDir), DB_DIR))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copy `<dataDir>/db` to a private temporary directory and open the copy. Throws NoStoreError
+ * (ERR_NO_STORE) naming the directory when there is no store there; StoreError for a corrupt one.
+ * Nothing under `dataDir` is created, locked or modified.
+ */
+export async function openStoreSnapshot(dataDir: string): Promise<StoreSnapshot> {
+  const dir = path.resolve(dataDir);
+  if (!(await hasStore(dir))) {
+    throw new NoStoreError(`${dir} holds no murmur store (no ${DB_DIR}/ directory there): check --data-dir, or start a daemon there first`);
+  }
+  const tmp = await mkdtemp(path.join(tmpdir(), 'murmur-inspect-'));
+  const snapshot = store({ dataDir: tmp, sync: false });
+  try {
+    await cp(path.join(dir, DB_DIR), path.join(tmp, DB_DIR), { recursive: true, filter: (src) => path.basename(src) !== LOCK_FILE });
+    await snapshot.start();
+  } catch (err) {
+    await snapshot.stop().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const peerId = await readPeerId(dir);
+  let closing: Promise<void> | null = null;
+  return {
+    dataDir: dir,
+    store: snapshot,
+    peerId,
+    close: () => (closing ??= snapshot.stop().finally(() => rm(tmp, { recursive: true, force: true }))),
+  };
+}
+
+/** The peer id in `<dataDir>/peer.key`, or null if the file is missing or unreadable (it is only shown). */
+export async function readPeerId(dataDir: string): Promise<string | null> {
+  try {
+    const bytes = await readFile(path.join(dataDir, IDENTITY_FILE));
+    return peerIdFromPrivateKey(privateKeyFromProtobuf(bytes)).toString();
+  } catch {
+    return null;
+  }
+}
