@@ -208,11 +208,11 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     let stalledSeconds = (): number => 0;
     registerStallGauge(metrics.registry, () => stalledSeconds());
     const peer = new Peer({
-      swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode,
+      swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode, engine: algorithm.engine,
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
       trainIndices: share.train, testIndices: share.test,
       rounds: { ...cfg.rounds, maxRounds: cfg.rounds.max ?? Infinity },
-    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.instance.engine),
+    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.engine.name),
       memberSilenceMs: cfg.network.memberSilencePeriods * cfg.network.announceEveryMs,
     });
     // What a joining neighbour gets: our model once we finished a round (a peer still joining has none to give).
@@ -247,7 +247,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
 
     // The round engines finish a round at least every round timeout; MoDeST rounds finish only where the
     // peer is sampled, so a quiet MoDeST peer is not stalled.
-    const stall = algorithm.instance.engine === 'modest' ? null : new StallDetector({ roundTimeoutMs: cfg.rounds.mode === 'async' ? Math.max(cfg.rounds.periodMs, cfg.rounds.timeoutMs) : cfg.rounds.timeoutMs }, {
+    const stall = algorithm.engine.name === 'modest' ? null : new StallDetector({ roundTimeoutMs: cfg.rounds.mode === 'async' ? Math.max(cfg.rounds.periodMs, cfg.rounds.timeoutMs) : cfg.rounds.timeoutMs }, {
       clock: systemClock, logger: logger.child({ component: 'health' }), waitingFor: () => peer.waitingFor(),
     });
     if (stall !== null) {

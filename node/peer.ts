@@ -1,6 +1,6 @@
 /**
- * The Peer: wires network, learner pool, store and algorithm, and owns the round engine (DESIGN.md
- * "Layout"). The same class runs in `murmur daemon` and, hundreds at a time, in the simulator; everything it
+ * The Peer: wires network, learner pool, store and algorithm, and runs the round engine its algorithm's
+ * registry entry names (node/engine/registry.ts; DESIGN.md seam 3), knowing none by name. The same class runs in `murmur daemon` and, hundreds at a time, in the simulator; everything it
  * touches arrives through PeerComponents (STYLE.md §1.2).
  */
 import type { Layout } from '../aggregation/layout.js';
@@ -14,15 +14,14 @@ export { PeerStateError };
 import type { AnyModelSpec } from './learner/create-model.js';
 import type { LearnerPool } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
-import type { JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import { modelHash } from './model-hash.js';
 import type { Network } from './network.js';
 import type { PeerRecord, Store } from './store.js';
-import { runAsyncGossip, type AsyncOptions } from './engine/async-gossip.js';
-import type { EngineContext, ModelState, Phase, RoundSettings, RoundSummary } from './engine/context.js';
-import { runSyncRounds, type NeighbourProgress } from './engine/sync-rounds.js';
-import { ModestEngine } from './engine/modest.js';
+import type { JoinHook } from './join.js';
+import type { EngineContext, ModelState, NeighbourProgress, Phase, RoundSettings, RoundSummary } from './engine/context.js';
+import type { Engine, EngineChoice } from './engine/engine.js';
+import { engineFactory } from './engine/registry.js';
 
 export type { Phase, RoundSummary, RoundSettings } from './engine/context.js';
 
@@ -33,8 +32,8 @@ export interface PeerInit {
   algorithmName: string;
   algorithm: AlgorithmInstance;
   mode: 'sync' | 'async';
-  /** Asynchronous-mode behaviour of the algorithm (ignored in sync mode). */
-  asyncOptions?: AsyncOptions;
+  /** The round engine and its options (ResolvedAlgorithm.engine from the algorithm registry). */
+  engine: EngineChoice;
   model: AnyModelSpec;
   layout: Layout;
   /** The swarm's shared initial weights (used when the store holds no model). */
@@ -68,7 +67,7 @@ export interface PeerComponents {
    */
   join?: JoinHook;
   /**
-   * Members of a live swarm announce every period: MoDeST prunes one not heard for this long, ms (the daemon:
+   * Members of a live swarm announce every period: an engine with membership prunes one not heard for this long, ms (the daemon:
    * network.memberSilencePeriods × announceEveryMs). Unset (simulations, which do not announce): never.
    */
   memberSilenceMs?: number;
@@ -85,11 +84,9 @@ export interface PeerStatus {
   loss: number | null;
   neighbours: string[];
   modelHash: string;
-  /** Engine-specific state (MoDeST: view size, sample index, derived sample, aggregators, own role). */
+  /** Engine-specific state (`Engine.status`, e.g. a sampling engine's view and role). */
   extra?: Record<string, unknown>;
 }
-
-const DEFAULT_ASYNC: AsyncOptions = { trainEachPeriod: false, trainAfterMerge: true, pushToAll: false };
 
 export class Peer {
   private readonly state: ModelState;
@@ -102,7 +99,7 @@ export class Peer {
   private readonly announcedRounds = new Map<string, number>();
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
-  private modest: ModestEngine | null = null;
+  private engine: Engine | null = null;
   /** The neighbours the current synchronous round waits for (health reports). */
   private waiting: readonly string[] = [];
   /** The store held no model: this peer starts from the initial weights. */
@@ -151,11 +148,11 @@ export class Peer {
   }
 
   /**
-   * Leave the swarm gracefully, then stop: a MoDeST peer first advertises LEAVE (ALGORITHMS.md §3.3), so it is
-   * never sampled again; the round engines have no membership, so for them this is stop().
+   * Leave the swarm gracefully, then stop: an engine with membership first advertises its leave (so it is
+   * never sampled again); for the others this is stop().
    */
   async leave(): Promise<void> {
-    await this.modest?.leave();
+    await this.engine?.leave?.();
     await this.stop();
   }
 
@@ -181,7 +178,7 @@ export class Peer {
       peerId: this.id, algorithm: this.init.algorithmName, mode: this.init.mode, round: this.state.round, phase: this.phase,
       age: this.state.age, accuracy: this.lastEval?.accuracy ?? null, loss: this.lastEval?.loss ?? null,
       neighbours: this.components.neighbours(), modelHash: modelHash(this.state.vector),
-      ...(this.modest ? { extra: modestExtra(this.modest) } : {}),
+      ...(this.engine?.status ? { extra: this.engine.status() } : {}),
     };
   }
 
@@ -194,11 +191,8 @@ export class Peer {
     const ctx = this.context();
     try {
       await this.join(signal);
-      if (this.init.algorithm.engine === 'modest') {
-        this.modest = new ModestEngine(ctx);
-        await this.modest.run(signal);
-      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, this.neighbourProgress());
-      else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
+      this.engine = engineFactory(this.init.engine.name)(ctx, this.init.engine.options);
+      await this.engine.run(signal);
       this.phase = 'idle';
     } catch (err) {
       if (signal.aborted) return;
@@ -232,7 +226,7 @@ export class Peer {
     return current.length === 0 ? 0 : current[Math.floor(current.length / 2)]!;
   }
 
-  /** The neighbours' progress as the sync engine reads it (node/engine/sync-rounds.ts NeighbourProgress). */
+  /** The neighbours' progress as the sync engine reads it (node/engine/context.ts NeighbourProgress). */
   private neighbourProgress(): NeighbourProgress {
     return {
       swarmRound: () => this.neighboursRound(),
@@ -249,6 +243,7 @@ export class Peer {
       selfId: this.id, swarm: init.swarm, seed: init.seed, layout: init.layout, spec: init.model, algorithm: init.algorithm,
       train: init.train, dataset: init.dataset, labels: datasetFromShared(init.dataset.parts).y, trainIndices: init.trainIndices, testIndices: init.testIndices,
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
+      progress: this.neighbourProgress(),
       isOnline: c.isOnline ?? (() => true),
       pushSchedule: c.pushSchedule,
       memberSilenceMs: c.memberSilenceMs,
@@ -290,9 +285,4 @@ export class Peer {
       ...(trust.has(t.peer) ? { trust: { score: trust.get(t.peer)! } } : {}),
     }));
   }
-}
-
-function modestExtra(engine: ModestEngine): Record<string, unknown> {
-  const m = engine.status();
-  return { viewSize: m.viewSize, sampleIndex: m.round, sample: m.sample, aggregators: m.aggregators, role: m.role, pendingJoins: m.pendingJoins };
 }

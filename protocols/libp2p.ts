@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { bootstrap } from '@libp2p/bootstrap';
-import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { gossipsub } from '@libp2p/gossipsub';
 import type { GossipSub } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
@@ -35,6 +35,7 @@ import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
 import { guardedMuxer } from './stream-guard.js';
+import { keyFromSeed } from './keys.js';
 
 /** The services every Murmuration node runs, plus the reachability services of a tcp device (nat.ts). */
 export type MurmurServices = {
@@ -134,10 +135,7 @@ const DEVICE_PING_STREAMS = 4;
 /** Memory transport delivery delay in the 'swarm' preset, ms: stops floods running as one microtask chain (notes §4). */
 const SWARM_MEMORY_LATENCY_MS = 1;
 
-/** Deterministic Ed25519 key from a seed string (SHA-256 of its UTF-8 bytes as the 32-byte seed). */
-export async function keyFromSeed(seed: string): Promise<PrivateKey> {
-  return generateKeyPairFromSeed('Ed25519', createHash('sha256').update(seed, 'utf8').digest());
-}
+export { keyFromSeed } from './keys.js';
 
 /** Component names of a multiaddr, or an error string. */
 function components(addr: string): string[] | string {

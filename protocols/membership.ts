@@ -21,7 +21,8 @@
  * an entry near 49 bytes (libp2p) or 6 bytes (virtual) instead of 60 and 10. Sorting also makes the
  * encoding canonical: one view has exactly one encoding, and duplicates cannot be expressed.
  */
-import { compareBytes, type MembershipStatus, type ViewEntry } from '../aggregation/modest.js';
+import type { MembershipStatus, ViewEntry } from '../node/network.js';
+import { compareBytes } from '../node/engine/modest/view.js';
 import { MembershipViewError } from './errors.js';
 
 export { MembershipViewError };
@@ -59,7 +60,7 @@ const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** MoDeST's peer-id bytes live with its engine; re-exported for the wire tests. */
-export { peerIdBytes } from '../node/engine/modest-membership.js';
+export { peerIdBytes } from '../node/engine/modest/membership.js';
 
 /**
  * Encode a view. A view over `limits.maxEntries` keeps the most recently active entries (ties: lower id),

@@ -1,35 +1,34 @@
 /**
- * N real Peers on the virtual network (DESIGN.md "topology-sim"): the shape of topology-sim/swarm.ts's
- * Libp2pSwarm (start(), run(onRound), stop(), peers, networks, peerId(i)), so an experiment can pick
- * either, but no sockets, keys or timers: each peer is a Peer, a VirtualNetwork, a VirtualPool over the
- * shared WorkerPool and a VirtualClock, all driven by one VirtualScheduler. Same seed ⇒ same events in the
- * same order ⇒ bit-identical models (DESIGN.md seam 5), and 1,000+ peers fit in one process.
+ * The virtual Swarm (swarm.ts): N real Peers on the virtual network, no sockets or timers: each peer is a
+ * Peer, a VirtualNetwork, a VirtualPool over the shared WorkerPool and a VirtualClock, all driven by one
+ * VirtualScheduler. Same seed ⇒ same events in the same order ⇒ bit-identical models (DESIGN.md seam 5), and
+ * 1,000+ peers fit in one process.
  *
- * Peer ids are 'v0000', 'v0001', … (zero-padded, so sorting by id sorts by index). A Peer's random streams
- * and its aggregation order depend on its id, so a virtual run reproduces a Libp2pSwarm run bit for bit only
- * with that swarm's ids: pass `peerIds: await libp2pPeerIds(seed, n)`.
+ * Peer ids are by default those the libp2p swarm's nodes get from the same seed (protocols/keys.ts): a Peer's
+ * random streams and its aggregation order depend on its id, so a synchronous run is then bit-identical to
+ * the same run over libp2p. `peerIds: 'indexed'` gives 'v0000', 'v0001', … instead (sorting by id sorts by index).
  */
 import type { Clock } from '../node/clock.js';
 import { ConfigError } from '../node/errors.js';
 import type { LearnerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
-import { Peer, type RoundSummary } from '../node/peer.js';
-import { peerHooks } from './peer-hooks.js';
-import type { SwarmInit } from './swarm.js';
+import type { Peer, RoundSummary } from '../node/peer.js';
+import { swarmPeerIds } from '../protocols/keys.js';
+import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
 import { VirtualNet, type VirtualNetInit } from './virtual/net.js';
 import type { VirtualNetwork } from './virtual/network.js';
 import { VirtualPool, type CostModel } from './virtual/pool.js';
 import { VirtualScheduler, type RunOptions } from './virtual/scheduler.js';
 
-/** Everything of SwarmInit but the libp2p transport settings, plus the virtual network's own. */
-export interface VirtualSwarmInit extends Omit<SwarmInit, 'transport' | 'dialConcurrency'> {
+/** SwarmInit plus the virtual network's own settings. */
+export interface VirtualSwarmInit extends SwarmInit {
   /** Link models and network tunables; default 1 ms latency, unlimited bandwidth, no loss. */
   net?: Omit<VirtualNetInit, 'scheduler' | 'logger'>;
   /** Virtual duration of learner work, for every peer or by peer index; default 0 (instantaneous). */
   cost?: CostModel | ((index: number) => CostModel);
-  /** Peer ids by index; default `virtualPeerId(i, n)`. Must be unique. */
-  peerIds?: readonly string[];
+  /** Peer ids by index (unique), 'indexed' for `virtualPeerId(i, n)`, or default 'seeded': the libp2p swarm's ids (protocols/keys.ts). */
+  peerIds?: readonly string[] | 'indexed' | 'seeded';
 }
 
 /** Injected collaborators: the shared (real) learner pool and the logger handed to every peer. */
@@ -44,16 +43,18 @@ export function virtualPeerId(index: number, n: number): string {
   return `v${String(index).padStart(width, '0')}`;
 }
 
-export { libp2pPeerIds } from './peer-ids.js';
+/** The ids the libp2p swarm's peers get from `seed` (protocols/keys.ts), for tests that pin them. */
+export const libp2pPeerIds = swarmPeerIds;
 
 /** A swarm of Peers on one virtual network and clock. */
-export class VirtualSwarm {
+export class VirtualSwarm implements Swarm {
   readonly scheduler = new VirtualScheduler();
   readonly net: VirtualNet;
   readonly networks: VirtualNetwork[] = [];
   readonly pools: VirtualPool[] = [];
   readonly clocks: Clock[] = [];
-  readonly peers: Peer[] = [];
+  peers: Peer[] = [];
+  hosted: number[] = [];
   private ids: string[] = [];
 
   constructor(private readonly init: VirtualSwarmInit, private readonly components: VirtualSwarmComponents) {
@@ -66,7 +67,8 @@ export class VirtualSwarm {
     const { init } = this;
     const n = init.peers.length;
     if (init.graph.length !== n) throw new ConfigError(`the graph has ${init.graph.length} nodes but the swarm has ${n} peers; give one neighbour list per peer`);
-    this.ids = init.peerIds !== undefined ? [...init.peerIds] : Array.from({ length: n }, (_, i) => virtualPeerId(i, n));
+    const ids = init.peerIds ?? 'seeded';
+    this.ids = ids === 'seeded' ? await swarmPeerIds(init.seed, n) : ids === 'indexed' ? Array.from({ length: n }, (_, i) => virtualPeerId(i, n)) : [...ids];
     if (this.ids.length !== n) throw new ConfigError(`peerIds has ${this.ids.length} ids but the swarm has ${n} peers`);
     const logger = this.components.logger ?? silentLogger();
     for (let i = 0; i < n; i++) {
@@ -75,23 +77,25 @@ export class VirtualSwarm {
       this.networks.push(network);
     }
     init.graph.forEach((nbrs, i) => nbrs.forEach((j) => { if (i < j) this.net.connect(this.ids[i]!, this.ids[j]!); }));
-    const hooks = peerHooks(init, this.ids);
-    for (let i = 0; i < n; i++) {
-      const initial = typeof init.initial === 'function' ? init.initial(i) : init.initial;
+    this.hosted = Array.from({ length: n }, (_, i) => i);
+    this.peers = buildPeers(init, this.ids, this.hosted, (i) => {
       const cost = typeof init.cost === 'function' ? init.cost(i) : init.cost;
       const pool = new VirtualPool(this.components.pool, this.scheduler, i, cost);
       const clock = this.scheduler.clock(i);
       this.pools.push(pool);
       this.clocks.push(clock);
-      this.peers.push(new Peer({
-        swarm: init.swarm, seed: init.seed, algorithmName: init.algorithmName, algorithm: init.peers[i]!.algorithm.instance,
-        mode: init.mode, asyncOptions: init.asyncOptions, model: init.model, layout: init.layout, initial,
-        train: init.train, rounds: init.rounds, dataset: init.dataset, trainIndices: init.peers[i]!.trainIndices, testIndices: init.testIndices,
-      }, { network: this.networks[i]!, pool, clock, logger, ...hooks[i]! }));
-    }
+      return { network: this.networks[i]!, pool, clock, logger };
+    });
   }
 
   peerId(index: number): string { return this.ids[index]!; }
+
+  peerAt(i: number): Peer | undefined { return this.peers[i]; }
+
+  /** Take peer `i` off the virtual net: sends and pings to it fail from now on. */
+  async disconnect(i: number): Promise<void> {
+    this.net.setOnline(this.ids[i]!, false);
+  }
 
   /**
    * Start every peer and drive the virtual clock until all finished their rounds. Rejects with the first

@@ -3,7 +3,7 @@
  * from the shared membership view by MD5 order, trains the model its aggregators averaged (by default 5 local
  * SGD steps of batch 20, §3.5, whatever the peer's epochs and batch size); the first a of the next sample
  * average (plain FedAvg, equal weights) and hand the result on. Its own engine
- * (node/engine/modest.ts) drives it, not the synchronous rounds: the Peer dispatches on `engine: 'modest'`,
+ * (node/engine/modest/) drives it, not the synchronous rounds: the entry names engine 'modest' with its settings,
  * and the topology only seeds the initial view.
  */
 import { z } from 'zod';
@@ -12,7 +12,7 @@ import { encodingParam } from './dpsgd.js';
 import type { AlgorithmDefinition } from './types.js';
 import { fullExchange } from './types.js';
 
-import type { ModestSettings } from '../engine/modest-settings.js';
+import type { ModestSettings } from '../engine/modest/settings.js';
 
 export type { ModestSettings };
 
@@ -39,20 +39,21 @@ export const modest: AlgorithmDefinition<ModestParams> = {
   // Its own event-driven engine; 'sync' is the mode experiments and the daemon default to.
   modes: ['sync'],
   params: modestParams,
-  create(p, env) {
+  engine(p) {
     const settings: ModestSettings = Object.freeze({
       sampleSize: p.sampleSize, aggregators: p.aggregators, successFraction: p.successFraction, minModels: p.minModels,
       aggregationTimeoutMs: p.aggregationTimeoutMs, pingTimeoutMs: p.pingTimeoutMs, inactivityThreshold: p.inactivityThreshold,
       progressTimeoutMs: p.progressTimeoutMs ?? 2 * p.aggregationTimeoutMs + 10 * p.pingTimeoutMs,
     });
+    return { name: 'modest', options: settings };
+  },
+  create(p, env) {
     return {
       trainer: { steps: p.localSteps, batchSize: p.batchSize },
       gossipSteps: 1,
       targets: 'neighbours',
       encoding: p.encoding,
       ...fullExchange(env.layout),
-      engine: 'modest',
-      modest: settings,
       // §3.2 "avg = mean(models)": the received trained models only, equal weights, in sender order.
       aggregate(input) {
         const models = input.received.filter((c) => c.values !== null);

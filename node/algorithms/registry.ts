@@ -4,12 +4,15 @@
  * validated with their key paths.
  */
 import { ConfigError, DuplicateEntryError } from '../errors.js';
+import { defaultEngine, type EngineChoice } from '../engine/choice.js';
 import type { AlgorithmDefinition, AlgorithmEnv, AlgorithmInstance } from './types.js';
 
 export interface ResolvedAlgorithm {
   readonly definition: AlgorithmDefinition;
   readonly params: Record<string, unknown>;
   readonly instance: AlgorithmInstance;
+  /** The round engine the Peer runs it with. */
+  readonly engine: EngineChoice;
 }
 
 export class AlgorithmRegistry {
@@ -48,6 +51,6 @@ export class AlgorithmRegistry {
       throw new ConfigError(`algorithm ${name} runs in ${d.modes.join(' or ')} mode, not ${env.mode}`);
     }
     const p = this.validate(name, params);
-    return { definition: d, params: p, instance: d.create(p, env) };
+    return { definition: d, params: p, instance: d.create(p, env), engine: d.engine?.(p, env) ?? defaultEngine(env.mode) };
   }
 }

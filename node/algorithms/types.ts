@@ -8,7 +8,7 @@ import type { WireEncoding } from '../network.js';
 import type { Rng } from '../data/rng.js';
 import type { Evaluation } from '../learner/evaluate.js';
 import type { TrainTaskOptions } from '../learner/tasks.js';
-import type { ModestSettings } from '../engine/modest-settings.js';
+import type { EngineChoice } from '../engine/choice.js';
 
 export type EngineMode = 'sync' | 'async';
 
@@ -89,14 +89,8 @@ export interface AlgorithmInstance {
   afterTrain?(before: Float32Array, after: Float32Array, trainIndices: Uint32Array, labels: Uint8Array): Float32Array;
   /** Combine one gossip step's contributions (synchronous rounds) or one received model (asynchronous). */
   aggregate(input: AggregateInput): AggregateOutput | Promise<AggregateOutput>;
-  /** Asynchronous-mode behaviour (defaults: classic gossip learning). */
-  readonly asyncOptions?: { trainEachPeriod: boolean; trainAfterMerge: boolean; pushToAll: boolean };
   /** Per-neighbour trust scores, when the rule keeps any (Bristle). */
   trust?(): TrustScore[];
-  /** Set when the algorithm brings its own engine: 'modest' runs node/engine/modest.ts instead of the round engines. */
-  readonly engine?: 'modest';
-  /** MoDeST's sampling settings (present with engine 'modest'). */
-  readonly modest?: ModestSettings;
 }
 
 export interface AlgorithmDefinition<P extends Record<string, unknown> = Record<string, unknown>> {
@@ -106,6 +100,11 @@ export interface AlgorithmDefinition<P extends Record<string, unknown> = Record<
   readonly modes: readonly EngineMode[];
   /** Hyperparameters with defaults; unknown keys are errors. */
   readonly params: z.ZodType<P>;
+  /**
+   * The round engine that drives it and the engine's options (node/engine/registry.ts); default: the mode's
+   * engine (sync rounds or asynchronous gossip) with its default options.
+   */
+  engine?(params: P, env: AlgorithmEnv): EngineChoice;
   create(params: P, env: AlgorithmEnv): AlgorithmInstance;
 }
 

@@ -10,6 +10,7 @@ import { VarianceCorrectionBuffer, varianceCorrectedMean } from '../../aggregati
 import { encodingParam } from './dpsgd.js';
 import type { AlgorithmDefinition } from './types.js';
 import { fullExchange } from './types.js';
+import { defaultEngine } from '../engine/choice.js';
 
 export const vvParams = z.strictObject({
   /** β: own-model weight in the average; 0 = the paper-era rule (own model excluded). */
@@ -29,12 +30,15 @@ export const varianceCorrected: AlgorithmDefinition<VvParams> = {
   description: 'variance-corrected averaging: mean of neighbours, each tensor rescaled to their mean variance',
   modes: ['sync', 'async'],
   params: vvParams,
+  // Asynchronously, it trains every period and pushes to all neighbours (ALGORITHMS.md, variance correction).
+  engine: (_p, env) => (env.mode === 'async'
+    ? { name: 'async-gossip', options: { trainEachPeriod: true, trainAfterMerge: false, pushToAll: true } }
+    : defaultEngine(env.mode)),
   create(p, env) {
     const opts = { ownWeight: p.ownWeight, roles: p.roles, estimator: p.estimator, epsilon: p.epsilon, target: p.target };
     const buffer = new VarianceCorrectionBuffer(env.layout, { roles: p.roles, estimator: p.estimator });
     return {
       trainer: {}, gossipSteps: 1, targets: 'neighbours', encoding: p.encoding, ...fullExchange(env.layout),
-      asyncOptions: { trainEachPeriod: true, trainAfterMerge: false, pushToAll: true },
       aggregate(input) {
         const vectors = input.received.flatMap((c) => (c.values ? [c.values] : []));
         if (vectors.length === 0) return null;

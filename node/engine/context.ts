@@ -59,6 +59,8 @@ export interface EngineContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly neighbours: (round?: number) => string[];
+  /** What the peer knows of its neighbours' progress from their announcements (synchronous rounds). */
+  readonly progress: NeighbourProgress;
   readonly isOnline: (round: number) => boolean;
   readonly pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
   /** A live swarm's members announce periodically: one not heard for this long is pruned (MoDeST); unset: never. */
@@ -70,6 +72,21 @@ export interface EngineContext {
   rng(round: number, purpose: string): Rng;
   /** Persist and publish one finished round. */
   finishRound(summary: RoundSummary): Promise<void>;
+}
+
+/**
+ * What a peer knows of its neighbours' progress, from their announcements (a live swarm). Simulations in
+ * lockstep pass none of it: every neighbour is then awaited every round.
+ */
+export interface NeighbourProgress {
+  /** The round the neighbours are in now (0 when unknown). */
+  swarmRound(): number;
+  /** The last round `peer` announced as finished, or undefined if it never announced. */
+  finished(peer: string): number | undefined;
+  /** `listener` runs after every announcement of a neighbour; returns an unsubscribe. */
+  onAnnouncement(listener: () => void): () => void;
+  /** The round now waits for these neighbours (empty: it waits for nobody); for health reports. */
+  waiting?(peers: readonly string[]): void;
 }
 
 export interface RoundSettings {

@@ -41,14 +41,17 @@ const UNSENDABLE = new Set(['ERR_FRAME_REJECTED', 'ERR_BAD_VIEW']);
 /** Whether a send failed because the frame itself cannot be encoded (rethrow it: it fails for every target). */
 export const isUnsendable = (err: unknown): boolean => UNSENDABLE.has((err as { code?: string } | null)?.code ?? '');
 
-/** Send one frame to every target; failures are counted, not thrown, except an UNSENDABLE frame. */
-export async function sendToAll(ctx: EngineContext, frame: OutgoingFrame, targets: readonly string[], signal: AbortSignal): Promise<{ failures: number; bytes: number }> {
+/**
+ * Send one frame to every target; failures are counted, not thrown, except an UNSENDABLE frame.
+ * `onDelivered` runs for each target that accepted it, in target order.
+ */
+export async function sendToAll(ctx: EngineContext, frame: OutgoingFrame, targets: readonly string[], signal: AbortSignal, onDelivered?: (target: string) => void): Promise<{ failures: number; bytes: number }> {
   const results = await Promise.allSettled(targets.map((t) =>
     ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, signal) })));
   let failures = 0;
   let bytes = 0;
   results.forEach((r, i) => {
-    if (r.status === 'fulfilled') { bytes += r.value; return; }
+    if (r.status === 'fulfilled') { bytes += r.value; onDelivered?.(targets[i]!); return; }
     if (isUnsendable(r.reason)) throw r.reason;
     failures++;
     ctx.logger.debug({ peer: targets[i], round: frame.round, step: frame.step, err: (r.reason as Error)?.message }, 'send failed');

@@ -5,23 +5,10 @@
  */
 import { anySignal } from '../deadline.js';
 import { modelHash } from '../model-hash.js';
-import type { EngineContext, RoundSummary } from './context.js';
+import type { EngineContext, NeighbourProgress, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
-/**
- * What a peer knows of its neighbours' progress, from their announcements (a live swarm). Simulations in
- * lockstep pass none of it: every neighbour is then awaited every round.
- */
-export interface NeighbourProgress {
-  /** The round the neighbours are in now (0 when unknown). */
-  swarmRound(): number;
-  /** The last round `peer` announced as finished, or undefined if it never announced. */
-  finished(peer: string): number | undefined;
-  /** `listener` runs after every announcement of a neighbour; returns an unsubscribe. */
-  onAnnouncement(listener: () => void): () => void;
-  /** The round now waits for these neighbours (empty: it waits for nobody); for health reports. */
-  waiting?(peers: readonly string[]): void;
-}
+export type { NeighbourProgress } from './context.js';
 
 /**
  * Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). A peer that fell

@@ -9,7 +9,7 @@ import { MAIN } from '../../scripts/lib/daemon-harness.js';
 
 const run = promisify(execFile);
 
-describe('murmur sim', { timeout: 180_000 }, () => {
+describe('murmur sim', { timeout: 480_000 }, () => {
   it('runs a small sweep, prints the summary table and writes a report with non-empty plots', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
     try {
@@ -54,6 +54,30 @@ describe('murmur sim', { timeout: 180_000 }, () => {
       const one = await read(join(dir, 'one')), two = await read(join(dir, 'two'));
       assert.deepEqual(two.map((r) => [r.round, r.honest.mean, r.bytesSent]), one.map((r) => [r.round, r.honest.mean, r.bytesSent]));
       two.forEach((r, k) => assert.ok(Math.abs(r.consensusDistance - one[k]!.consensusDistance) <= 1e-9 * Math.max(1, one[k]!.consensusDistance)));
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+
+  it('gives bit-identical models over the memory and virtual transports for a synchronous experiment', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
+    try {
+      const file = join(dir, 'same.yaml');
+      await writeFile(file, [
+        'name: same', 'seed: 5', 'peers: 6', 'rounds: 3', 'mode: sync', 'topology: { kind: regular, degree: 3 }',
+        'data: { source: digits, trainSize: 600, partition: { scheme: dirichlet, alpha: 0.5 } }', 'model: { arch: logreg, seed: 1 }',
+        'eval: { every: 1, fraction: 1, testSize: 200 }',
+        // Generous deadlines: on a loaded machine a round over libp2p must not time out (the models would then differ).
+        'network: { timeoutMs: 120000, sendTimeoutMs: 120000 }',
+      ].join('\n'));
+      // Everything that depends only on the models: accuracies and losses of every peer, and the consensus distance.
+      const models = async (transport: string) => {
+        const out = join(dir, transport);
+        await run(process.execPath, ['--import', 'tsx', MAIN, 'sim', file, '--transport', transport, '--out', out, '--workers', '1', '--quiet'], { timeout: 120_000 });
+        return (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n')
+          .map((l) => { const r = JSON.parse(l) as Record<string, unknown>; return [r.round, r.honest, r.loss, r.consensusDistance]; });
+      };
+      const memory = await models('memory');
+      assert.equal(memory.length, 3);
+      assert.deepEqual(await models('virtual'), memory);
     } finally { await rm(dir, { recursive: true, force: true }); }
   });
 

@@ -8,7 +8,7 @@ import { partition } from '../../node/data/partitioners.js';
 import { trainTestSplit } from '../../node/data/split.js';
 import { WorkerPool } from '../../node/learner/pool.js';
 import type { ModelSpec } from '../../node/learner/models.js';
-import { Libp2pSwarm } from '../../topology-sim/swarm.js';
+import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
 
 const N = 8;
 const ring = Array.from({ length: N }, (_, i) => [(i + N - 1) % N, (i + 1) % N]);

@@ -41,9 +41,9 @@ describe('a late joiner in synchronous rounds (virtual clock, daemon-style membe
       const network = networks[i]!;
       // As the daemon does: a newcomer is answered with our own announcement, so it learns our round.
       network.onAnnouncement((from) => { if (!members[i]!.has(from)) { members[i]!.add(from); announce(); } });
-      const algorithm = defaultRegistry().resolve('dpsgd', {}, { layout, mode: 'sync' }).instance;
+      const { instance: algorithm, engine } = defaultRegistry().resolve('dpsgd', {}, { layout, mode: 'sync' });
       const peer = new Peer({
-        swarm: 'late', seed: 1, algorithmName: 'dpsgd', algorithm, mode: 'sync', model: spec, layout, initial,
+        swarm: 'late', seed: 1, algorithmName: 'dpsgd', algorithm, mode: 'sync', engine, model: spec, layout, initial,
         train: { lr: 0.05, batchSize: 32, epochs: 1 },
         rounds: { maxRounds: ROUNDS, timeoutMs: 10_000, sendTimeoutMs: 10_000, minRoundMs: 1_000, periodMs: 1_000, evalEvery: 0 },
         dataset: { id: 'digits', parts: datasetParts(ds) }, trainIndices: train.subarray(i * 300, (i + 1) * 300), testIndices: test,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { makeLayout } from '../../aggregation/layout.js';
-import { derivedSample, sampleOrder } from '../../aggregation/modest.js';
+import { derivedSample, sampleOrder } from '../../node/engine/modest/view.js';
 import { defaultRegistry } from '../../node/algorithms/defaults.js';
 import { datasetParts } from '../../node/data/dataset.js';
 import { loadDigits } from '../../node/data/mnist.js';
@@ -15,7 +15,7 @@ import type { ModelSpec } from '../../node/learner/models.js';
 import { modelHash } from '../../node/model-hash.js';
 import type { RoundSummary } from '../../node/peer.js';
 import { peerIdBytes } from '../../protocols/membership.js';
-import { Libp2pSwarm } from '../../topology-sim/swarm.js';
+import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
 import { complete, ring } from '../../topology-sim/topologies.js';
 import { libp2pPeerIds, VirtualSwarm } from '../../topology-sim/virtual-swarm.js';
 

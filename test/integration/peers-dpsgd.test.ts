@@ -9,7 +9,7 @@ import { trainTestSplit } from '../../node/data/split.js';
 import { WorkerPool } from '../../node/learner/pool.js';
 import type { ModelSpec } from '../../node/learner/models.js';
 import type { RoundSummary } from '../../node/peer.js';
-import { Libp2pSwarm } from '../../topology-sim/swarm.js';
+import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
 
 describe('4 peers over TCP on 127.0.0.1, 5 synchronous D-PSGD rounds on digit shards', { timeout: 240_000 }, () => {
   const pool = new WorkerPool({ size: 2, prefer: ['wasm', 'cpu'] });

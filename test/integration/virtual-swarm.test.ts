@@ -9,7 +9,7 @@ import { trainTestSplit } from '../../node/data/split.js';
 import { WorkerPool } from '../../node/learner/pool.js';
 import type { ModelSpec } from '../../node/learner/models.js';
 import { modelHash } from '../../node/model-hash.js';
-import { Libp2pSwarm, type SwarmInit } from '../../topology-sim/swarm.js';
+import { Libp2pSwarm, type Libp2pSwarmInit as SwarmInit } from '../../topology-sim/libp2p-swarm.js';
 import { circulant, ring } from '../../topology-sim/topologies.js';
 import { constantBandwidth, dropProbability, uniformLatency } from '../../topology-sim/virtual-net.js';
 import { libp2pPeerIds, VirtualSwarm, type VirtualSwarmInit } from '../../topology-sim/virtual-swarm.js';
@@ -76,9 +76,11 @@ describe('virtual swarm: 8 peers in a ring, 5 synchronous D-PSGD rounds, MLP 784
   });
 
   it('gives models bit-identical to a Libp2pSwarm over the memory transport with the same seed', async () => {
+    assert.ok(first, 'needs the first test');
     const init = await swarmInit();
     const ids = await libp2pPeerIds(SEED, N);
     const virtual = await runVirtual({ peerIds: ids });
+    assert.deepEqual(virtual.hashes, first!.hashes, 'by default the virtual swarm derives the libp2p ids (protocols/keys.ts)');
     const swarm = new Libp2pSwarm({ ...init, transport: 'memory' }, { pool });
     try {
       await swarm.start();

@@ -1,6 +1,6 @@
 /**
  * Typed errors of the virtual network (STYLE.md "Errors"): `name` is the class name, `code` crosses
- * boundaries. Network failures a Peer sees (unreachable, timeout, refused) reuse protocols/net-errors.ts,
+ * boundaries. Network failures a Peer sees (unreachable, timeout, refused) reuse protocols/errors.ts,
  * so engine code handles both networks alike.
  */
 import { MurmurError } from '../../node/errors.js';

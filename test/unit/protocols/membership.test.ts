@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sampleKey, type ViewEntry } from '../../../aggregation/modest.js';
+import { sampleKey, type ViewEntry } from '../../../node/engine/modest/view.js';
 import { rngFor } from '../../../node/data/rng.js';
 import type { Announcement } from '../../../node/network.js';
 import { decodeAnnouncement, encodeAnnouncement } from '../../../protocols/announcements.js';

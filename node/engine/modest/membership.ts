@@ -1,15 +1,15 @@
 /**
  * One MoDeST peer's membership state (ALGORITHMS.md §3.3): its view, the joins it holds back until its next
  * send, its own entry and membership index, and the sample order of a round. The rules are the pure ones of
- * aggregation/modest.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes (`peerIdBytes`),
+ * view.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes (`peerIdBytes`),
  * and keeps the highest known round without rescanning the view.
  */
 import { createHash } from 'node:crypto';
 import {
   candidates, derivedSample, mergeEntry, sampleOrder, type MembershipStatus, type View, type ViewEntry,
-} from '../../aggregation/modest.js';
+} from './view.js';
 import { peerIdFromString } from '@libp2p/peer-id';
-import type { MembershipAdvertisement } from '../network.js';
+import type { MembershipAdvertisement } from '../../network.js';
 
 /** MD5, as the authors' sample manager (§3.1). */
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();

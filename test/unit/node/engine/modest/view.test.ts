@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   aggregatedRound, candidates, compareBytes, derivedSample, highestRound, mergeEntry, mergeView, modelsNeeded, sampleKey, sampleOrder,
   touch, trainedModelIndex, type View, type ViewEntry,
-} from '../../../aggregation/modest.js';
+} from '../../../../../node/engine/modest/view.js';
 
 const md5 = (b: Uint8Array): Uint8Array => createHash('md5').update(b).digest();
 const utf8 = (id: string): Uint8Array => new TextEncoder().encode(id);

@@ -1,9 +1,9 @@
 /**
- * The concurrency plumbing of an event-driven engine (node/engine/modest.ts): tracked fire-and-forget tasks
+ * The concurrency plumbing of an event-driven engine (engine.ts): tracked fire-and-forget tasks
  * (errors logged, never unhandled), conditions to wait for that are re-checked on every state change, and
  * one lock that serialises updates of the model state (training, aggregating) without blocking the network.
  */
-import { AbortError } from '../errors.js';
+import { AbortError } from '../../errors.js';
 
 export class EngineTasks {
   private readonly tasks = new Set<Promise<void>>();

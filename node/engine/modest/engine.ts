@@ -14,20 +14,21 @@
  *   progressTimeoutMs repeats its last hand-off to whoever answers now (ALGORITHMS.md §3.2 HEAD AggAck retry).
  * Model updates are serialised through one lock; timeouts use ctx.clock; sends are shuffled with ctx.rng.
  */
-import { aggregatedRound, modelsNeeded, trainedModelIndex } from '../../aggregation/modest.js';
-import type { ModestSettings } from './modest-settings.js';
-import type { AggregateInput, Contribution } from '../algorithms/types.js';
-import { anySignal } from '../deadline.js';
-import { MurmurError } from '../errors.js';
-import { modelHash } from '../model-hash.js';
-import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFrame } from '../network.js';
-import type { EngineContext } from './context.js';
-import { firstAvailable } from './modest-availability.js';
-import { RoundLedger, type RoundAccount } from './modest-ledger.js';
-import { Membership } from './modest-membership.js';
-import { EngineTasks } from './modest-tasks.js';
-import { ProgressWatch } from './modest-watch.js';
-import { evaluateIfDue, isUnsendable, toContributions, trainLocal } from './steps.js';
+import type { Contribution } from '../../algorithms/types.js';
+import { anySignal } from '../../deadline.js';
+import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFrame } from '../../network.js';
+import type { EngineContext } from '../context.js';
+import type { Engine } from '../engine.js';
+import { sendToAll, toContributions, trainLocal } from '../steps.js';
+import { firstAvailable } from './availability.js';
+import { ModestConfigError } from './errors.js';
+import { RoundLedger } from './ledger.js';
+import { Membership } from './membership.js';
+import type { ModestSettings } from './settings.js';
+import { aggregateInput, announceRound, finishRound } from './steps.js';
+import { EngineTasks } from './tasks.js';
+import { aggregatedRound, modelsNeeded, trainedModelIndex } from './view.js';
+import { ProgressWatch } from './watch.js';
 
 /** Registry name MoDeST peers announce under; other algorithms' announcements are ignored. */
 export const MODEST_ALGORITHM = 'modest';
@@ -38,28 +39,9 @@ const ADVERTISE_ATTEMPTS = 5;
 /** A newcomer contacts this many known peers per sampled trainer (HEAD: min(10·s, |known|)). */
 const JOIN_CONTACTS_PER_SAMPLE = 10;
 
-/** What `murmur status` shows of a MoDeST peer. */
-export interface ModestStatus {
-  viewSize: number;
-  /** Round estimate: the highest sample index this peer knows of. */
-  round: number;
-  /** The trainers and aggregators of that index as this peer's view derives them (no pings). */
-  sample: string[];
-  aggregators: string[];
-  /** 'trainer', 'aggregator', 'trainer+aggregator' in that sample, 'none', or 'dormant' / 'left'. */
-  role: string;
-  pendingJoins: number;
-}
-
-/** The engine needs MoDeST settings on the algorithm instance. */
-export class ModestConfigError extends MurmurError {
-  static override name = 'ModestConfigError';
-  constructor(message: string) { super('ERR_MODEST_CONFIG', message); }
-}
-
 interface Aggregation { readonly index: number; readonly models: Map<string, Contribution>; done: boolean; readonly controller: AbortController }
 
-export class ModestEngine {
+export class ModestEngine implements Engine {
   private membership: Membership | null = null;
   private phase: 'dormant' | 'active' | 'left' = 'dormant';
   private signal: AbortSignal = new AbortController().signal;
@@ -79,11 +61,11 @@ export class ModestEngine {
   private readonly s: ModestSettings;
   private readonly needed: number;
 
-  constructor(private readonly ctx: EngineContext) {
-    if (ctx.algorithm.modest === undefined) throw new ModestConfigError('the MoDeST engine needs an algorithm instance with `modest` settings (node/algorithms/modest.ts)');
-    this.s = ctx.algorithm.modest;
+  constructor(private readonly ctx: EngineContext, settings: ModestSettings | undefined) {
+    if (settings === undefined) throw new ModestConfigError('the MoDeST engine needs its settings as engine options (the registry entry node/algorithms/modest.ts gives them)');
+    this.s = settings;
     this.needed = modelsNeeded(this.s.sampleSize, this.s.successFraction);
-    this.ledger = new RoundLedger((a) => this.emit(a), (err) => this.failed(err, 'round summary'));
+    this.ledger = new RoundLedger((a) => finishRound(ctx, a, this.signal), (err) => this.failed(err, 'round summary'));
   }
 
   private get maxRounds(): number { return this.ctx.rounds.maxRounds; }
@@ -130,14 +112,18 @@ export class ModestEngine {
     this.tasks.poke();
   }
 
-  status(): ModestStatus {
-    if (this.membership === null) return { viewSize: 0, round: 0, sample: [], aggregators: [], role: 'starting', pendingJoins: 0 };
-    const round = Math.max(1, this.estimate());
-    const order = this.view.order(round);
+  /**
+   * What `murmur status` shows: view size, sample index (the round estimate), the trainers and aggregators
+   * this view derives for it (no pings), our role there ('trainer', 'aggregator', both, 'none', or 'dormant' /
+   * 'left'), and the joins held back until our next send.
+   */
+  status(): Record<string, unknown> {
+    if (this.membership === null) return { viewSize: 0, sampleIndex: 0, sample: [], aggregators: [], role: 'starting', pendingJoins: 0 };
+    const order = this.view.order(Math.max(1, this.estimate()));
     const sample = order.slice(0, this.s.sampleSize), aggregators = order.slice(0, this.s.aggregators);
     const roles = [sample.includes(this.ctx.selfId) ? 'trainer' : '', aggregators.includes(this.ctx.selfId) ? 'aggregator' : ''].filter(Boolean);
     const role = this.phase !== 'active' ? this.phase : roles.join('+') || 'none';
-    return { viewSize: this.view.size, round: this.estimate(), sample, aggregators, role, pendingJoins: this.view.pendingJoins };
+    return { viewSize: this.view.size, sampleIndex: this.estimate(), sample, aggregators, role, pendingJoins: this.view.pendingJoins };
   }
 
   /** max(own train round, highest aggregation index, highest round in the view, announced rounds) (§3.3). */
@@ -287,7 +273,7 @@ export class ModestEngine {
     const received = [...agg.models.values()].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
     const global = await this.tasks.withLock(async () => {
       ctx.setPhase('aggregating');
-      const out = await ctx.algorithm.aggregate(this.aggregateInput(received, agg.index));
+      const out = await ctx.algorithm.aggregate(aggregateInput(ctx, received, agg.index, this.view.size, this.signal));
       if (out === null) return null;
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
       ctx.state.age = out.age;
@@ -374,17 +360,10 @@ export class ModestEngine {
     };
     // Shuffled for load balancing as the authors do; seeded, so a simulation replays.
     const order = ctx.rng(index, `modest-${kind}`).shuffle([...targets]);
-    const results = await Promise.allSettled(order.map((t) => ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, this.signal) })));
-    let failures = 0;
-    let bytesOut = 0;
-    results.forEach((r, k) => {
-      if (r.status === 'fulfilled') { bytesOut += r.value; this.view.touch(order[k]!, this.estimate()); }
-      else if (isUnsendable(r.reason)) throw r.reason;
-      else { failures++; ctx.logger.debug({ peer: order[k], index, kind, err: (r.reason as Error)?.message }, 'send failed'); }
-    });
+    const sent = await sendToAll(ctx, frame, order, this.signal, (peer) => this.view.touch(peer, this.estimate()));
     this.view.flushPending();
     ctx.setPhase('idle');
-    return { bytesOut, sendFailures: failures };
+    return { bytesOut: sent.bytes, sendFailures: sent.failures };
   }
 
   /**
@@ -412,32 +391,7 @@ export class ModestEngine {
   }
 
   private announce(round: number, membership?: MembershipAdvertisement): Promise<void> {
-    const { ctx } = this;
-    return ctx.network.announce({
-      swarm: ctx.swarm, round, degree: Math.min(this.view.size, 0xffff), age: ctx.state.age, algorithm: MODEST_ALGORITHM,
-      layoutHash: ctx.algorithm.exchangeLayout.hash, addresses: [], ...(membership !== undefined ? { membership } : {}),
-    });
-  }
-
-  private aggregateInput(received: Contribution[], index: number): AggregateInput {
-    const { ctx } = this;
-    return {
-      own: ctx.algorithm.extract(ctx.state.vector), ownAge: ctx.state.age, degree: this.view.size, received, round: index, step: 0,
-      rng: ctx.rng(index, 'aggregate'), full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
-      evaluate: (full, indices) => ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices }, { signal: this.signal }),
-    };
-  }
-
-  private async emit(a: RoundAccount): Promise<void> {
-    const { ctx } = this;
-    const e0 = ctx.clock.now();
-    const evaluation = await evaluateIfDue(ctx, a.round, this.signal);
-    a.phaseMs.evaluate += ctx.clock.now() - e0;
-    await ctx.finishRound({
-      round: a.round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age, trainLoss: a.trainLoss,
-      samples: a.samples, evaluation, received: a.received, expected: a.expected, timedOut: a.timedOut, sendFailures: a.sendFailures,
-      bytesOut: a.bytesOut, phaseMs: { ...a.phaseMs }, roles: [...a.roles].sort(),
-    });
+    return announceRound(this.ctx, MODEST_ALGORITHM, round, this.view.size, membership);
   }
 
   private failed(err: unknown, what: string): void {

@@ -1,28 +1,18 @@
 /**
  * MoDeST membership views and sample derivation (de Vos, Dhasade, Kermarrec, Lavoie, Pouwelse, Sharma, arXiv
- * 2302.13837 v1, 2023; ALGORITHMS.md §3.1, §3.3 and §8 "MoDeST order"). Pure functions over plain maps: no
- * I/O, no clock, no crypto. The digest (MD5 in node/) and the peer-id bytes are passed in, because
- * aggregation/ imports only aggregation/.
+ * 2302.13837 v1, 2023; ALGORITHMS.md §3.1, §3.3 and §8 "MoDeST order"): peer sampling, so it lives with the
+ * MoDeST engine, not in aggregation/. Pure functions over plain maps: no I/O, no clock, no crypto; the digest
+ * (MD5, membership.ts) and the peer-id bytes are passed in. The entry type is the network seam's.
  *
  * Rounds and sample indices (§3.2, the off-by-one): the peers of sample index k are ordered by
  * digest(idBytes ‖ "-" ‖ decimal(k)); its first s available peers train round k, its first a available peers
  * aggregate. A model trained in round r travels with sample index r + 1 to the aggregators of r + 1, who
  * hand the average to the trainers of r + 1.
  */
+import type { MembershipStatus, ViewEntry } from '../../network.js';
 import { checkOption } from './errors.js';
 
-/** A peer's membership status in a view: joined, or left gracefully. */
-export type MembershipStatus = 'join' | 'leave';
-
-/**
- * One view entry (§3.3 `pk → (lastActiveRound, (membershipIndex, JOIN|LEAVE))`). `lastActive` is a sample
- * index; `index` counts the peer's own membership changes, so a newer advertisement wins over an older one.
- */
-export interface ViewEntry {
-  readonly lastActive: number;
-  readonly index: number;
-  readonly status: MembershipStatus;
-}
+export type { MembershipStatus, ViewEntry };
 
 /** A membership view: peer id → entry. */
 export type View = Map<string, ViewEntry>;

@@ -5,7 +5,7 @@
  * sends settled; the summary goes out once no role of the round is open, so a peer that trains and then
  * aggregates the same round reports once, with both roles and all its bytes.
  */
-import type { RoundSummary } from './context.js';
+import type { RoundSummary } from '../context.js';
 
 /** A role in a round. */
 export type ModestRole = 'trainer' | 'aggregator';

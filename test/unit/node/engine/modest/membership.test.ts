@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Membership } from '../../../../node/engine/modest-membership.js';
+import { Membership } from '../../../../../node/engine/modest/membership.js';
 
 const SILENCE_MS = 10_000;
 

@@ -5,10 +5,10 @@
  * died does not stop the swarm. "In time" adapts: a round as slow as the slowest one seen so far (silent
  * peers cost a ping timeout each) is no stall.
  */
-import { anySignal } from '../deadline.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
-import type { EngineTasks } from './modest-tasks.js';
+import { anySignal } from '../../deadline.js';
+import type { Clock } from '../../clock.js';
+import type { Logger } from '../../logger.js';
+import type { EngineTasks } from './tasks.js';
 
 /** Repeats of a hand-off when no progress follows, per watch. */
 export const MAX_RESENDS = 3;

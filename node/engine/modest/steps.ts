@@ -1,0 +1,36 @@
+/** The MoDeST engine's hand-offs to the shared machinery: an aggregator's input, an announcement, a finished round's summary. */
+import type { AggregateInput, Contribution } from '../../algorithms/types.js';
+import { modelHash } from '../../model-hash.js';
+import type { MembershipAdvertisement } from '../../network.js';
+import type { EngineContext } from '../context.js';
+import { evaluateIfDue } from '../steps.js';
+import type { RoundAccount } from './ledger.js';
+
+/** What the aggregator of sample index `index` averages: the trained models it holds, in sender order. */
+export function aggregateInput(ctx: EngineContext, received: Contribution[], index: number, viewSize: number, signal: AbortSignal): AggregateInput {
+  return {
+    own: ctx.algorithm.extract(ctx.state.vector), ownAge: ctx.state.age, degree: viewSize, received, round: index, step: 0,
+    rng: ctx.rng(index, 'aggregate'), full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
+    evaluate: (full, indices) => ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices }, { signal }),
+  };
+}
+
+/** Announce the round (a beacon: idle peers learn it), with a membership change when there is one (§3.3). */
+export function announceRound(ctx: EngineContext, algorithm: string, round: number, viewSize: number, membership?: MembershipAdvertisement): Promise<void> {
+  return ctx.network.announce({
+    swarm: ctx.swarm, round, degree: Math.min(viewSize, 0xffff), age: ctx.state.age, algorithm,
+    layoutHash: ctx.algorithm.exchangeLayout.hash, addresses: [], ...(membership !== undefined ? { membership } : {}),
+  });
+}
+
+/** Evaluate if due and publish one round's account (what this peer did as trainer and aggregator). */
+export async function finishRound(ctx: EngineContext, a: RoundAccount, signal: AbortSignal): Promise<void> {
+  const e0 = ctx.clock.now();
+  const evaluation = await evaluateIfDue(ctx, a.round, signal);
+  a.phaseMs.evaluate += ctx.clock.now() - e0;
+  await ctx.finishRound({
+    round: a.round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age, trainLoss: a.trainLoss,
+    samples: a.samples, evaluation, received: a.received, expected: a.expected, timedOut: a.timedOut, sendFailures: a.sendFailures,
+    bytesOut: a.bytesOut, phaseMs: { ...a.phaseMs }, roles: [...a.roles].sort(),
+  });
+}
