@@ -9,8 +9,8 @@ import type { EngineContext, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
 /**
- * What a peer knows of its neighbours' progress, from their announcements (a live swarm). Simulations in
- * lockstep pass none of it: every neighbour is then awaited every round.
+ * What a peer knows of its neighbours' progress, from their announcements (a live swarm). Lockstep
+ * simulations announce nothing, so there every neighbour stays awaited every round.
  */
 export interface NeighbourProgress {
   /** The round the neighbours are in now (0 when unknown). */
