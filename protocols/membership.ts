@@ -21,7 +21,6 @@
  * an entry near 49 bytes (libp2p) or 6 bytes (virtual) instead of 60 and 10. Sorting also makes the
  * encoding canonical: one view has exactly one encoding, and duplicates cannot be expressed.
  */
-import { peerIdFromString } from '@libp2p/peer-id';
 import { compareBytes, type MembershipStatus, type ViewEntry } from '../aggregation/modest.js';
 import { MembershipViewError } from './errors.js';
 
@@ -59,19 +58,8 @@ const STATUS_CODES: readonly MembershipStatus[] = ['join', 'leave'];
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/**
- * The bytes that stand for a peer id in MoDeST's sample order (§3.1 `pk_bytes`, §8): for a libp2p id its
- * multihash bytes (`peerIdFromString(id).toMultihash().bytes`, the identity of the public key, as the authors
- * hash the raw key); for anything else (virtual ids such as 'v0001') the id string's UTF-8 bytes. Every peer
- * applies the same rule, so all derive the same order.
- */
-export function peerIdBytes(id: string): Uint8Array {
-  try {
-    return peerIdFromString(id).toMultihash().bytes;
-  } catch {
-    return utf8.encode(id);
-  }
-}
+/** MoDeST's peer-id bytes live with its engine; re-exported for the wire tests. */
+export { peerIdBytes } from '../node/engine/modest-membership.js';
 
 /**
  * Encode a view. A view over `limits.maxEntries` keeps the most recently active entries (ties: lower id),

@@ -1,18 +1,34 @@
 /**
  * One MoDeST peer's membership state (ALGORITHMS.md §3.3): its view, the joins it holds back until its next
  * send, its own entry and membership index, and the sample order of a round. The rules are the pure ones of
- * aggregation/modest.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes
- * (protocols/membership.ts `peerIdBytes`), and keeps the highest known round without rescanning the view.
+ * aggregation/modest.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes (`peerIdBytes`),
+ * and keeps the highest known round without rescanning the view.
  */
 import { createHash } from 'node:crypto';
 import {
   candidates, derivedSample, mergeEntry, sampleOrder, type MembershipStatus, type View, type ViewEntry,
 } from '../../aggregation/modest.js';
-import { encodeView, peerIdBytes } from '../../protocols/membership.js';
+import { peerIdFromString } from '@libp2p/peer-id';
 import type { MembershipAdvertisement } from '../network.js';
 
 /** MD5, as the authors' sample manager (§3.1). */
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+const utf8 = new TextEncoder();
+
+/**
+ * The bytes that stand for a peer id in MoDeST's sample order (§3.1 `pk_bytes`, §8): for a libp2p id its
+ * multihash bytes (`peerIdFromString(id).toMultihash().bytes`, the identity of the public key, as the authors
+ * hash the raw key); for anything else (virtual ids such as 'v0001') the id string's UTF-8 bytes. Every peer
+ * applies the same rule, so all derive the same order.
+ */
+export function peerIdBytes(id: string): Uint8Array {
+  try {
+    return peerIdFromString(id).toMultihash().bytes;
+  } catch {
+    return utf8.encode(id);
+  }
+}
 
 /** Peer ids whose byte form is remembered (ids are few and stable; the cap bounds a hostile view). */
 const MAX_CACHED_IDS = 100_000;
@@ -142,9 +158,9 @@ export class Membership {
     return derivedSample(this.order(round), count);
   }
 
-  /** The view for a frame extension (protocols/membership.ts). */
-  encode(): Uint8Array {
-    return encodeView(this.view);
+  /** The view as it stands, for a frame (the network encodes it when the frame is sent). */
+  entries(): ReadonlyMap<string, ViewEntry> {
+    return this.view;
   }
 
   private set(id: string, e: ViewEntry): void {

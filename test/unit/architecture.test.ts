@@ -30,8 +30,6 @@ const PENDING_LONG_FILES: Record<string, string> = {
 const PENDING_LONG_FUNCTIONS: Record<string, string> = {
   'topology-sim/runner.ts runExperimentRun': 'issue 11 stage 4 (prepare / build swarm / collect rounds)',
 };
-/** Stage 2 of issue 11 (the network seam) removes the last node → protocols imports. */
-const SEAM_TODO: string | undefined = 'issue 11 stage 2: node/network.ts, engine and algorithms still use the codec';
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -146,7 +144,7 @@ describe('architecture', () => {
     assert.deepEqual(cycles(graph), [], 'import cycles (each line one strongly connected group of files)');
   });
 
-  it('has no import cycle between top-level folders', { todo: SEAM_TODO }, () => {
+  it('has no import cycle between top-level folders', () => {
     const folders = folderGraph(graph);
     const found = cycles(folders);
     const why = found.map((c) => c.map((from) => c.filter((to) => to !== from).map((to) => {
@@ -168,7 +166,7 @@ describe('architecture', () => {
     assert.deepEqual(Object.keys(PENDING_LONG_FUNCTIONS).filter((f) => !long.includes(f)), [], 'fixed: remove from PENDING_LONG_FUNCTIONS');
   });
 
-  it('keeps protocols/ out of the seam the peer owns (engine, algorithms, peer, network)', { todo: SEAM_TODO }, () => {
+  it('keeps protocols/ out of the seam the peer owns (engine, algorithms, peer, network)', () => {
     const offending = [...graph].filter(([f]) => SEAM_OWNED.some((s) => f.startsWith(s)))
       .flatMap(([f, deps]) => deps.filter((d) => d.startsWith('protocols/')).map((d) => `${f} → ${d}`));
     assert.deepEqual(offending, []);
