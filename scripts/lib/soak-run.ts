@@ -53,6 +53,8 @@ export interface SoakPeerReport {
   readonly live: boolean;
   /** Last round finished when the run ended, before the daemons were stopped. */
   readonly roundAtEnd: number;
+  /** Its process was still starting (no 'murmur daemon running' yet) when the run ended: a restart under load. */
+  readonly startingAtEnd: boolean;
 }
 
 export interface SoakPassReport { readonly peers: SoakPeerReport[]; readonly hostile: HostileReport | null; readonly wallMs: number }
@@ -85,6 +87,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const restarts: SoakRestart[][] = dirs.map(() => []);
   const peakRss = new Array<number>(n).fill(0);
   const roundAtEnd = new Array<number>(n).fill(0);
+  const startingAtEnd = new Array<boolean>(n).fill(false);
   const address = (i: number): string => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${ids[i]}`;
   const current = (i: number): Life | undefined => lives[i]!.at(-1);
   const running = (i: number): boolean => { const l = current(i); return l !== undefined && l.proc.child.exitCode === null && l.proc.child.signalCode === null; };
@@ -128,7 +131,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const rssTimer = setInterval(() => {
     for (let i = 0; i < n; i++) {
       const pid = current(i)?.proc.child.pid;
-      if (pid !== undefined && running(i)) void processMemory(pid).then((m) => { peakRss[i] = Math.max(peakRss[i]!, m.peak); }, () => {});
+      if (pid !== undefined && running(i)) void processMemory(pid).then((m) => { if (Number.isFinite(m.peak)) peakRss[i] = Math.max(peakRss[i]!, m.peak); }, () => {});
     }
   }, 2000);
   const hostile = init.hostile
@@ -156,7 +159,10 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     // Events run in time order; one that takes long (a slow start) delays the next, never reorders them.
     for (const e of events) { await at(e.atMs); await e.run(); }
     await at(plan.shape.durationMs);
-    for (let i = 0; i < n; i++) roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
+    for (let i = 0; i < n; i++) {
+      roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
+      startingAtEnd[i] = running(i) && !logEntries(current(i)!.proc).some((e) => e.msg === 'murmur daemon running');
+    }
   } finally {
     hostileStop.abort();
     clearInterval(rssTimer);
@@ -181,7 +187,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
       lastRound: Math.max(0, ...all.map((r) => r.round)), roundsDone: all.length, longestGapMs, longestBootMs,
       finalAccuracy: evaluated.at(-1)?.accuracy ?? null, peakRssBytes: peakRss[i]!, restarts: restarts[i]!,
       unexpectedExits: lives[i]!.filter((l) => !l.expectedExit).length,
-      live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!,
+      live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!, startingAtEnd: startingAtEnd[i]!,
     };
   });
   return { peers, hostile: hostileReport, wallMs: Date.now() - t0 };
