@@ -87,6 +87,8 @@ export const daemonSchema = z.strictObject({
     /** 'connected' = every connected swarm peer, or an explicit list of peer ids. */
     neighbours: z.union([z.literal('connected'), z.array(z.string().min(1))]).default('connected'),
     announceEveryMs: z.number().int().min(100).default(5_000),
+    /** A member not heard for this many announcement periods counts as gone (MoDeST leaves it out of its samples). */
+    memberSilencePeriods: z.number().int().min(2).max(1000).default(5),
     /** Stop dialing announced peers beyond this many connections. */
     maxPeers: z.number().int().min(1).max(1000).default(16),
     inboxMaxBytes: z.number().int().min(1024).default(512 * 1024 * 1024),

@@ -2,7 +2,7 @@
 import { kernelInfo } from '../aggregation/kernels/wasm.js';
 import type { DaemonConfig } from './config.js';
 import { skipReasons, type BackendChoice } from './learner/backend-info.js';
-import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo } from './control/types.js';
+import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo, type StallInfo } from './control/types.js';
 import type { Network } from './network.js';
 import type { Peer } from './peer.js';
 import type { Store } from './store.js';
@@ -12,6 +12,8 @@ import type { ReachabilityMonitor } from '../protocols/reachability.js';
 export interface DaemonControlInit {
   cfg: Readonly<DaemonConfig>; peer: Peer; node: MurmurNode; network: Network; store: Store;
   reachability: ReachabilityMonitor; backend: string | BackendChoice; version: string; startedAt: number;
+  /** The stall detector's state (node/stall.ts); null while rounds finish or where no detector runs. */
+  stall?: () => StallInfo | null;
 }
 
 export function daemonControlSource(d: DaemonControlInit): ControlSource {
@@ -24,7 +26,7 @@ export function daemonControlSource(d: DaemonControlInit): ControlSource {
         neighbours: s.neighbours, connections: d.node.getConnections().length, uptimeMs: Date.now() - d.startedAt,
         dataDir: d.cfg.dataDir, version: d.version, mode: s.mode, modelHash: s.modelHash, ...(s.extra ? { extra: s.extra } : {}),
         backendReason: backendReason(d.backend), kernels: kernelInfo(), listen: [...d.cfg.network.listen],
-        reachability: d.reachability.snapshot(),
+        reachability: d.reachability.snapshot(), stall: d.stall?.() ?? null,
       };
     },
     peers() {

@@ -11,8 +11,10 @@ import { datasetParts } from './data/dataset.js';
 import { loadPeerData } from './data/peer-share.js';
 import { backendTip, describeBackend, type BackendName } from './learner/backend-info.js';
 import { WorkerPool } from './learner/pool.js';
+import { DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import type { Network } from './network.js';
+import { registerStallGauge, StallDetector } from './stall.js';
 import { Peer, type Phase } from './peer.js';
 import { store as createStore, type Store } from './store.js';
 import { createMetrics, type Metrics } from './control/metrics.js';
@@ -20,13 +22,14 @@ import { controlServer } from './control/server.js';
 import { daemonControlSource } from './daemon-control.js';
 import { collectStartupGarbage, explainStartError, recordStartFootprint } from './daemon-start.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
-import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { largestFrameBytes, libp2pNetwork } from '../protocols/libp2p-network.js';
 import { swarmDiscovery } from '../protocols/discovery.js';
 import { DEFAULT_RELAY_MAX_RESERVATIONS } from '../protocols/nat.js';
 import { NatLog, ReachabilityMonitor } from '../protocols/reachability.js';
 import { REJECT_REASONS } from '../protocols/codec.js';
 import { MIN_ANNOUNCE_INTERVAL_MS } from '../protocols/constants.js';
 import { multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
 
 /** While the daemon has no connection at all, unreachable bootstrap peers are dialed again this often, ms. */
 export const BOOTSTRAP_RETRY_MS = 15_000;
@@ -68,6 +71,27 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
   attempt();
   const timer = setInterval(attempt, BOOTSTRAP_RETRY_MS);
   return () => { stopped = true; clearInterval(timer); };
+}
+
+/**
+ * The join phase of a daemon (node/join.ts): wait up to two announcement periods for the neighbours'
+ * rounds, then fetch a neighbour's model over /murmur/state/1.0.0 when fresh or far behind. A daemon with
+ * no way to find a neighbour (no bootstrap peer, no mDNS, no configured list: the first peer of a swarm)
+ * does not wait. MoDeST joins through its own membership protocol (ALGORITHMS.md §3.3) and gets none.
+ */
+function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook | undefined {
+  if (engine === 'modest') return undefined;
+  const canFindNeighbours = cfg.network.bootstrap.length > 0 || cfg.network.mdns || cfg.network.neighbours !== 'connected';
+  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0 }, {
+    neighbours,
+    requestState: async (peer, options) => {
+      const service = node.services.state;
+      if (service === undefined) return null;
+      return service.request(peerIdFromString(peer), options);
+    },
+    clock: systemClock,
+    logger: logger.child({ component: 'join' }),
+  });
 }
 
 export interface Daemon {
@@ -119,6 +143,8 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     const node = await createMurmurNode({
       transport: 'tcp', listen: [...cfg.network.listen], bootstrap: [...cfg.network.bootstrap], mdns: cfg.network.mdns,
       privateKey, datastore, preset: 'device', swarm: cfg.swarm, logger: natLog.logger,
+      // A joining neighbour may ask for our current model (node/join.ts); bounded like a model frame.
+      state: { swarm: cfg.swarm, layout, maxFrameBytes: largestFrameBytes(layout), timeoutMs: DEFAULT_STATE_REQUEST_MS, logger: logger.child({ component: 'state-transfer' }) },
       reachability: {
         announce: cfg.network.announce, upnp: cfg.network.upnp, dht: cfg.network.dht,
         // Searching for a relay dials every discovered peer until one is found: only worth it where one is
@@ -179,12 +205,18 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
 
     let currentPhase = (): Phase => 'starting';
     const metrics = createMetrics({ rejectReasons: [...REJECT_REASONS, 'duplicate', 'inbox-full', 'stale', 'stalled', 'aborted', 'busy'], phase: () => currentPhase() });
+    let stalledSeconds = (): number => 0;
+    registerStallGauge(metrics.registry, () => stalledSeconds());
     const peer = new Peer({
       swarm: cfg.swarm, seed: cfg.seed, algorithmName, algorithm: algorithm.instance, mode: cfg.rounds.mode,
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
       trainIndices: share.train, testIndices: share.test,
       rounds: { ...cfg.rounds, maxRounds: cfg.rounds.max ?? Infinity },
-    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours });
+    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.instance.engine),
+      memberSilenceMs: cfg.network.memberSilencePeriods * cfg.network.announceEveryMs,
+    });
+    // What a joining neighbour gets: our model once we finished a round (a peer still joining has none to give).
+    node.services.state?.serve(() => (peer.round > 0 ? { vector: peer.vector(), round: peer.round, age: peer.age } : null));
     await peer.start();
     cleanup.push(() => peer.stop());
     currentPhase = () => peer.status().phase;
@@ -213,7 +245,18 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     announce();
     cleanup.push(async () => { clearInterval(timer); if (deferred !== null) clearTimeout(deferred); announceOnRound(); });
 
-    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend(), version, startedAt: Date.now() });
+    // The round engines finish a round at least every round timeout; MoDeST rounds finish only where the
+    // peer is sampled, so a quiet MoDeST peer is not stalled.
+    const stall = algorithm.instance.engine === 'modest' ? null : new StallDetector({ roundTimeoutMs: cfg.rounds.mode === 'async' ? Math.max(cfg.rounds.periodMs, cfg.rounds.timeoutMs) : cfg.rounds.timeoutMs }, {
+      clock: systemClock, logger: logger.child({ component: 'health' }), waitingFor: () => peer.waitingFor(),
+    });
+    if (stall !== null) {
+      stall.start();
+      stalledSeconds = () => stall.stalledSeconds();
+      const offRound = peer.onRound((s) => stall.onRound(s.round));
+      cleanup.push(async () => { offRound(); stall.stop(); });
+    }
+    const source = daemonControlSource({ cfg, peer, node, network, store, reachability, backend: pool.backend(), version, startedAt: Date.now(), stall: () => stall?.check() ?? null });
     // The network keeps cumulative per-peer counters; the metrics get their growth once per round.
     const seen = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, sendFailures: 0, rejections: new Map<string, number>() };
     const publishTraffic = (): void => {

@@ -27,3 +27,17 @@ export class AbortError extends MurmurError {
     super('ERR_ABORTED', message);
   }
 }
+
+/** The peer's model was made for another architecture than the one configured. */
+export class PeerStateError extends MurmurError {
+  static override name = 'PeerStateError';
+  constructor(message: string) { super('ERR_PEER_STATE', message); }
+}
+
+/** A registry (algorithms, engines) was given a second entry under a name it already holds. */
+export class DuplicateEntryError extends MurmurError {
+  static override name = 'DuplicateEntryError';
+  constructor(readonly registry: string, readonly entry: string) {
+    super('ERR_DUPLICATE_ENTRY', `${registry} "${entry}" is already registered; pick another name`);
+  }
+}

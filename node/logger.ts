@@ -27,7 +27,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return pino({ level, base, redact }, pino.destination({ dest: 2, sync: true }));
 }
 
-/** A logger that drops everything, for simulated peers and tests. */
+const SILENT: Logger = pino({ level: 'silent' });
+
+/** A logger that drops everything, for simulated peers and tests (one shared instance: it holds no state). */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return SILENT;
 }

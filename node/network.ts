@@ -1,17 +1,68 @@
 /**
- * The network seam (DESIGN.md "The seams", 2). The Peer talks only to this interface; protocols/
- * implements it with libp2p and topology-sim/virtual-net.ts in memory with a virtual clock. Frames cross
- * it encoded (protocols/codec.ts) so both implementations count the same bytes and reject the same input.
+ * The network seam (DESIGN.md "The seams", 2), in the peer's own types: what it sends (OutgoingFrame) and
+ * what it receives (ReceivedFrame). protocols/libp2p-network.ts implements it over libp2p and
+ * topology-sim/virtual/network.ts in memory with a virtual clock; each encodes and decodes inside itself with
+ * protocols/codec.ts and files frames through the one receive path (protocols/receiver.ts), so both count the
+ * same bytes and reject the same input. Both pass test/integration/network-compliance.test.ts.
  */
-import type { DecodedFrame } from '../protocols/codec.js';
 
-/** A frame the network accepted (decoded and validated against our layout and swarm). */
-export interface ReceivedFrame {
+/** Wire encodings of a dense payload: f32 (exact), f16, q8 (per-tensor affine), top-k (sparse, 10 % kept). */
+export type WireEncoding = 'f32' | 'f16' | 'q8' | 'topk';
+/** Every WireEncoding, for validating algorithm parameters. */
+export const WIRE_ENCODINGS: readonly WireEncoding[] = Object.freeze(['f32', 'f16', 'q8', 'topk']);
+
+/** A peer's membership status in a MoDeST view: joined, or left gracefully (ALGORITHMS.md §3.3). */
+export type MembershipStatus = 'join' | 'leave';
+
+/**
+ * One membership view entry (§3.3 `pk → (lastActiveRound, (membershipIndex, JOIN|LEAVE))`). `lastActive` is a
+ * sample index; `index` counts the peer's own membership changes, so a newer advertisement wins.
+ */
+export interface ViewEntry {
+  readonly lastActive: number;
+  readonly index: number;
+  readonly status: MembershipStatus;
+}
+
+/** What a frame says about its sender's model, beside the payload (the swarm and layout are the network's own). */
+export interface FrameMeta {
+  /** Round (sample index for MoDeST). */
+  readonly round: number;
+  /** Gossip step within the round. */
+  readonly step: number;
+  /** The sender's degree (Metropolis–Hastings weights). */
+  readonly degree: number;
+  /** The sender's model age or sample count. */
+  readonly age: number;
+}
+
+/**
+ * What the peer sends: a dense model (or an aggregate, MoDeST) in the exchange layout, or per-tensor rankings
+ * (FRL); optionally its membership view (MoDeST piggybacks it on every frame). The network encodes it; a
+ * frame object sent to several peers is encoded once, so build one per push and do not mutate it afterwards.
+ */
+export type OutgoingFrame = FrameMeta & (
+  | { readonly kind: 'model' | 'aggregate'; readonly values: Float32Array; readonly encoding: WireEncoding; readonly view?: Iterable<readonly [string, ViewEntry]> }
+  | { readonly kind: 'ranking'; readonly rankings: readonly Uint32Array[]; readonly view?: Iterable<readonly [string, ViewEntry]> }
+);
+
+/** A frame the network accepted: decoded and validated against our layout and swarm. */
+export interface ReceivedFrame extends FrameMeta {
   /** Sender peer id (string form). */
   readonly from: string;
-  readonly frame: DecodedFrame;
+  readonly kind: 'model' | 'ranking' | 'aggregate';
   /** Encoded size on the wire, bytes. */
   readonly bytes: number;
+  /** Dense parameters of the exchange layout (f32, f16, q8 model and aggregate frames); null otherwise. */
+  readonly values: Float32Array | null;
+  /** For top-k frames: the kept coordinates (ascending) and their values; null otherwise. */
+  readonly sparse: { readonly indices: Uint32Array; readonly values: Float32Array } | null;
+  /** For ranking frames: one permutation per score tensor, in layout order; null otherwise. */
+  readonly rankings: Uint32Array[] | null;
+  /** The sender's membership view (ascending ids) when it sent one; null when the frame carries none. */
+  readonly view: ReadonlyArray<readonly [string, ViewEntry]> | null;
+  /** Why a carried view was unreadable ("reason: detail"); the frame itself was valid. Null otherwise. */
+  readonly viewProblem: string | null;
 }
 
 /** A small gossiped announcement (DESIGN.md "Wire protocol"); validated before delivery. */
@@ -58,10 +109,11 @@ export interface Network {
   start(): Promise<void>;
   stop(): Promise<void>;
   /**
-   * Push one encoded frame to `to`. Resolves when the receiver has read the whole frame; rejects with a
-   * typed error (unreachable, timeout, aborted). Honours backpressure.
+   * Encode `frame` (once per frame object) and push it to `to`. Resolves with the encoded size in bytes when
+   * the receiver has accepted the whole frame; rejects with a typed error (unreachable, timeout, aborted,
+   * refused by the receiver). Honours backpressure.
    */
-  send(to: string, frame: Uint8Array, options?: SendOptions): Promise<void>;
+  send(to: string, frame: OutgoingFrame, options?: SendOptions): Promise<number>;
   /**
    * Synchronous rounds: wait until frames keyed (round, step) from every id in `from` are in the inbox, or
    * until the signal aborts (the round timeout), then remove and return those that arrived, sorted by sender

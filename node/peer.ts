@@ -8,17 +8,20 @@ import type { AlgorithmInstance, TrustScore } from './algorithms/types.js';
 import type { Clock } from './clock.js';
 import { datasetFromShared } from './data/dataset.js';
 import { deriveRng, type Rng } from './data/rng.js';
-import { MurmurError } from './errors.js';
+import { PeerStateError } from './errors.js';
+
+export { PeerStateError };
 import type { AnyModelSpec } from './learner/create-model.js';
 import type { LearnerPool } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
+import type { JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import { modelHash } from './model-hash.js';
 import type { Network } from './network.js';
 import type { PeerRecord, Store } from './store.js';
 import { runAsyncGossip, type AsyncOptions } from './engine/async-gossip.js';
 import type { EngineContext, ModelState, Phase, RoundSettings, RoundSummary } from './engine/context.js';
-import { runSyncRounds } from './engine/sync-rounds.js';
+import { runSyncRounds, type NeighbourProgress } from './engine/sync-rounds.js';
 import { ModestEngine } from './engine/modest.js';
 
 export type { Phase, RoundSummary, RoundSettings } from './engine/context.js';
@@ -59,6 +62,16 @@ export interface PeerComponents {
    * without it the peer picks a random neighbour and waits out the timeout for whoever sends.
    */
   pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
+  /**
+   * Joining a swarm already training (node/join.ts): runs before the first round; a state it returns (a
+   * neighbour's current model) replaces ours. The daemon passes one; simulations start in lockstep.
+   */
+  join?: JoinHook;
+  /**
+   * Members of a live swarm announce every period: MoDeST prunes one not heard for this long, ms (the daemon:
+   * network.memberSilencePeriods × announceEveryMs). Unset (simulations, which do not announce): never.
+   */
+  memberSilenceMs?: number;
 }
 
 export interface PeerStatus {
@@ -76,12 +89,6 @@ export interface PeerStatus {
   extra?: Record<string, unknown>;
 }
 
-/** The peer's model was made for another architecture than the one configured. */
-export class PeerStateError extends MurmurError {
-  static override name = 'PeerStateError';
-  constructor(message: string) { super('ERR_PEER_STATE', message); }
-}
-
 const DEFAULT_ASYNC: AsyncOptions = { trainEachPeriod: false, trainAfterMerge: true, pushToAll: false };
 
 export class Peer {
@@ -96,6 +103,10 @@ export class Peer {
   private unsubscribeAnnouncements: (() => void) | null = null;
   private engineError: unknown = null;
   private modest: ModestEngine | null = null;
+  /** The neighbours the current synchronous round waits for (health reports). */
+  private waiting: readonly string[] = [];
+  /** The store held no model: this peer starts from the initial weights. */
+  private fresh = true;
 
   constructor(private readonly init: PeerInit, private readonly components: PeerComponents) {
     this.state = { vector: init.initial, round: 0, age: 0 };
@@ -114,6 +125,7 @@ export class Peer {
         throw new PeerStateError(`the data dir holds a model of layout ${stored.layoutHash} (${stored.vector.length} parameters) but this peer is configured for layout ${this.init.layout.hash} (${this.init.layout.size}); use another data dir for another model`);
       }
       Object.assign(this.state, { vector: stored.vector, round: stored.round, age: stored.age });
+      this.fresh = false;
       this.components.logger.info({ round: stored.round, modelHash: stored.hash }, 'resumed from the last committed round');
     } else {
       this.state.vector = this.init.algorithm.initialize?.(this.init.initial.slice()) ?? this.init.initial.slice();
@@ -173,15 +185,19 @@ export class Peer {
     };
   }
 
+  /** The neighbours the current synchronous round waits for (empty when it is not waiting). */
+  waitingFor(): readonly string[] { return this.waiting; }
+
   trust(): TrustScore[] { return this.init.algorithm.trust?.() ?? []; }
 
   private async run(signal: AbortSignal): Promise<void> {
     const ctx = this.context();
     try {
+      await this.join(signal);
       if (this.init.algorithm.engine === 'modest') {
         this.modest = new ModestEngine(ctx);
         await this.modest.run(signal);
-      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, () => this.neighboursRound());
+      } else if (this.init.mode === 'sync') await runSyncRounds(ctx, signal, this.neighbourProgress());
       else await runAsyncGossip(ctx, signal, this.init.asyncOptions ?? this.init.algorithm.asyncOptions ?? DEFAULT_ASYNC);
       this.phase = 'idle';
     } catch (err) {
@@ -190,6 +206,16 @@ export class Peer {
       this.phase = 'idle';
       this.components.logger.error({ err }, 'the round engine stopped on an error');
     }
+  }
+
+  /** The join phase, if the Peer has one: adopt the neighbour's state it returns (layout checked again here). */
+  private async join(signal: AbortSignal): Promise<void> {
+    const hook = this.components.join;
+    if (hook === undefined) return;
+    const state = await hook({ round: this.state.round, fresh: this.fresh }, this.neighbourProgress(), signal);
+    if (state === null) return;
+    if (state.vector.length !== this.init.layout.size) throw new PeerStateError(`a joined state has ${state.vector.length} parameters; layout ${this.init.layout.hash} has ${this.init.layout.size}`);
+    Object.assign(this.state, { vector: state.vector, round: state.round, age: state.age });
   }
 
   /**
@@ -206,6 +232,16 @@ export class Peer {
     return current.length === 0 ? 0 : current[Math.floor(current.length / 2)]!;
   }
 
+  /** The neighbours' progress as the sync engine reads it (node/engine/sync-rounds.ts NeighbourProgress). */
+  private neighbourProgress(): NeighbourProgress {
+    return {
+      swarmRound: () => this.neighboursRound(),
+      finished: (peer) => this.announcedRounds.get(peer),
+      onAnnouncement: (listener) => this.components.network.onAnnouncement((_, m) => { if (m.swarm === this.init.swarm) listener(); }),
+      waiting: (peers) => { this.waiting = [...peers]; },
+    };
+  }
+
   private context(): EngineContext {
     const { init, components: c } = this;
     const rngs = (round: number, purpose: string): Rng => deriveRng(init.seed, this.id, round, purpose);
@@ -215,6 +251,7 @@ export class Peer {
       network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
       isOnline: c.isOnline ?? (() => true),
       pushSchedule: c.pushSchedule,
+      memberSilenceMs: c.memberSilenceMs,
       state: this.state,
       setPhase: (p) => { if (this.phase !== 'stopping') this.phase = p; },
       rng: rngs,

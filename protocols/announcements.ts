@@ -18,7 +18,7 @@ import {
   MAX_ANNOUNCEMENT_BYTES, silentLogger,
 } from './constants.js';
 import type { Logger } from './constants.js';
-import { InvalidAnnouncementError, NotStartedError } from './net-errors.js';
+import { InvalidAnnouncementError, NotStartedError } from './errors.js';
 
 /**
  * Why an announcement was refused: 'oversized' (over MAX_ANNOUNCEMENT_BYTES), 'malformed' (not UTF-8 JSON

@@ -1,8 +1,8 @@
 /**
  * Protocol ids, topics, named limits and defaults of protocols/ (STYLE.md "Naming": units in the name,
- * versioned ids), plus the tiny logger shape every module here accepts.
+ * versioned ids), and the default logger of its modules.
  */
-import type { RejectReason } from './codec.js';
+import { silentLogger as silentLoggerOf, type Logger } from '../node/logger.js';
 
 /** The model push protocol (DESIGN.md "Wire protocol"): one length-prefixed frame per stream, one-byte ack. */
 export const MODEL_PROTOCOL = '/murmur/model/1.0.0';
@@ -58,67 +58,16 @@ export const MAX_ANNOUNCED_DEGREE = 65_535;
 /** Inbound gossipsub RPC cap, bytes: we only gossip announcements, so far below gossipsub's 4 MiB default. */
 export const MAX_PUBSUB_RPC_BYTES = 1024 * 1024;
 
-/** Receiver's reply byte when the frame was accepted. */
-export const ACK_ACCEPTED = 0;
 /** Size of the receiver's reply, bytes. */
 export const ACK_BYTES = 1;
 
-/** Reasons the inbox refuses an item: see protocols/inbox.ts. */
-export type InboxRejectReason = 'duplicate' | 'inbox-full' | 'stale';
+export {
+  ACK_ACCEPTED, ACK_REJECT_REASONS, ackCode, ackReason, type AckRejectReason, type InboundRejectReason, type InboxRejectReason,
+} from './reasons.js';
 
 /**
- * Reasons a receiver can send back in its reply. The reply byte is 1 + the index in `ACK_REJECT_REASONS`,
- * so this order is part of /murmur/model/1.0.0: append only, and bump the protocol version otherwise.
+ * protocols/ logs through the one logger of the code base, pino (node/logger.ts; STYLE.md "Logging"), injected
+ * by its user; `silentLogger` is the default when none is given.
  */
-export const ACK_REJECT_REASONS = [
-  'truncated', 'bad-magic', 'unsupported-version', 'unknown-kind', 'unknown-encoding', 'foreign-swarm',
-  'foreign-layout', 'wrong-length', 'oversized', 'non-finite', 'bad-ranking', 'bad-header',
-  'duplicate', 'inbox-full', 'stale', 'internal', 'busy',
-] as const satisfies readonly (RejectReason | InboxRejectReason | 'internal' | 'busy')[];
-
-/**
- * A reason the receiver replies with: a codec `RejectReason`, an inbox reason, 'internal' (a bug on our side)
- * or 'busy' (the sender already has DEFAULT_MAX_INBOUND_STREAMS frames in flight to us: back off and retry).
- */
-export type AckRejectReason = (typeof ACK_REJECT_REASONS)[number];
-
-// Fails to compile when codec.ts gains a reject reason that has no reply byte yet.
-const ACK_COVERS_EVERY_REJECT_REASON: [Exclude<RejectReason, AckRejectReason>] extends [never] ? true : never = true;
-
-/**
- * Every reason an inbound frame is counted as rejected: the replied ones, plus 'stalled' (the inbound
- * deadline passed) and 'aborted' (the stream died before a whole frame arrived); those two get no reply.
- */
-export type InboundRejectReason = AckRejectReason | 'stalled' | 'aborted';
-
-/** Reply byte of a reject reason. */
-export function ackCode(reason: AckRejectReason): number {
-  return ACK_REJECT_REASONS.indexOf(reason) + 1;
-}
-
-/** Reason of a reply byte; `null` for accepted, `undefined` for a byte this version does not know. */
-export function ackReason(code: number): AckRejectReason | null | undefined {
-  if (code === ACK_ACCEPTED) return null;
-  return ACK_REJECT_REASONS[code - 1];
-}
-
-/**
- * The logger shape protocols/ accepts: pino's, reduced to what we call (STYLE.md "Logging"). Methods are
- * declared as methods so a pino logger is assignable.
- */
-export interface Logger {
-  trace(obj: unknown, ...args: unknown[]): void;
-  debug(obj: unknown, ...args: unknown[]): void;
-  info(obj: unknown, ...args: unknown[]): void;
-  warn(obj: unknown, ...args: unknown[]): void;
-  error(obj: unknown, ...args: unknown[]): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
-
-const noop = (): void => {};
-
-/** The default logger: drops everything. */
-export const silentLogger: Logger = Object.freeze({
-  trace: noop, debug: noop, info: noop, warn: noop, error: noop,
-  child: (): Logger => silentLogger,
-});
+export type { Logger } from '../node/logger.js';
+export const silentLogger: Logger = silentLoggerOf();

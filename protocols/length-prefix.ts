@@ -11,7 +11,7 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { MessageStream } from '@libp2p/interface';
 import type { Uint8ArrayList } from 'uint8arraylist';
-import { LengthPrefixTooLongError } from './net-errors.js';
+import { LengthPrefixTooLongError } from './errors.js';
 
 /** A 64-bit unsigned varint takes at most 10 bytes. */
 export const MAX_VARINT_BYTES = 10;

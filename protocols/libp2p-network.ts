@@ -1,7 +1,8 @@
 /**
  * The libp2p side of the network seam (DESIGN.md "The seams", 2): node/network.ts's `Network` over a
- * Murmuration libp2p node, composed of model-exchange (frames, validated by codec.decodeFrame with our
- * layout and swarm, filed in an Inbox) and announcements (gossipsub). Peer ids cross the seam as strings.
+ * Murmuration libp2p node, composed of model-exchange (frames, accepted through the one receive path,
+ * receiver.ts) and announcements (gossipsub). Frames are encoded here (frames.ts); peer ids cross the seam
+ * as strings.
  */
 import { setMaxListeners } from 'node:events';
 import type { PeerId } from '@libp2p/interface';
@@ -9,20 +10,20 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Layout } from '../aggregation/layout.js';
 import { deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
-import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
+import type { Announcement, CollectOptions, Network, OutgoingFrame, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
 import { announcements } from './announcements.js';
 import type { AnnouncementPeerCounters, Announcements } from './announcements.js';
-import { decodeFrame, DEFAULT_FRAME_LIMITS, MAX_SWARM_BYTES } from './codec.js';
-import type { DecodedFrame, FrameLimits } from './codec.js';
+import { DEFAULT_FRAME_LIMITS, MAX_SWARM_BYTES } from './codec.js';
+import type { FrameLimits } from './codec.js';
 import { payloadOffset } from './codec/header.js';
 import { DEFAULT_PING_TIMEOUT_MS, silentLogger } from './constants.js';
 import type { Logger } from './constants.js';
-import { Inbox } from './inbox.js';
-import type { InboxItem } from './inbox.js';
+import { encodeOutgoing } from './frames.js';
 import type { MurmurNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
-import type { ExchangeDecodeResult, ModelExchange } from './model-exchange.js';
-import { InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './net-errors.js';
+import type { ModelExchange } from './model-exchange.js';
+import { Receiver } from './receiver.js';
+import { InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
 export interface Libp2pNetworkInit {
@@ -57,8 +58,6 @@ export function largestFrameBytes(layout: Layout, limits: FrameLimits = DEFAULT_
   return Math.min(limits.maxFrameBytes, payloadOffset(MAX_SWARM_BYTES, limits.maxExtensionBytes) + 8 * (layout.size + layout.tensors.length));
 }
 
-const toReceived = (i: InboxItem<DecodedFrame>): ReceivedFrame => ({ from: i.from, frame: i.item, bytes: i.bytes });
-
 function parsePeer(peer: string): PeerId {
   try {
     return peerIdFromString(peer);
@@ -71,7 +70,9 @@ function parsePeer(peer: string): PeerId {
 export class Libp2pNetwork implements Network {
   readonly selfId: string;
   private readonly node: MurmurNode;
-  private readonly inbox: Inbox<DecodedFrame>;
+  private readonly receiver: Receiver;
+  private readonly swarm: string;
+  private readonly layout: Layout;
   private readonly exchange: ModelExchange;
   private readonly announcer: Announcements;
   private readonly now: () => number;
@@ -88,13 +89,11 @@ export class Libp2pNetwork implements Network {
     this.selfId = node.peerId.toString();
     this.now = init.now ?? Date.now;
     this.log = (init.logger ?? silentLogger).child({ component: 'libp2p-network' });
-    this.inbox = new Inbox<DecodedFrame>({ maxBytes: init.inboxMaxBytes, logger: this.log });
-    const decode = (bytes: Uint8Array): ExchangeDecodeResult<DecodedFrame> => {
-      const r = decodeFrame(bytes, { layout, swarm, limits });
-      return r.ok ? { ok: true, round: r.frame.header.round, step: r.frame.header.step, item: r.frame } : r;
-    };
+    this.swarm = swarm;
+    this.layout = layout;
+    this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, logger: this.log, now: this.now });
     this.exchange = modelExchange({
-      decode, inbox: this.inbox, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
+      receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,
     })({
       registrar: node,
@@ -132,24 +131,31 @@ export class Libp2pNetwork implements Network {
     this.log.debug({ peer: this.selfId }, 'network stopped');
   }
 
-  async send(to: string, frame: Uint8Array, options: SendOptions = {}): Promise<void> {
-    await this.exchange.send(parsePeer(to), frame, options);
+  /** As `Network.send`: encodes with our swarm and layout (once per frame object), then pushes. */
+  async send(to: string, frame: OutgoingFrame, options: SendOptions = {}): Promise<number> {
+    return this.sendBytes(to, encodeOutgoing(this.swarm, this.layout, frame), options);
+  }
+
+  /** Push bytes already encoded (benchmarks, fuzzers, hostile-peer tests); resolves with their size. */
+  async sendBytes(to: string, bytes: Uint8Array, options: SendOptions = {}): Promise<number> {
+    await this.exchange.send(parsePeer(to), bytes, options);
+    return bytes.byteLength;
   }
 
   /** As `Network.collect`; also rejects with AbortError if the network stops while waiting. */
   async collect(round: number, step: number, from: readonly string[], options: CollectOptions = {}): Promise<ReceivedFrame[]> {
     if (!this.started) throw new NotStartedError('network');
-    const result = await this.inbox.collect(round, step, from, { signal: options.signal, stop: this.stopController.signal });
+    const result = await this.receiver.collect(round, step, from, { signal: options.signal, stop: this.stopController.signal });
     if (result.timedOut) this.log.debug({ round, step, missing: result.missing }, 'collect timed out');
-    return result.items.map(toReceived);
+    return result.frames;
   }
 
   discardBefore(round: number): void {
-    this.inbox.discardBefore(round);
+    this.receiver.discardBefore(round);
   }
 
   onFrame(listener: (frame: ReceivedFrame) => void): () => void {
-    return this.inbox.onItem((item) => listener(toReceived(item)));
+    return this.receiver.onFrame(listener);
   }
 
   connectedPeers(): string[] {

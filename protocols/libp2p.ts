@@ -32,7 +32,8 @@ import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
-import { InvalidNodeOptionsError } from './net-errors.js';
+import { InvalidNodeOptionsError } from './errors.js';
+import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
 import { guardedMuxer } from './stream-guard.js';
 
 /** The services every Murmuration node runs, plus the reachability services of a tcp device (nat.ts). */
@@ -42,6 +43,8 @@ export type MurmurServices = {
   pubsub: GossipSub;
   /** Peers shut out for hostile bytes (protocols/graylist.ts); the model exchange and the stream guard strike. */
   graylist: Graylist;
+  /** `/murmur/state/1.0.0` (protocols/state-transfer.ts): present when the node was built with `state`. */
+  state?: StateTransfer;
 } & NatServices;
 
 /** A Murmuration libp2p node. */
@@ -82,6 +85,8 @@ export interface MurmurNodeOptions {
   start?: boolean;
   /** Graylist tunables (strikes, window, ban); defaults in protocols/graylist.ts. */
   graylist?: Omit<GraylistInit, 'onListed'>;
+  /** Serve and request the current model (a joining peer's state transfer) for this swarm and layout. */
+  state?: StateTransferInit;
 }
 
 /**
@@ -240,6 +245,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
         scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : {}), topics },
       }),
       graylist: () => graylist,
+      ...(options.state !== undefined ? { state: stateTransfer(options.state) } : {}),
       ...(nat?.services ?? {}),
     },
     start: options.start ?? true,

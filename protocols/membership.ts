@@ -21,9 +21,10 @@
  * an entry near 49 bytes (libp2p) or 6 bytes (virtual) instead of 60 and 10. Sorting also makes the
  * encoding canonical: one view has exactly one encoding, and duplicates cannot be expressed.
  */
-import { peerIdFromString } from '@libp2p/peer-id';
 import { compareBytes, type MembershipStatus, type ViewEntry } from '../aggregation/modest.js';
-import { MurmurError } from '../node/errors.js';
+import { MembershipViewError } from './errors.js';
+
+export { MembershipViewError };
 
 /** Version byte of the view encoding; bumped on any change of the layout above. */
 export const MEMBERSHIP_VIEW_VERSION = 1;
@@ -51,30 +52,14 @@ export type ViewDecodeResult =
   | { ok: true; entries: Array<[string, ViewEntry]> }
   | { ok: false; reason: ViewRejectReason; detail: string };
 
-/** A view that cannot be encoded (an id that is empty, too long or not valid UTF-16, a number out of u32). */
-export class MembershipViewError extends MurmurError {
-  static override name = 'MembershipViewError';
-  constructor(message: string) { super('ERR_BAD_VIEW', message); }
-}
 
 const U32_MAX = 2 ** 32 - 1;
 const STATUS_CODES: readonly MembershipStatus[] = ['join', 'leave'];
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/**
- * The bytes that stand for a peer id in MoDeST's sample order (§3.1 `pk_bytes`, §8): for a libp2p id its
- * multihash bytes (`peerIdFromString(id).toMultihash().bytes`, the identity of the public key, as the authors
- * hash the raw key); for anything else (virtual ids such as 'v0001') the id string's UTF-8 bytes. Every peer
- * applies the same rule, so all derive the same order.
- */
-export function peerIdBytes(id: string): Uint8Array {
-  try {
-    return peerIdFromString(id).toMultihash().bytes;
-  } catch {
-    return utf8.encode(id);
-  }
-}
+/** MoDeST's peer-id bytes live with its engine; re-exported for the wire tests. */
+export { peerIdBytes } from '../node/engine/modest-membership.js';
 
 /**
  * Encode a view. A view over `limits.maxEntries` keeps the most recently active entries (ties: lower id),

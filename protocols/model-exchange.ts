@@ -1,8 +1,8 @@
 /**
  * `/murmur/model/1.0.0` (DESIGN.md "Wire protocol"): the sender opens a stream, writes one length-prefixed
  * frame and reads a one-byte reply (0 = accepted, else 1 + the index of the reason in ACK_REJECT_REASONS);
- * then both sides close. The receiver validates through an injected `decode`, files accepted frames in an
- * Inbox, and counts everything per peer. Shaped like a js-libp2p service (STYLE.md §1): `modelExchange(init)
+ * then both sides close. Inbound frames go through the injected receive path (receiver.ts: decode, inbox,
+ * per-peer counters); this service counts what it sends. Shaped like a js-libp2p service (STYLE.md §1): `modelExchange(init)
  * (components)`, Startable, every wait bounded, and the stream handler never throws into libp2p.
  */
 import { setMaxListeners } from 'node:events';
@@ -10,28 +10,20 @@ import type { AbortOptions, Connection, PeerId, Startable, Stream, StreamHandler
 import { anySignal, deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
 import { DEFAULT_FRAME_LIMITS } from './codec.js';
-import type { RejectReason } from './codec.js';
 import {
   ACK_ACCEPTED, ACK_BYTES, ackCode, ackReason, DEFAULT_INBOUND_TIMEOUT_MS, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS,
   DEFAULT_SEND_TIMEOUT_MS, MODEL_PROTOCOL, silentLogger,
 } from './constants.js';
 import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
-import type { Inbox } from './inbox.js';
+import type { FrameReceiver } from './receiver.js';
 import type { Graylist } from './graylist.js';
 import { boundedLpStream } from './length-prefix.js';
-import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './net-errors.js';
-
-/** What `decode` returns: the item with its (round, step) key, or a counted codec reason. */
-export type ExchangeDecodeResult<T> =
-  | { ok: true; round: number; step: number; item: T }
-  | { ok: false; reason: RejectReason; detail: string };
+import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './errors.js';
 
 /** Tunables and injected behaviour (STYLE.md §1.2). */
-export interface ModelExchangeInit<T> {
-  /** Validate one received frame from `from` (peer id string); must not throw (a throw counts as 'internal'). */
-  decode(bytes: Uint8Array, from: string): ExchangeDecodeResult<T>;
-  /** Where accepted frames go; its answer ('duplicate', 'inbox-full', 'stale') is replied and counted. */
-  inbox: Inbox<T>;
+export interface ModelExchangeInit {
+  /** The receive path: decodes, files and counts each whole frame; its answer is replied to the sender. */
+  receiver: FrameReceiver;
   /** Largest frame read, bytes, length prefix excluded; larger ones are answered 'oversized' unread. Default DEFAULT_FRAME_LIMITS.maxFrameBytes. */
   maxFrameBytes?: number;
   /** Default deadline of `send` (dial + write + reply), ms; default DEFAULT_SEND_TIMEOUT_MS. */
@@ -123,7 +115,7 @@ const ACK_READ_BUFFER_BYTES = 64;
  */
 const READ_SLACK_BYTES = 1024 * 1024;
 
-class DefaultModelExchange<T> implements ModelExchange {
+class DefaultModelExchange implements ModelExchange {
   readonly protocol: string;
   private readonly maxFrameBytes: number;
   private readonly sendTimeoutMs: number;
@@ -132,14 +124,14 @@ class DefaultModelExchange<T> implements ModelExchange {
   private readonly maxOutboundStreams: number;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly peers = new Map<string, ExchangePeerCounters>();
+  private readonly peers = new Map<string, OutboundCounters>();
   private readonly inbound = new Set<Stream>();
   /** Inbound streams in flight per peer (all its connections together). */
   private readonly inFlight = new Map<string, number>();
   private stopController = new AbortController();
   private started = false;
 
-  constructor(private readonly components: ModelExchangeComponents, private readonly init: ModelExchangeInit<T>) {
+  constructor(private readonly components: ModelExchangeComponents, private readonly init: ModelExchangeInit) {
     this.protocol = init.protocol ?? MODEL_PROTOCOL;
     this.maxFrameBytes = init.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
     this.sendTimeoutMs = init.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
@@ -240,28 +232,31 @@ class DefaultModelExchange<T> implements ModelExchange {
   }
 
   counters(): ExchangePeerCounters[] {
-    return [...this.peers.keys()].sort().map((p) => this.countersOf(p));
+    return [...new Set([...this.peers.keys(), ...this.init.receiver.senders()])].sort().map((p) => this.countersOf(p));
   }
 
   countersOf(peer: string): ExchangePeerCounters {
-    const c = this.peers.get(peer);
-    if (c === undefined) return emptyCounters(peer);
-    return { ...c, rejectedIn: { ...c.rejectedIn }, rejectedByRemote: { ...c.rejectedByRemote } };
+    const c = this.peers.get(peer) ?? emptyCounters();
+    const r = this.init.receiver.countersOf(peer);
+    return {
+      peer, lastSeen: Math.max(c.lastSeen, r.lastSeen), framesIn: r.framesIn, bytesIn: r.bytesIn, framesOut: c.framesOut, bytesOut: c.bytesOut,
+      rejectedIn: { ...r.rejectedIn }, rejectedByRemote: { ...c.rejectedByRemote }, sendFailures: c.sendFailures,
+    };
   }
 
-  private countersFor(peer: string): ExchangePeerCounters {
+  private countersFor(peer: string): OutboundCounters {
     let c = this.peers.get(peer);
     if (c === undefined) {
-      c = emptyCounters(peer);
+      c = emptyCounters();
       this.peers.set(peer, c);
     }
     return c;
   }
 
-  private countRejection(stats: ExchangePeerCounters, reason: InboundRejectReason, detail: string, bytes = 0): void {
-    stats.rejectedIn[reason] = (stats.rejectedIn[reason] ?? 0) + 1;
-    this.log.trace({ peer: stats.peer, reason, detail }, 'frame rejected');
-    this.notify({ from: stats.peer, outcome: reason, bytes });
+  /** A refusal before decoding: counted by the receive path, then reported. */
+  private countRejection(from: string, reason: InboundRejectReason, detail: string): void {
+    this.init.receiver.refuse(from, reason, detail);
+    this.notify({ from, outcome: reason, bytes: 0 });
   }
 
   private notify(event: InboundEvent): void {
@@ -299,13 +294,12 @@ class DefaultModelExchange<T> implements ModelExchange {
   /** The inbound handler: bounded by its own deadline; every failure is counted, logged and ends the stream. */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
-    const stats = this.countersFor(from);
     const expiry = deadline(this.inboundTimeoutMs, this.stopController.signal);
     setMaxListeners(Infinity, expiry);
     this.inbound.add(stream);
     const active = this.inFlight.get(from) ?? 0;
     if (active >= this.maxInboundStreams) {
-      this.countRejection(stats, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
+      this.countRejection(from, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
       await this.refuseBusy(stream, expiry).catch((err: unknown) => {
         if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
       });
@@ -325,11 +319,11 @@ class DefaultModelExchange<T> implements ModelExchange {
         const name = (err as Error | undefined)?.name;
         if (name === 'StreamBufferError') {
           // A transport chunk larger than READ_SLACK_BYTES overflowed the buffer: oversized, but too late to reply.
-          this.countRejection(stats, 'oversized', String(err));
+          this.countRejection(from, 'oversized', String(err));
           return;
         }
         if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'LengthPrefixTooLongError') {
-          this.countRejection(stats, 'oversized', name === 'LengthPrefixTooLongError' ? String(err) : `length prefix over ${this.maxFrameBytes} bytes`);
+          this.countRejection(from, 'oversized', name === 'LengthPrefixTooLongError' ? String(err) : `length prefix over ${this.maxFrameBytes} bytes`);
           // No honest sender writes a prefix that never ends; one that announces a big frame may be honest.
           if (name === 'LengthPrefixTooLongError') this.components.graylist?.strike(from, 'endless-length-prefix');
           // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
@@ -339,19 +333,12 @@ class DefaultModelExchange<T> implements ModelExchange {
           return;
         }
         // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
-        if (!this.stopController.signal.aborted) this.countRejection(stats, expiry.aborted ? 'stalled' : 'aborted', String(err));
+        if (!this.stopController.signal.aborted) this.countRejection(from, expiry.aborted ? 'stalled' : 'aborted', String(err));
         if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      const verdict = this.accept(from, bytes);
-      if (verdict === 'accepted') {
-        stats.framesIn++;
-        stats.bytesIn += bytes.byteLength;
-        this.notify({ from, outcome: 'accepted', bytes: bytes.byteLength });
-      } else {
-        this.countRejection(stats, verdict.reason, verdict.detail, bytes.byteLength);
-      }
-      stats.lastSeen = this.now();
+      const verdict = this.init.receiver.accept(from, bytes);
+      this.notify({ from, outcome: verdict === 'accepted' ? verdict : verdict.reason, bytes: bytes.byteLength });
       await lp.write(Uint8Array.of(verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason)), { signal: expiry });
       await stream.close({ signal: expiry });
     } catch (err) {
@@ -364,26 +351,22 @@ class DefaultModelExchange<T> implements ModelExchange {
       else this.inFlight.delete(from);
     }
   }
-
-  private accept(from: string, bytes: Uint8Array): 'accepted' | { reason: AckRejectReason; detail: string } {
-    let decoded: ExchangeDecodeResult<T>;
-    try {
-      decoded = this.init.decode(bytes, from);
-    } catch (err) {
-      this.log.error({ peer: from, err }, 'decode threw; counted as internal');
-      return { reason: 'internal', detail: String(err) };
-    }
-    if (!decoded.ok) return { reason: decoded.reason, detail: decoded.detail };
-    const put = this.init.inbox.put(from, decoded.round, decoded.step, bytes.byteLength, decoded.item);
-    return put === 'accepted' ? put : { reason: put, detail: `round ${decoded.round} step ${decoded.step}` };
-  }
 }
 
-function emptyCounters(peer: string): ExchangePeerCounters {
-  return { peer, lastSeen: 0, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rejectedIn: {}, rejectedByRemote: {}, sendFailures: 0 };
+/** What this service counts itself: the sending side. */
+interface OutboundCounters {
+  lastSeen: number;
+  framesOut: number;
+  bytesOut: number;
+  readonly rejectedByRemote: Partial<Record<AckRejectReason, number>>;
+  sendFailures: number;
+}
+
+function emptyCounters(): OutboundCounters {
+  return { lastSeen: 0, framesOut: 0, bytesOut: 0, rejectedByRemote: {}, sendFailures: 0 };
 }
 
 /** Factory in js-libp2p service shape: `modelExchange(init)(components)`. Acquires nothing until start(). */
-export function modelExchange<T>(init: ModelExchangeInit<T>): (components: ModelExchangeComponents) => ModelExchange {
-  return (components) => new DefaultModelExchange<T>(components, init);
+export function modelExchange(init: ModelExchangeInit): (components: ModelExchangeComponents) => ModelExchange {
+  return (components) => new DefaultModelExchange(components, init);
 }

@@ -98,12 +98,13 @@ async function bare(bytes: Uint8Array): Promise<void> {
 }
 
 async function endToEnd(encoding: Encoding): Promise<void> {
-  await netA.send(netB.selfId, encodeModelFrame(meta, layout, values, { encoding }));
+  // A new frame object per push, so the network encodes it every time (it caches by frame object).
+  await netA.send(netB.selfId, { kind: 'model', round: meta.round, step: meta.step, degree: meta.degree, age: meta.age, values, encoding });
 }
 
 const variants: Record<string, () => Promise<void>> = {
   baseline: () => bare(f32Frame),
-  'push f32': () => netA.send(netB.selfId, f32Frame),
+  'push f32': async () => { await netA.sendBytes(netB.selfId, f32Frame); },
   f32: () => endToEnd('f32'),
   f16: () => endToEnd('f16'),
   q8: () => endToEnd('q8'),

@@ -14,7 +14,7 @@
  * Targets: MLP ≤ 200 MB, CNN ≤ 300 MB steady-state RSS, and a round no slower than before the cut
  * (BEFORE: measured with this script's workload at commit 42ac9d6, before the footprint work).
  *
- *   npm run bench -- bench-footprint [--model mlp|cnn|both] [--window N] [--json]
+ *   npm run bench -- bench-footprint [--model mlp|cnn|both] [--window N] [--root DIR] [--json]
  */
 import '../node/polyfill.js';
 import { execFileSync, spawn } from 'node:child_process';
@@ -46,7 +46,8 @@ const BEFORE: Record<'mlp' | 'cnn', { rssMb: number; roundMs: number }> = {
 };
 const ROUND_SLACK = 1.25;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The checkout whose daemon is measured; `--root DIR` measures another one (e.g. the commit before). */
+const ROOT = flag('root', fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(ROOT, 'dist', 'node', 'cli', 'main.js');
 
 /** Compile dist/ so the bin is this checkout's code. */

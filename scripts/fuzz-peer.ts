@@ -25,13 +25,13 @@ import { makeLayout, type Layout } from '../aggregation/layout.js';
 import type { ModelInfo, PeerInfo, StatusInfo } from '../node/control/types.js';
 import { rngFor, type Rng } from '../node/data/rng.js';
 import { DEFAULT_FRAME_LIMITS, decodeFrame, encodeModelFrame, type Encoding, type FrameMeta } from '../protocols/codec.js';
-import { Inbox } from '../protocols/inbox.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { largestFrameBytes } from '../protocols/libp2p-network.js';
 import { modelExchange, type ModelExchange } from '../protocols/model-exchange.js';
-import { RemoteRejectedError } from '../protocols/net-errors.js';
+import { RemoteRejectedError } from '../protocols/errors.js';
 import { cli, spawnDaemon, startedDaemon } from './lib/daemon-harness.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
+import { fixedReceiver } from '../protocols/receiver.js';
 
 /** What a case was built to be; the expected outcome comes from the local codec, not from this label. */
 export type FuzzKind = 'valid' | 'truncated' | 'oversized' | 'wrong-length' | 'foreign-layout' | 'non-finite'
@@ -256,7 +256,7 @@ export function compareWithReceiver(tally: FuzzTally, row: Pick<PeerInfo, 'frame
 export async function fuzzSender(seed: string | number, options: { maxOutboundStreams?: number } = {}): Promise<{ node: MurmurNode; exchange: ModelExchange; stop(): Promise<void> }> {
   const node = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: `fuzz-peer-${seed}`, listen: ['/ip4/127.0.0.1/tcp/0'] });
   const exchange = modelExchange({
-    decode: () => ({ ok: false, reason: 'bad-header', detail: 'the fuzzer accepts nothing' }), inbox: new Inbox(), sendTimeoutMs: 30_000,
+    receiver: fixedReceiver({ reason: 'bad-header', detail: 'the fuzzer accepts nothing' }), sendTimeoutMs: 30_000,
     ...(options.maxOutboundStreams === undefined ? {} : { maxOutboundStreams: options.maxOutboundStreams }),
   })({
     registrar: node, connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },

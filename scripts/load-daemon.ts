@@ -33,7 +33,7 @@ import type { PeerInfo, StatusInfo } from '../node/control/types.js';
 import { rngFor } from '../node/data/rng.js';
 import { encodeModelFrame } from '../protocols/codec.js';
 import { DEFAULT_MAX_INBOUND_STREAMS } from '../protocols/constants.js';
-import { RemoteRejectedError } from '../protocols/net-errors.js';
+import { RemoteRejectedError } from '../protocols/errors.js';
 import { cli, spawnDaemon, startedDaemon, waitFor } from './lib/daemon-harness.js';
 import { fuzzSender } from './fuzz-peer.js';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';

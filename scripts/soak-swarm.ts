@@ -6,61 +6,42 @@
  * hostile peer sending malformed frames and endless length prefixes throughout. One pass per algorithm:
  * dpsgd (synchronous), gossip-learning (asynchronous), modest (its own engine).
  *
- * Targets, per pass: no peer goes longer than 3 round timeouts without finishing a round while it runs;
+ * Targets, per pass: no peer goes longer than 3 round timeouts without finishing a round while it runs
+ * (from 'murmur daemon running', its join phase included; the process start-up before it is printed apart);
  * live peers' rounds differ by at most 3 at the end; every live peer ends within 3 points of a lockstep
  * simulation of the same swarm at the same round; no daemon crashes; every restart resumes the round its
  * store committed. Peak RSS per daemon is printed.
  * Usage: npm run bench -- soak-swarm [--ci] [--peers 8] [--minutes 10] [--algorithms dpsgd,gossip-learning,modest]
- *        [--seed 1] [--json]      (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer)
+ *        [--seed 1] [--keep] [--json]   (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer;
+ *        --keep: leave the work dir with every daemon's log, daemon-<lifetime>.log beside its data dir)
  */
 import '../node/polyfill.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
-import { soakPlan, type SoakShape } from './lib/soak-plan.js';
+import { soakChecks } from './lib/soak-checks.js';
+import { CI_SOAK_SHAPE, SOAK_EVAL_SIZE, SOAK_ROUND_TIMEOUT_MS, soakPlan, type SoakShape } from './lib/soak-plan.js';
 import { lockstepAccuracy } from './lib/soak-reference.js';
 import { runSoakPass, type SoakAlgorithm, type SoakPassReport } from './lib/soak-run.js';
 
-const ROUND_TIMEOUT_MS = 10_000;
-const EVAL_SIZE = 500;
+const ROUND_TIMEOUT_MS = SOAK_ROUND_TIMEOUT_MS;
+const EVAL_SIZE = SOAK_EVAL_SIZE;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-/** The checks of one pass (see the module comment), given the lockstep reference accuracy by round. */
-export function soakChecks(algorithm: string, report: SoakPassReport, reference: number[], roundTimeoutMs: number): Check[] {
-  const live = report.peers.filter((p) => p.live);
-  const worstGap = Math.max(...report.peers.map((p) => p.longestGapMs));
-  const ends = live.map((p) => p.roundAtEnd);
-  const spread = Math.max(...ends) - Math.min(...ends);
-  const offRef = live.map((p) => {
-    const ref = reference[Math.min(p.roundAtEnd, reference.length - 1)];
-    return p.finalAccuracy === null || ref === undefined ? Number.POSITIVE_INFINITY : Math.abs(p.finalAccuracy - ref) * 100;
-  });
-  const crashes = report.peers.reduce((s, p) => s + p.unexpectedExits, 0);
-  const restarts = report.peers.flatMap((p) => p.restarts);
-  const badRestarts = restarts.filter((r) => r.resumed !== r.committed).length;
-  return [
-    { name: `${algorithm}: longest wait for a round`, pass: worstGap <= 3 * roundTimeoutMs, figure: `${(worstGap / 1000).toFixed(1)} s`, target: `≤ ${(3 * roundTimeoutMs) / 1000} s` },
-    { name: `${algorithm}: round spread at the end`, pass: spread <= 3, figure: `${spread} (${Math.min(...ends)}–${Math.max(...ends)})`, target: '≤ 3' },
-    { name: `${algorithm}: accuracy vs lockstep`, pass: offRef.every((d) => d <= 3), figure: `max ${Math.max(...offRef).toFixed(2)} points off`, target: '≤ 3 points' },
-    { name: `${algorithm}: crashes`, pass: crashes === 0, figure: String(crashes), target: '0' },
-    { name: `${algorithm}: restarts resume the committed round`, pass: badRestarts === 0, figure: `${restarts.length - badRestarts}/${restarts.length}`, target: 'all' },
-  ];
-}
-
 function printPass(algorithm: string, report: SoakPassReport, reference: number[]): void {
   if (jsonMode) return;
   console.log(`\n${algorithm}: ${(report.wallMs / 60_000).toFixed(1)} min`);
-  console.log('peer  role    rounds  last  longest gap  accuracy  lockstep  peak RSS  restarts (committed→resumed)');
+  console.log('peer  role    rounds  last  longest gap  start-up  accuracy  lockstep  peak RSS  restarts (committed→resumed)');
   for (const p of report.peers) {
     const ref = reference[Math.min(p.roundAtEnd, reference.length - 1)];
     console.log([
       String(p.index).padEnd(4), p.role.padEnd(7), String(p.roundsDone).padStart(6), String(p.roundAtEnd).padStart(5),
-      `${(p.longestGapMs / 1000).toFixed(1)} s`.padStart(12), (p.finalAccuracy === null ? '—' : `${(100 * p.finalAccuracy).toFixed(2)}%`).padStart(9),
+      `${(p.longestGapMs / 1000).toFixed(1)} s`.padStart(12), `${(p.longestBootMs / 1000).toFixed(1)} s`.padStart(9), (p.finalAccuracy === null ? '—' : `${(100 * p.finalAccuracy).toFixed(2)}%`).padStart(9),
       (ref === undefined ? '—' : `${(100 * ref).toFixed(2)}%`).padStart(9), `${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB`.padStart(9),
       ' ' + (p.restarts.map((r) => `${String(r.committed)}→${String(r.resumed)}`).join(', ') || '—'),
     ].join(' '));
@@ -73,7 +54,7 @@ function printPass(algorithm: string, report: SoakPassReport, reference: number[
 
 const ci = process.argv.includes('--ci');
 const shape: SoakShape = ci
-  ? { peers: 4, durationMs: 90_000, joinSpreadMs: 20_000, kills: 1, leaver: false, slow: false, seed: Number(arg('seed', '1')) }
+  ? { ...CI_SOAK_SHAPE, seed: Number(arg('seed', '1')) }
   : {
     peers: Number(arg('peers', '8')), durationMs: Number(arg('minutes', '10')) * 60_000, joinSpreadMs: 60_000, kills: 4,
     leaver: true, slow: true, seed: Number(arg('seed', '1')),
@@ -97,6 +78,7 @@ try {
     figures[algorithm] = { ...report, reference };
   }
 } finally {
-  await rm(workDir, { recursive: true, force: true });
+  if (process.argv.includes('--keep')) console.log(`work dir kept: ${workDir}`);
+  else await rm(workDir, { recursive: true, force: true });
 }
 verdict(checks, figures);

@@ -8,6 +8,7 @@ import { reverseRanking } from '../aggregation/frl.js';
 import type { AlgorithmInstance } from '../node/algorithms/types.js';
 import { rngFor } from '../node/data/rng.js';
 import type { AdversarySpec } from './experiment.js';
+import { AdversaryError } from './errors.js';
 
 export type Behaviour = AdversarySpec['behaviour'];
 
@@ -62,7 +63,7 @@ export function adversarial(base: AlgorithmInstance, behaviour: Behaviour, ctx: 
       // Never trains; keeps sending the stale initial model.
       return { ...base, trainer: { ...base.trainer, steps: 0 }, extract: (full) => base.extract(ctx.initial.length === full.length ? ctx.initial : full) };
     case 'reverse-ranking':
-      if (!base.rank) throw new Error('reverse-ranking needs an algorithm that exchanges rankings (frl)');
+      if (!base.rank) throw new AdversaryError('reverse-ranking needs an algorithm that exchanges rankings (frl)');
       return { ...base, rank: (full) => base.rank!(full).map(reverseRanking) };
     case 'sign-flip': {
       let before: Float32Array | null = null;

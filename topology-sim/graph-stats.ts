@@ -1,5 +1,5 @@
 /** Checks and statistics of undirected graphs given as sorted neighbour lists. */
-import { TopologyError } from './topology-errors.js';
+import { TopologyError } from './errors.js';
 
 /** `graphStats` computes the diameter (all-pairs BFS) only up to this many nodes. */
 export const DIAMETER_MAX_NODES = 2000;

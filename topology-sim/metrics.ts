@@ -8,7 +8,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { MurmurError } from '../node/errors.js';
+import { MetricsError } from './errors.js';
+
+export { MetricsError, type MetricsErrorCode } from './errors.js';
 
 /** Distribution of one quantity over peers; quantiles as in `accuracyStats`. */
 export interface PeerStats {
@@ -60,16 +62,6 @@ export interface RoundRecord {
   perPeerAccuracy?: number[];
 }
 
-/** Closed set of metrics error codes. */
-export type MetricsErrorCode = 'ERR_METRICS_INPUT' | 'ERR_METRICS_WRITER' | 'ERR_RESULTS_FILE';
-
-/** Invalid metric input, a failed or closed writer, or an unreadable results.jsonl; match on `code`. */
-export class MetricsError extends MurmurError {
-  static override name = 'MetricsError';
-  constructor(code: MetricsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
 
 /** NaN sorts above +∞, so a few diverged peers leave min and the low quantiles meaningful. */
 const ascending = (a: number, b: number): number => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : Number.isNaN(b) ? -1 : a - b);

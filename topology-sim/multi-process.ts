@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../node/errors.js';
 import type { RoundRecord } from './metrics.js';
 import { combinePartials, decodePartial, type RoundPartial } from './round-partial.js';
+import { SwarmError } from './errors.js';
 
 /** Group partials by run and round and combine each group (in run order, then round order). */
 export function mergePartials(partials: readonly RoundPartial[], runs: readonly string[], shares: number): RoundRecord[] {
@@ -77,6 +78,6 @@ export async function runShares(o: { raw: unknown; outDir: string; processes: nu
     });
   })));
   o.signal?.removeEventListener('abort', stop);
-  if (!o.signal?.aborted && codes.some((c) => c !== 0)) throw new Error(`share processes failed:\n  ${failures.join('\n  ')}`);
+  if (!o.signal?.aborted && codes.some((c) => c !== 0)) throw new SwarmError('ERR_SHARE_FAILED', `share processes failed:\n  ${failures.join('\n  ')}`);
   return files;
 }

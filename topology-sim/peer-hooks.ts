@@ -1,12 +1,21 @@
 /** The per-peer neighbour, presence and push-schedule hooks both swarms give their Peers. */
 import type { PeerComponents } from '../node/peer.js';
 import { pushSchedule } from './push-schedule.js';
-import type { SwarmInit } from './swarm.js';
 
 export type PeerHooks = Pick<PeerComponents, 'neighbours' | 'isOnline' | 'pushSchedule'>;
 
+/** What the hooks are computed from (a part of a swarm's init). */
+export interface PeerHooksInit {
+  seed: number | string;
+  /** Neighbour lists by peer index (undirected). */
+  graph: number[][];
+  peers: readonly { algorithm: { instance: { targets: 'neighbours' | 'one-random' } } }[];
+  neighboursOf?: (i: number, round: number) => number[];
+  isOnline?: (i: number, round: number) => boolean;
+}
+
 /** Hooks for every peer, given the swarm's peer ids by index. */
-export function peerHooks(init: Pick<SwarmInit, 'graph' | 'peers' | 'seed' | 'neighboursOf' | 'isOnline'>, ids: readonly string[]): PeerHooks[] {
+export function peerHooks(init: PeerHooksInit, ids: readonly string[]): PeerHooks[] {
   const n = ids.length;
   const schedule = init.peers[0]?.algorithm.instance.targets === 'one-random'
     ? pushSchedule(n, init.seed, init.neighboursOf ?? ((j) => init.graph[j]!)) : null;

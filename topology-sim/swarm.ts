@@ -21,6 +21,7 @@ import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { peerHooks } from './peer-hooks.js';
 import { libp2pPeerIds as peerIdsFor } from './peer-ids.js';
+import { SwarmError } from './errors.js';
 
 export interface SwarmPeerSpec {
   trainIndices: Uint32Array;
@@ -149,7 +150,7 @@ export class Libp2pSwarm {
     for (const [i, j] of incoming) {
       const node = this.nodes[this.local.get(i)!]!;
       while (!node.getConnections().some((c) => c.remotePeer.toString() === this.ids[j])) {
-        if (Date.now() > giveUpAt) throw new Error(`peer ${j} (another process) never connected to peer ${i}; is its share running?`);
+        if (Date.now() > giveUpAt) throw new SwarmError('ERR_SWARM_CONNECT', `peer ${j} (another process) never connected to peer ${i}; is its share running?`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

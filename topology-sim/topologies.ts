@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isConnected } from './graph-stats.js';
-import { EdgeListError, TopologyError } from './topology-errors.js';
+import { EdgeListError, TopologyError } from './errors.js';
 import { rngFor, type Rng } from '../node/data/rng.js';
 
 /** Undirected simple graph as sorted neighbour lists (see the module comment). */
@@ -392,4 +392,4 @@ export function readEdgeList(path: string, n?: number): Graph {
 }
 
 export { checkGraph, graphStats, isConnected, DIAMETER_MAX_NODES, type GraphStats } from './graph-stats.js';
-export { TopologyError, EdgeListError, type TopologyErrorCode } from './topology-errors.js';
+export { TopologyError, EdgeListError, type TopologyErrorCode } from './errors.js';

@@ -9,11 +9,11 @@
  */
 import { z } from 'zod';
 import { metropolisHastingsWeights, mixModels, renormalise } from '../../aggregation/mixing.js';
-import { ENCODINGS, type Encoding } from '../../protocols/codec.js';
+import { WIRE_ENCODINGS, type WireEncoding } from '../network.js';
 import type { AggregateInput, AggregateOutput, AlgorithmDefinition } from './types.js';
 import { fullExchange } from './types.js';
 
-export const encodingParam = z.enum(ENCODINGS as unknown as [Encoding, ...Encoding[]]).default('f32');
+export const encodingParam = z.enum(WIRE_ENCODINGS as unknown as [WireEncoding, ...WireEncoding[]]).default('f32');
 
 export const mhParams = z.strictObject({
   gossipSteps: z.number().int().min(1).max(64).default(1),

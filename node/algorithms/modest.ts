@@ -12,29 +12,9 @@ import { encodingParam } from './dpsgd.js';
 import type { AlgorithmDefinition } from './types.js';
 import { fullExchange } from './types.js';
 
-/** What the MoDeST engine reads from the instance (defaults: ALGORITHMS.md §3.5). */
-export interface ModestSettings {
-  /** s: trainers per round (paper default 10). */
-  readonly sampleSize: number;
-  /** a: aggregators per round, a prefix of the same order (paper default 1). */
-  readonly aggregators: number;
-  /** sf: an aggregator averages once it holds ⌊s·sf⌋ models (paper default 1.0). */
-  readonly successFraction: number;
-  /** At the aggregation timeout, aggregate anyway if at least this many models arrived, else drop (code: 3). */
-  readonly minModels: number;
-  /** From an aggregation's first model to giving up waiting, ms (HEAD 300 s; paper-era simulator 2 s). */
-  readonly aggregationTimeoutMs: number;
-  /** One availability ping, ms (paper 5 s). */
-  readonly pingTimeoutMs: number;
-  /** A peer not active in the last this many sample indices is no candidate (HEAD default 50). */
-  readonly inactivityThreshold: number;
-  /**
-   * Liveness (ours, after HEAD's AggAck retry): a trainer that hears of no aggregation of the next sample
-   * index within this long sends its model again to the first available aggregators; an aggregator whose
-   * trainers produce nothing hands the average out again to the first available trainers. ms.
-   */
-  readonly progressTimeoutMs: number;
-}
+import type { ModestSettings } from '../engine/modest-settings.js';
+
+export type { ModestSettings };
 
 export const modestParams = z.strictObject({
   sampleSize: z.number().int().min(1).max(65_535).default(10),

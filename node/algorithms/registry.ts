@@ -3,7 +3,7 @@
  * the same names. A duplicate name throws; an unknown name lists the known ones; hyperparameters are
  * validated with their key paths.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, DuplicateEntryError } from '../errors.js';
 import type { AlgorithmDefinition, AlgorithmEnv, AlgorithmInstance } from './types.js';
 
 export interface ResolvedAlgorithm {
@@ -16,7 +16,7 @@ export class AlgorithmRegistry {
   private readonly entries = new Map<string, AlgorithmDefinition>();
 
   register<P extends Record<string, unknown>>(definition: AlgorithmDefinition<P>): this {
-    if (this.entries.has(definition.name)) throw new Error(`algorithm "${definition.name}" is already registered`);
+    if (this.entries.has(definition.name)) throw new DuplicateEntryError('algorithm', definition.name);
     this.entries.set(definition.name, definition as unknown as AlgorithmDefinition);
     return this;
   }

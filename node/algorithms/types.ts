@@ -4,11 +4,11 @@
  */
 import type { z } from 'zod';
 import type { Layout } from '../../aggregation/layout.js';
-import type { Encoding } from '../../protocols/codec.js';
+import type { WireEncoding } from '../network.js';
 import type { Rng } from '../data/rng.js';
 import type { Evaluation } from '../learner/evaluate.js';
 import type { TrainTaskOptions } from '../learner/tasks.js';
-import type { ModestSettings } from './modest.js';
+import type { ModestSettings } from '../engine/modest-settings.js';
 
 export type EngineMode = 'sync' | 'async';
 
@@ -74,7 +74,7 @@ export interface AlgorithmInstance {
   /** Whom a peer sends to in synchronous rounds. */
   readonly targets: 'neighbours' | 'one-random';
   /** Wire encoding of the payload. */
-  readonly encoding: Encoding;
+  readonly encoding: WireEncoding;
   /** Layout of what travels (a sub-layout for head-only exchanges); defaults to the full layout. */
   readonly exchangeLayout: Layout;
   /** Cut the travelling part out of the full vector (identity for full-model exchanges). */

@@ -4,7 +4,8 @@
  * prints the answers whole.
  */
 import type { HistoryEntry, ModelInfo, PeerInfo, ReachabilityInfo, TensorInfo, TrustInfo } from '../control/types.js';
-import type { InspectStatus, RunningStatus, StallInfo, StoppedStatus } from './inspect-source.js';
+import type { StallInfo } from '../control/types.js';
+import type { InspectStatus, RunningStatus, StoppedStatus } from './inspect-source.js';
 import { formatBytes, formatDuration, formatTime, type Column } from './render.js';
 
 /** `12D3KooWAb…uVwXyZ`: enough of a peer id to tell peers apart in a table; `--wide` shows it whole. */

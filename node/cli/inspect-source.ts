@@ -13,22 +13,12 @@ import { describeModel, type HistoryEntry, type HistoryQuery, type ModelInfo, ty
 import { hasStore, openStoreSnapshot, type StoreSnapshot } from '../store/read-only.js';
 import type { PeerRecord } from '../store/types.js';
 
-/** A stall of the round engine (added by the `live` work; rendered when the daemon reports it). */
-export interface StallInfo {
-  /** ISO time the engine started waiting. */
-  readonly since: string;
-  /** Peer ids it is waiting for. */
-  readonly waitingFor: readonly string[];
-  readonly timeouts: number;
-}
-
 /** `murmur status` of a running daemon: its /status plus where its API and metrics are served. */
 export interface RunningStatus extends StatusInfo {
   readonly state: 'running';
   readonly controlUrl: string;
   readonly metricsUrl: string;
   readonly tokenFile: string;
-  readonly stall?: StallInfo | null;
 }
 
 /** `murmur status` with no daemon running: what the store remembers. Times are epoch ms. */
@@ -89,7 +79,7 @@ function daemonSource(client: ControlClient, dataDir: string): InspectSource {
     running: true,
     status: async () => ({
       state: 'running', controlUrl: url, metricsUrl: `${url}/metrics`, tokenFile: join(dataDir, TOKEN_FILE),
-      ...(await client.get<StatusInfo & { stall?: StallInfo | null }>('/status')),
+      ...(await client.get<StatusInfo>('/status')),
     }),
     peers: () => client.get<PeerInfo[]>('/peers'),
     model: () => client.get<ModelInfo | null>('/model'),

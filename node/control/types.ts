@@ -62,6 +62,17 @@ export interface StatusInfo {
   readonly listen?: readonly string[];
   /** NAT traversal state (protocols/reachability.ts); absent where the node has none (memory transport). */
   readonly reachability?: ReachabilityInfo;
+  /** Set while no round finished for 3 round timeouts (node/stall.ts); null while rounds finish. */
+  readonly stall?: StallInfo | null;
+}
+
+/** A stalled peer: since when no round finished, whom its round waits for, how many round timeouts passed. */
+export interface StallInfo {
+  /** ISO 8601 time of the last finished round (or of the start). */
+  readonly since: string;
+  /** Peer ids the current round waits for. */
+  readonly waitingFor: string[];
+  readonly timeouts: number;
 }
 
 /**

@@ -40,7 +40,7 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
       if (signal.aborted) return;
       const t = ctx.clock.now();
       const round = ctx.state.round + 1;
-      const out = await ctx.algorithm.aggregate(aggregateInput(ctx, [f], round, 0, ctx.neighbours().length, `merge-${f.from}-${f.frame.header.round}`, signal));
+      const out = await ctx.algorithm.aggregate(aggregateInput(ctx, [f], round, 0, ctx.neighbours().length, `merge-${f.from}-${f.round}`, signal));
       mergeMs += ctx.clock.now() - t;
       if (!out) return;
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);

@@ -61,6 +61,8 @@ export interface EngineContext {
   readonly neighbours: (round?: number) => string[];
   readonly isOnline: (round: number) => boolean;
   readonly pushSchedule?: { targets(round: number): string[]; senders(round: number): string[] };
+  /** A live swarm's members announce periodically: one not heard for this long is pruned (MoDeST); unset: never. */
+  readonly memberSilenceMs?: number;
   readonly rounds: RoundSettings;
   readonly state: ModelState;
   setPhase(phase: Phase): void;

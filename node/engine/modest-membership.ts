@@ -1,18 +1,34 @@
 /**
  * One MoDeST peer's membership state (ALGORITHMS.md §3.3): its view, the joins it holds back until its next
  * send, its own entry and membership index, and the sample order of a round. The rules are the pure ones of
- * aggregation/modest.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes
- * (protocols/membership.ts `peerIdBytes`), and keeps the highest known round without rescanning the view.
+ * aggregation/modest.ts; this class adds the MD5 digest (node:crypto) and the peer-id bytes (`peerIdBytes`),
+ * and keeps the highest known round without rescanning the view.
  */
 import { createHash } from 'node:crypto';
 import {
   candidates, derivedSample, mergeEntry, sampleOrder, type MembershipStatus, type View, type ViewEntry,
 } from '../../aggregation/modest.js';
-import { encodeView, peerIdBytes } from '../../protocols/membership.js';
+import { peerIdFromString } from '@libp2p/peer-id';
 import type { MembershipAdvertisement } from '../network.js';
 
 /** MD5, as the authors' sample manager (§3.1). */
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+const utf8 = new TextEncoder();
+
+/**
+ * The bytes that stand for a peer id in MoDeST's sample order (§3.1 `pk_bytes`, §8): for a libp2p id its
+ * multihash bytes (`peerIdFromString(id).toMultihash().bytes`, the identity of the public key, as the authors
+ * hash the raw key); for anything else (virtual ids such as 'v0001') the id string's UTF-8 bytes. Every peer
+ * applies the same rule, so all derive the same order.
+ */
+export function peerIdBytes(id: string): Uint8Array {
+  try {
+    return peerIdFromString(id).toMultihash().bytes;
+  } catch {
+    return utf8.encode(id);
+  }
+}
 
 /** Peer ids whose byte form is remembered (ids are few and stable; the cap bounds a hostile view). */
 const MAX_CACHED_IDS = 100_000;
@@ -22,6 +38,10 @@ export class Membership {
   private readonly pending = new Map<string, ViewEntry>();
   private readonly idBytes = new Map<string, Uint8Array>();
   private highest = 0;
+  /** When each member was last heard directly (announcement or frame), clock ms; see heard()/prune(). */
+  private readonly lastHeard = new Map<string, number>();
+  /** Members silent for too long: kept in the view (it propagates), left out of samples until heard again. */
+  private readonly silent = new Set<string>();
 
   /** Every known peer starts as joined at index 0, active in round 0 (the shared initial view of §3.2 "Bootstrap"). */
   constructor(readonly self: string, initial: readonly string[], private readonly inactivityThreshold: number) {
@@ -90,10 +110,46 @@ export class Membership {
     if (e !== undefined && round > e.lastActive) this.set(id, { ...e, lastActive: round });
   }
 
+  /**
+   * A live swarm (ours, beside §3.3): `id` announced itself or sent us a frame at `now` (clock ms), in
+   * round `round`. An unknown peer joins as if it had advertised JOIN (held back until our next send), so a
+   * daemon learns its members from announcements without a configured list; a silent one is back.
+   */
+  heard(id: string, round: number, now: number): void {
+    if (id === this.self) return;
+    this.lastHeard.set(id, now);
+    this.silent.delete(id);
+    if (this.view.has(id)) this.touch(id, round);
+    else if (!this.pending.has(id)) this.pending.set(id, { lastActive: round, index: 0, status: 'join' });
+  }
+
+  /**
+   * Prune members not heard for `silenceMs` (clock ms): a left one leaves the view (its LEAVE had that long
+   * to spread), a silent one leaves the samples until it is heard again (a crash does not announce a
+   * LEAVE). A member we never heard directly is timed from the first prune that sees it. Returns what changed.
+   */
+  prune(now: number, silenceMs: number): { left: string[]; silent: string[] } {
+    const out = { left: [] as string[], silent: [] as string[] };
+    for (const id of this.view.keys()) if (id !== this.self && !this.lastHeard.has(id)) this.lastHeard.set(id, now);
+    for (const [id, at] of this.lastHeard) {
+      if (now - at <= silenceMs) continue;
+      if (this.view.get(id)?.status === 'leave') {
+        this.view.delete(id);
+        this.lastHeard.delete(id);
+        this.silent.delete(id);
+        out.left.push(id);
+      } else if (!this.silent.has(id)) {
+        this.silent.add(id);
+        out.silent.push(id);
+      }
+    }
+    return out;
+  }
+
   /** Candidates of sample `round`, in MD5 order (§3.1); we are one while we have not left. */
   order(round: number): string[] {
     const self = this.status === 'join' ? this.self : undefined;
-    const ids = candidates(this.view, round, this.inactivityThreshold, self);
+    const ids = candidates(this.view, round, this.inactivityThreshold, self).filter((id) => !this.silent.has(id));
     return sampleOrder(ids, round, md5, (id) => this.bytesOf(id));
   }
 
@@ -102,9 +158,9 @@ export class Membership {
     return derivedSample(this.order(round), count);
   }
 
-  /** The view for a frame extension (protocols/membership.ts). */
-  encode(): Uint8Array {
-    return encodeView(this.view);
+  /** The view as it stands, for a frame (the network encodes it when the frame is sent). */
+  entries(): ReadonlyMap<string, ViewEntry> {
+    return this.view;
   }
 
   private set(id: string, e: ViewEntry): void {

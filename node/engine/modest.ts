@@ -15,21 +15,19 @@
  * Model updates are serialised through one lock; timeouts use ctx.clock; sends are shuffled with ctx.rng.
  */
 import { aggregatedRound, modelsNeeded, trainedModelIndex } from '../../aggregation/modest.js';
-import { encodeModelFrame } from '../../protocols/codec.js';
-import { decodeView } from '../../protocols/membership.js';
-import type { ModestSettings } from '../algorithms/modest.js';
+import type { ModestSettings } from './modest-settings.js';
 import type { AggregateInput, Contribution } from '../algorithms/types.js';
 import { anySignal } from '../deadline.js';
 import { MurmurError } from '../errors.js';
 import { modelHash } from '../model-hash.js';
-import type { Announcement, MembershipAdvertisement, ReceivedFrame } from '../network.js';
+import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
 import { firstAvailable } from './modest-availability.js';
 import { RoundLedger, type RoundAccount } from './modest-ledger.js';
 import { Membership } from './modest-membership.js';
 import { EngineTasks } from './modest-tasks.js';
 import { ProgressWatch } from './modest-watch.js';
-import { evaluateIfDue, toContributions, trainLocal } from './steps.js';
+import { evaluateIfDue, isUnsendable, toContributions, trainLocal } from './steps.js';
 
 /** Registry name MoDeST peers announce under; other algorithms' announcements are ignored. */
 export const MODEST_ALGORITHM = 'modest';
@@ -153,14 +151,14 @@ export class ModestEngine {
 
   private onFrame(f: ReceivedFrame): void {
     if (this.phase !== 'active') return;
-    const h = f.frame.header;
+    const h = f;
     if (h.kind === 'ranking') return;
-    const view = decodeView(f.frame.extension);
-    if (!view.ok) {
-      this.ctx.logger.debug({ from: f.from, reason: view.reason, detail: view.detail }, 'MoDeST frame with an invalid view ignored');
+    if (f.view === null) {
+      this.ctx.logger.debug({ from: f.from, problem: f.viewProblem ?? 'no view' }, 'MoDeST frame with an invalid view ignored');
       return;
     }
-    this.view.merge(view.entries);
+    this.view.merge(f.view);
+    this.heardFrom(f.from, Math.max(h.round, this.estimate()));
     this.view.touch(f.from, Math.max(h.round, this.estimate()));
     const c = toContributions([f], this.ctx.algorithm.extract(this.ctx.state.vector))[0]!;
     if (c.values !== null) {
@@ -173,6 +171,7 @@ export class ModestEngine {
   private onAnnouncement(from: string, m: Announcement): void {
     if (m.swarm !== this.ctx.swarm || m.algorithm !== MODEST_ALGORITHM || m.layoutHash !== this.ctx.algorithm.exchangeLayout.hash) return;
     this.announced = Math.max(this.announced, m.round);
+    if (m.membership?.change !== 'leave') this.heardFrom(from, m.round);
     if (m.membership !== undefined && this.phase !== 'left') this.view.onAdvertisement(from, m.membership, Math.max(m.round, this.estimate()));
     this.tasks.poke();
   }
@@ -324,7 +323,26 @@ export class ModestEngine {
     return trainers;
   }
 
+  /**
+   * A live swarm (ctx.memberSilenceMs set: the daemon): a peer we hear from is a member (an unknown one joins
+   * as if it advertised JOIN), and members not heard for memberSilenceMs are pruned (Membership.prune).
+   */
+  private heardFrom(peer: string, round: number): void {
+    const silenceMs = this.ctx.memberSilenceMs;
+    if (silenceMs === undefined || this.phase === 'left') return;
+    this.view.heard(peer, round, this.ctx.clock.now());
+    this.pruneMembers();
+  }
+
+  private pruneMembers(): void {
+    const silenceMs = this.ctx.memberSilenceMs;
+    if (silenceMs === undefined || this.membership === null) return;
+    const { left, silent } = this.view.prune(this.ctx.clock.now(), silenceMs);
+    if (left.length + silent.length > 0) this.ctx.logger.info({ left, silent, silenceMs }, 'MoDeST members pruned (left, or not heard from)');
+  }
+
   private available(index: number, count: number): Promise<string[]> {
+    this.pruneMembers();
     return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.ping(peer));
   }
 
@@ -350,19 +368,23 @@ export class ModestEngine {
     if (targets.length === 0) { this.view.flushPending(); return { bytesOut: 0, sendFailures: 0 }; }
     const { ctx } = this;
     ctx.setPhase('exchanging');
-    const frame = encodeModelFrame({ kind, swarm: ctx.swarm, round: index, step: 0, degree: Math.min(this.view.size, 0xffff), age: ctx.state.age },
-      ctx.algorithm.exchangeLayout, ctx.algorithm.extract(full), { encoding: ctx.algorithm.encoding, extension: this.view.encode() });
+    const frame: OutgoingFrame = {
+      kind, round: index, step: 0, degree: Math.min(this.view.size, 0xffff), age: ctx.state.age,
+      values: ctx.algorithm.extract(full), encoding: ctx.algorithm.encoding, view: this.view.entries(),
+    };
     // Shuffled for load balancing as the authors do; seeded, so a simulation replays.
     const order = ctx.rng(index, `modest-${kind}`).shuffle([...targets]);
     const results = await Promise.allSettled(order.map((t) => ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, this.signal) })));
     let failures = 0;
+    let bytesOut = 0;
     results.forEach((r, k) => {
-      if (r.status === 'fulfilled') this.view.touch(order[k]!, this.estimate());
+      if (r.status === 'fulfilled') { bytesOut += r.value; this.view.touch(order[k]!, this.estimate()); }
+      else if (isUnsendable(r.reason)) throw r.reason;
       else { failures++; ctx.logger.debug({ peer: order[k], index, kind, err: (r.reason as Error)?.message }, 'send failed'); }
     });
     this.view.flushPending();
     ctx.setPhase('idle');
-    return { bytesOut: frame.byteLength * (targets.length - failures), sendFailures: failures };
+    return { bytesOut, sendFailures: failures };
   }
 
   /**

@@ -1,8 +1,7 @@
 /** Building blocks shared by both round engines: local training, evaluation and one push to targets. */
-import { encodeModelFrame, encodeRankingFrame } from '../../protocols/codec.js';
 import type { AggregateInput, Contribution } from '../algorithms/types.js';
 import type { Evaluation } from '../learner/evaluate.js';
-import type { ReceivedFrame } from '../network.js';
+import type { OutgoingFrame, ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
 
 /** Train the current model on the local data; returns the loss and sample count. */
@@ -28,23 +27,39 @@ export async function evaluateIfDue(ctx: EngineContext, round: number, signal: A
   return { accuracy: ev.accuracy, loss: ev.loss };
 }
 
-/** Encode the travelling part of the model once and push it to every target; failures are counted, not thrown. */
-export async function pushModel(ctx: EngineContext, targets: readonly string[], round: number, step: number, degree: number, signal: AbortSignal): Promise<{ failures: number; bytes: number }> {
-  if (targets.length === 0) return { failures: 0, bytes: 0 };
-  const meta = { swarm: ctx.swarm, round, step, degree, age: ctx.state.age };
-  const frame = ctx.algorithm.payload === 'ranking'
-    ? encodeRankingFrame({ ...meta, kind: 'ranking' }, ctx.algorithm.exchangeLayout, ctx.algorithm.rank!(ctx.state.vector))
-    : encodeModelFrame({ ...meta, kind: 'model' }, ctx.algorithm.exchangeLayout, ctx.algorithm.extract(ctx.state.vector), { encoding: ctx.algorithm.encoding });
+/** The travelling part of the model as one frame (the network encodes it once for all its targets). */
+export function modelFrame(ctx: EngineContext, round: number, step: number, degree: number): OutgoingFrame {
+  const meta = { round, step, degree, age: ctx.state.age };
+  return ctx.algorithm.payload === 'ranking'
+    ? { ...meta, kind: 'ranking', rankings: ctx.algorithm.rank!(ctx.state.vector) }
+    : { ...meta, kind: 'model', values: ctx.algorithm.extract(ctx.state.vector), encoding: ctx.algorithm.encoding };
+}
+
+/** Error codes of a frame the wire format cannot carry (non-finite values, a wrong length, a bad view): our bug, not the network's. */
+const UNSENDABLE = new Set(['ERR_FRAME_REJECTED', 'ERR_BAD_VIEW']);
+
+/** Whether a send failed because the frame itself cannot be encoded (rethrow it: it fails for every target). */
+export const isUnsendable = (err: unknown): boolean => UNSENDABLE.has((err as { code?: string } | null)?.code ?? '');
+
+/** Send one frame to every target; failures are counted, not thrown, except an UNSENDABLE frame. */
+export async function sendToAll(ctx: EngineContext, frame: OutgoingFrame, targets: readonly string[], signal: AbortSignal): Promise<{ failures: number; bytes: number }> {
   const results = await Promise.allSettled(targets.map((t) =>
     ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, signal) })));
   let failures = 0;
+  let bytes = 0;
   results.forEach((r, i) => {
-    if (r.status === 'rejected') {
-      failures++;
-      ctx.logger.debug({ peer: targets[i], round, step, err: (r.reason as Error)?.message }, 'send failed');
-    }
+    if (r.status === 'fulfilled') { bytes += r.value; return; }
+    if (isUnsendable(r.reason)) throw r.reason;
+    failures++;
+    ctx.logger.debug({ peer: targets[i], round: frame.round, step: frame.step, err: (r.reason as Error)?.message }, 'send failed');
   });
-  return { failures, bytes: frame.byteLength * (targets.length - failures) };
+  return { failures, bytes };
+}
+
+/** Push the travelling part of the model to every target; failures are counted, not thrown. */
+export async function pushModel(ctx: EngineContext, targets: readonly string[], round: number, step: number, degree: number, signal: AbortSignal): Promise<{ failures: number; bytes: number }> {
+  if (targets.length === 0) return { failures: 0, bytes: 0 };
+  return sendToAll(ctx, modelFrame(ctx, round, step, degree), targets, signal);
 }
 
 /**
@@ -55,10 +70,10 @@ export async function pushModel(ctx: EngineContext, targets: readonly string[], 
 export function toContributions(frames: readonly ReceivedFrame[], own: Float32Array): Contribution[] {
   return frames.map((f) => ({
     from: f.from,
-    values: f.frame.values ?? densify(f.frame.sparse, own),
-    rankings: f.frame.rankings,
-    degree: f.frame.header.degree,
-    age: f.frame.header.age,
+    values: f.values ?? densify(f.sparse, own),
+    rankings: f.rankings,
+    degree: f.degree,
+    age: f.age,
   }));
 }
 

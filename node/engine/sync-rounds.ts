@@ -3,32 +3,48 @@
  * model to every neighbour and waits for theirs (or the timeout), then aggregates the frames sorted by
  * sender id, so a simulation with one seed is bit-identical whatever the delivery order.
  */
+import { anySignal } from '../deadline.js';
 import { modelHash } from '../model-hash.js';
 import type { EngineContext, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
 /**
- * Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). `swarmRound` is the
- * round the neighbours are in now (0 when unknown): a peer that fell behind (late join, restart, slow
- * device) jumps to it instead of sending frames its neighbours already closed ('stale') and waiting for
- * frames they sent long ago.
+ * What a peer knows of its neighbours' progress, from their announcements (a live swarm). Simulations in
+ * lockstep pass none of it: every neighbour is then awaited every round.
  */
-export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, swarmRound: () => number): Promise<void> {
+export interface NeighbourProgress {
+  /** The round the neighbours are in now (0 when unknown). */
+  swarmRound(): number;
+  /** The last round `peer` announced as finished, or undefined if it never announced. */
+  finished(peer: string): number | undefined;
+  /** `listener` runs after every announcement of a neighbour; returns an unsubscribe. */
+  onAnnouncement(listener: () => void): () => void;
+  /** The round now waits for these neighbours (empty: it waits for nobody); for health reports. */
+  waiting?(peers: readonly string[]): void;
+}
+
+/**
+ * Run rounds until maxRounds or until `signal` aborts (then the AbortError propagates). A peer that fell
+ * behind (late join, restart, slow device) jumps to `progress.swarmRound()` instead of sending frames its
+ * neighbours already closed ('stale') and waiting for frames they sent long ago; and a round waits only for
+ * neighbours active in it (`awaitedSenders`), so one that fell behind does not drag the others.
+ */
+export async function runSyncRounds(ctx: EngineContext, signal: AbortSignal, progress?: NeighbourProgress): Promise<void> {
   while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
-    const round = Math.max(ctx.state.round + 1, Math.min(swarmRound(), ctx.rounds.maxRounds));
+    const round = Math.max(ctx.state.round + 1, Math.min(progress?.swarmRound() ?? 0, ctx.rounds.maxRounds));
     const started = ctx.clock.now();
     if (!ctx.isOnline(round)) {
       // Offline for this round (churn): no training, no messages; neighbours leave it out of their waits.
       ctx.state.round = round;
       continue;
     }
-    await runRound(ctx, round, signal);
+    await runRound(ctx, round, signal, progress);
     const rest = ctx.rounds.minRoundMs - (ctx.clock.now() - started);
     if (rest > 0 && ctx.state.round < ctx.rounds.maxRounds) await ctx.clock.sleep(rest, { signal });
   }
 }
 
-async function runRound(ctx: EngineContext, round: number, signal: AbortSignal): Promise<void> {
+async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, progress: NeighbourProgress | undefined): Promise<void> {
   const t0 = ctx.clock.now();
   ctx.setPhase('training');
   const trained = await trainLocal(ctx, round, signal);
@@ -37,13 +53,18 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
   for (let step = 0; step < ctx.algorithm.gossipSteps; step++) {
     ctx.setPhase('exchanging');
     const neighbours = ctx.neighbours(round);
-    const { targets, senders } = exchangePlan(ctx, neighbours, round);
+    const plan = exchangePlan(ctx, neighbours, round);
+    const { targets } = plan;
+    const senders = progress ? awaitedSenders(plan.senders, round, progress) : plan.senders;
     const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
+    const released = progress ? releaseWhenSettled(ctx, senders, round, progress) : null;
+    progress?.waiting?.(senders);
     const [sent, frames] = await Promise.all([
       pushModel(ctx, targets, round, step, neighbours.length, signal),
-      ctx.network.collect(round, step, senders, { signal: deadline }),
-    ]);
+      ctx.network.collect(round, step, senders, { signal: released ? anySignal(deadline, released.signal) : deadline }),
+    ]).finally(() => { released?.stop(); progress?.waiting?.([]); });
     signal.throwIfAborted();
+    if (deadline.aborted) warnTimedOut(ctx, round, step, senders, frames);
     sendFailures += sent.failures; bytesOut += sent.bytes;
     // Frames of senders we did not wait for (a neighbour list that lags) are aggregated but not counted:
     // received/expected says whether the peers this round waited for delivered.
@@ -75,10 +96,45 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal):
   ctx.setPhase('idle');
 }
 
+/** A round that waited out its timeout says so, naming the neighbours whose frames did not come. */
+function warnTimedOut(ctx: EngineContext, round: number, step: number, senders: readonly string[], frames: readonly { from: string }[]): void {
+  const arrived = new Set(frames.map((f) => f.from));
+  const missing = senders.filter((s) => !arrived.has(s));
+  if (missing.length > 0) ctx.logger.warn({ round, step, waitingFor: missing, timeoutMs: ctx.rounds.timeoutMs }, 'round waited past its timeout for neighbours; going on without them');
+}
+
 /** Whom to send to and whom to wait for: every neighbour, or the push-gossip schedule. */
 function exchangePlan(ctx: EngineContext, neighbours: string[], round: number): { targets: string[]; senders: string[] } {
   if (ctx.algorithm.targets !== 'one-random') return { targets: neighbours, senders: neighbours };
   if (ctx.pushSchedule) return { targets: ctx.pushSchedule.targets(round), senders: ctx.pushSchedule.senders(round) };
   const rng = ctx.rng(round, 'target');
   return { targets: neighbours.length ? [neighbours[rng.int(neighbours.length)]!] : [], senders: neighbours };
+}
+
+/**
+ * The senders a round waits for: not those more than one round behind (their announced finished round + 1
+ * < round − 1: they jump to the swarm's round and catch up instead), nor those that already finished this
+ * round (their frame, if they sent one, came before their announcement; if not, it never will). A
+ * neighbour that never announced is awaited (nothing says it is elsewhere).
+ */
+export function awaitedSenders(senders: readonly string[], round: number, progress: Pick<NeighbourProgress, 'finished'>): string[] {
+  return senders.filter((s) => {
+    const finished = progress.finished(s);
+    return finished === undefined || (finished + 1 >= round - 1 && finished < round);
+  });
+}
+
+/**
+ * A signal that aborts the collect of `round` once waiting can bring nothing more: every awaited sender
+ * has announced this round finished, or left the neighbour list (disconnected). Without it a round whose
+ * neighbour finished without us (it did not count us as its neighbour yet) waits out its whole timeout.
+ */
+function releaseWhenSettled(ctx: EngineContext, senders: readonly string[], round: number, progress: NeighbourProgress): { signal: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  const check = (): void => {
+    const present = new Set(ctx.neighbours(round));
+    if (senders.every((s) => !present.has(s) || (progress.finished(s) ?? -1) >= round)) controller.abort();
+  };
+  const stop = senders.length === 0 ? () => {} : progress.onAnnouncement(check);
+  return { signal: controller.signal, stop };
 }

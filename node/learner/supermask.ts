@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { supermaskKeptCount } from '../../aggregation/frl.js';
 import type { Layout } from '../../aggregation/layout.js';
 import { rngFor } from '../data/rng.js';
-import type { SupermaskCnnSpec, SupermaskMlpSpec } from './models.js';
+import type { SupermaskCnnSpec, SupermaskMlpSpec } from './model-spec.js';
 
 /** Fraction of each layer's edges kept by the mask (FRL's `sparsity` = k, 0.5 in every FRL experiment). */
 export const DEFAULT_SPARSITY = 0.5;

@@ -16,13 +16,8 @@ export type Encoding = 'f32' | 'f16' | 'q8' | 'topk';
 /** Wire code = index. */
 export const ENCODINGS: readonly Encoding[] = Object.freeze(['f32', 'f16', 'q8', 'topk']);
 
-/** Closed set of reasons a frame is refused; the `reason` label of the rejection counter. */
-export type RejectReason = 'truncated' | 'bad-magic' | 'unsupported-version' | 'unknown-kind' | 'unknown-encoding'
-  | 'foreign-swarm' | 'foreign-layout' | 'wrong-length' | 'oversized' | 'non-finite' | 'bad-ranking' | 'bad-header';
-export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
-  'truncated', 'bad-magic', 'unsupported-version', 'unknown-kind', 'unknown-encoding', 'foreign-swarm',
-  'foreign-layout', 'wrong-length', 'oversized', 'non-finite', 'bad-ranking', 'bad-header',
-]);
+export { REJECT_REASONS, type RejectReason } from '../errors.js';
+import type { RejectReason } from '../errors.js';
 
 /**
  * Receiver policy, checked before any allocation sized by a header field (DESIGN.md "Wire protocol").

@@ -14,10 +14,10 @@
 import '../../node/polyfill.js';
 import type { Connection } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
-import { Inbox } from '../../protocols/inbox.js';
 import { createMurmurNode } from '../../protocols/libp2p.js';
 import { modelExchange } from '../../protocols/model-exchange.js';
 import { NatLog, ReachabilityMonitor } from '../../protocols/reachability.js';
+import { fixedReceiver } from '../../protocols/receiver.js';
 
 const SWARM = 'bench-nat';
 const RELAY_DATA_LIMIT_BYTES = 1 << 30;
@@ -40,11 +40,9 @@ if (role === 'relay') {
 } else if (role === 'target') {
   // No DHT on the target and dialers: its routing-table upkeep would redial a hung-up dialer between reps.
   const node = await createMurmurNode({ listen: ['/ip4/0.0.0.0/tcp/0'], seed: 'bench-target', swarm: SWARM, logger: natLog.logger, reachability: { dht: false } });
-  let round = 0;
-  const inbox = new Inbox<Uint8Array>({ maxBytes: 1 << 30 });
-  inbox.onItem((item) => inbox.discardBefore(item.round + 1));
-  const ex = modelExchange<Uint8Array>({
-    decode: (bytes) => ({ ok: true, round: ++round, step: 0, item: bytes }), inbox, maxFrameBytes: 1 << 28, runOnLimitedConnection: true,
+  // Times raw transfer: every frame is accepted unread (no codec), nothing is kept.
+  const ex = modelExchange({
+    receiver: fixedReceiver('accepted'), maxFrameBytes: 1 << 28, runOnLimitedConnection: true,
   })({ registrar: node, connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) } });
   await ex.start();
   await node.dial(multiaddr(args[0]!));
@@ -65,7 +63,7 @@ if (role === 'relay') {
   const targetId = [...target.getComponents()].reverse().find((c) => c.name === 'p2p')!.value!;
   // Pushes go over one chosen connection, so each kind is timed on its own.
   let via: Connection | null = null;
-  const ex = modelExchange<Uint8Array>({ decode: () => ({ ok: false, reason: 'truncated', detail: 'dialer accepts nothing' }), inbox: new Inbox(), runOnLimitedConnection: true })({
+  const ex = modelExchange({ receiver: fixedReceiver({ reason: 'truncated', detail: 'dialer accepts nothing' }), runOnLimitedConnection: true })({
     registrar: node, connectionManager: { openStream: (_peer, protocol, options) => via!.newStream(protocol, options) },
   });
   await ex.start();

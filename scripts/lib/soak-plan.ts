@@ -16,6 +16,13 @@ export interface SoakShape {
   seed: number;
 }
 
+/** The CI-sized soak (issue 12 Done-when): 4 daemons, joins over 20 s, one kill -9, 90 s; no leaver, no slow peer. */
+export const CI_SOAK_SHAPE: Readonly<Omit<SoakShape, 'seed'>> = Object.freeze({ peers: 4, durationMs: 90_000, joinSpreadMs: 20_000, kills: 1, leaver: false, slow: false });
+/** Round timeout of every soak daemon, ms; the stall limit is 3 of these. */
+export const SOAK_ROUND_TIMEOUT_MS = 10_000;
+/** Test digits each daemon (and the lockstep reference) evaluates on. */
+export const SOAK_EVAL_SIZE = 500;
+
 export interface SoakKill { readonly peer: number; readonly atMs: number; readonly restartAfterMs: number }
 
 export interface SoakPlan {

@@ -3,14 +3,14 @@
  * started, killed, restarted and stopped on the plan's schedule, watched through their logs (every
  * 'round finished' line) and /proc, while the hostile peer attacks them. Returns what each peer did.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { store } from '../../node/store.js';
 import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
 import { processMemory } from './rss.js';
 import { runHostilePeer, type HostileReport } from './soak-hostile.js';
-import type { SoakPlan } from './soak-plan.js';
+import { SOAK_EVAL_SIZE, type SoakPlan } from './soak-plan.js';
 
 export type SoakAlgorithm = 'dpsgd' | 'gossip-learning' | 'modest';
 
@@ -34,8 +34,16 @@ export interface SoakPeerReport {
   /** Last round finished (over all lifetimes) and rounds finished in all. */
   readonly lastRound: number;
   readonly roundsDone: number;
-  /** Longest wait for a round while the process lived (from its start to its first round, or between rounds), ms. */
+  /**
+   * Longest wait for a round while the daemon ran: from 'murmur daemon running' (its join phase included)
+   * to its first round, between rounds, and from its last round to its end, ms.
+   */
   readonly longestGapMs: number;
+  /**
+   * Longest process start-up (spawn to 'murmur daemon running': node, tsx, TF.js, workers), ms. Reported
+   * apart: it measures the machine's load, not the swarm (22 s seen at load 15 on 2 cores).
+   */
+  readonly longestBootMs: number;
   readonly finalAccuracy: number | null;
   readonly peakRssBytes: number;
   readonly restarts: readonly SoakRestart[];
@@ -87,14 +95,16 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
       '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...boot, '--swarm', `soak-${algorithm}`, '--peers', String(n), '--peer-index', String(i),
       '--model', 'mlp', '--hidden', '32', '--algorithm', algorithm, ...(algorithm === 'gossip-learning' ? ['--mode', 'async'] : []),
       '--set', 'workers=1', '--set', `rounds.timeoutMs=${init.roundTimeoutMs}`, '--set', 'rounds.minRoundMs=1000',
-      '--set', 'data.evalSize=500', '--set', 'network.announceEveryMs=2000',
+      '--set', `data.evalSize=${SOAK_EVAL_SIZE}`, '--set', 'network.announceEveryMs=2000',
       ...(plan.slowPeer === i ? ['--set', 'train.epochs=3'] : []), '--log-level', 'info',
     ];
   };
   const start = async (i: number): Promise<void> => {
     const proc = spawnDaemon(dirs[i]!, args(i));
     const life: Life = { proc, startedAt: Date.now(), endedAt: null, expectedExit: false };
-    void proc.exited.then(() => { life.endedAt = Date.now(); });
+    const logFile = join(dirs[i]!, `daemon-${lives[i]!.length}.log`);
+    // Each lifetime's log is kept beside its data dir (soak-swarm --keep leaves them for reading).
+    void proc.exited.then(async () => { life.endedAt = Date.now(); await writeFile(logFile, proc.log.join('\n') + '\n').catch(() => {}); });
     lives[i]!.push(life);
     if (ids[i] === '') {
       const line = await waitFor(`peer ${i} to start`, async () => logEntries(proc).find((e) => e.msg === 'murmur daemon running'), 180_000);
@@ -152,16 +162,19 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
 
   const peers = dirs.map((_, i): SoakPeerReport => {
     const all = lives[i]!.flatMap((l) => rounds(l.proc));
-    let longestGapMs = 0;
+    let longestGapMs = 0, longestBootMs = 0;
     for (const life of lives[i]!) {
-      // A lifetime's gaps: from its start to its first round, between rounds, and from its last round to its end.
-      const times = [life.startedAt, ...rounds(life.proc).map((r) => r.time), life.endedAt ?? Date.now()];
+      const running = logEntries(life.proc).find((e) => e.msg === 'murmur daemon running');
+      const runningAt = running === undefined ? (life.endedAt ?? Date.now()) : Number(running.time);
+      longestBootMs = Math.max(longestBootMs, runningAt - life.startedAt);
+      // A lifetime's gaps: from the daemon running to its first round, between rounds, and from its last round to its end.
+      const times = [runningAt, ...rounds(life.proc).map((r) => r.time), life.endedAt ?? Date.now()];
       for (let k = 1; k < times.length; k++) longestGapMs = Math.max(longestGapMs, times[k]! - times[k - 1]!);
     }
     const evaluated = all.filter((r) => typeof r.accuracy === 'number');
     return {
       index: i, role: plan.slowPeer === i ? 'slow' : plan.leave?.peer === i ? 'leaver' : 'normal', peerId: ids[i]!,
-      lastRound: Math.max(0, ...all.map((r) => r.round)), roundsDone: all.length, longestGapMs,
+      lastRound: Math.max(0, ...all.map((r) => r.round)), roundsDone: all.length, longestGapMs, longestBootMs,
       finalAccuracy: evaluated.at(-1)?.accuracy ?? null, peakRssBytes: peakRss[i]!, restarts: restarts[i]!,
       unexpectedExits: lives[i]!.filter((l) => !l.expectedExit).length,
       live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!,

@@ -11,7 +11,12 @@ import { store } from '../../node/store.js';
 
 const run = promisify(execFile);
 
-interface Status { peerId: string; addresses: string[]; round: number; neighbours: string[] }
+interface Status { state: 'running' | 'stopped'; peerId: string; addresses: string[]; round: number; neighbours: string[] }
+/** A status from the daemon's API: before its API is up, `murmur status` answers from the store instead. */
+const running = async (dir: string): Promise<Status | null> => {
+  const s = await cli<Status>(['status', '--data-dir', dir]);
+  return s.state === 'running' ? s : null;
+};
 
 const common = (i: number) => [
   '--listen', '/ip4/127.0.0.1/tcp/0', '--peers', '3', '--peer-index', String(i), '--model', 'mlp', '--hidden', '16',
@@ -32,14 +37,15 @@ describe('three murmur daemons on loopback', { timeout: 300_000 }, () => {
     const dirs = [0, 1, 2].map((i) => join(root, `peer${i}`));
     const first = spawnDaemon(dirs[0]!, common(0));
     procs.push(first);
-    const s0 = await waitFor('the first daemon’s status', () => cli<Status>(['status', '--data-dir', dirs[0]!]));
+    const s0 = await waitFor('the first daemon’s status', () => running(dirs[0]!));
     const boot = s0.addresses.find((a) => a.includes('/tcp/'))!;
     assert.ok(boot.includes(`/p2p/${s0.peerId}`));
     procs.push(spawnDaemon(dirs[1]!, [...common(1), '--bootstrap', boot]));
     procs.push(spawnDaemon(dirs[2]!, [...common(2), '--bootstrap', boot]));
 
     const statuses = await waitFor('all three to see the other two at round ≥ 3', async () => {
-      const all = await Promise.all(dirs.map((d) => cli<Status>(['status', '--data-dir', d])));
+      const all = await Promise.all(dirs.map(running));
+      if (!all.every((s): s is Status => s !== null)) return null;
       const ids = all.map((s) => s.peerId);
       const ok = all.every((s, i) => s.round >= 3 && ids.filter((_, j) => j !== i).every((id) => s.neighbours.includes(id)));
       return ok ? all : null;
@@ -68,8 +74,8 @@ describe('three murmur daemons on loopback', { timeout: 300_000 }, () => {
     assert.equal(resumed.round, committed.round);
     assert.equal(resumed.modelHash, committed.hash);
     const after = await waitFor('the restarted peer to rejoin', async () => {
-      const s = await cli<Status>(['status', '--data-dir', dirs[2]!]);
-      return s.round > committed.round && s.neighbours.length === 2 ? s : null;
+      const s = await running(dirs[2]!);
+      return s !== null && s.round > committed.round && s.neighbours.length === 2 ? s : null;
     }, 120_000);
     assert.equal(after.peerId, statuses[2]!.peerId);
 

@@ -92,7 +92,7 @@ describe('fuzzing a live peer over /murmur/model/1.0.0', { timeout: 120_000 }, (
     receiver.discardBefore(1); // frees the inbox of the fuzz's round-0 frames
     await sender.exchange.send(to, fresh);
     const got = await receiver.collect(3, 0, [sender.node.peerId.toString()], { signal: AbortSignal.timeout(10_000) });
-    assert.deepEqual(got.map((f) => f.frame.values?.[0]), [0.5]);
+    assert.deepEqual(got.map((f) => f.values?.[0]), [0.5]);
   });
 
   it(`answers 'busy' to a peer that already has ${DEFAULT_MAX_INBOUND_STREAMS} frames in flight, counts it, and serves it again after`, async () => {

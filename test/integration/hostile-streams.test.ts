@@ -67,7 +67,7 @@ describe('hostile streams against a receiver over loopback TCP', { timeout: 120_
   it('leaves honest peers alone: a ping and a model frame still go through', async () => {
     await honest.services.ping.ping(receiver.peerId);
     const frame = encodeModelFrame({ kind: 'model', swarm: 's', round: 1, step: 0, degree: 1, age: 0 }, layout, new Float32Array(layout.size).fill(0.5));
-    await honestNet.send(receiver.peerId.toString(), frame);
+    await honestNet.sendBytes(receiver.peerId.toString(), frame);
     const got = await network.collect(1, 0, [honest.peerId.toString()]);
     assert.equal(got.length, 1);
     assert.equal(receiver.services.graylist.isListed(honest.peerId.toString()), false);

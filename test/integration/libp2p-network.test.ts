@@ -69,7 +69,7 @@ for (const transport of ['tcp', 'memory'] as const) {
               layout, new Float32Array(layout.size).fill(fillOf(i, round, step)));
             const [got] = await Promise.all([
               net.collect(round, step, others, { signal: AbortSignal.timeout(20_000) }),
-              Promise.all(others.map((to) => net.send(to, bytes))),
+              Promise.all(others.map((to) => net.sendBytes(to, bytes))),
             ]);
             return got;
           }));
@@ -78,9 +78,9 @@ for (const transport of ['tcp', 'memory'] as const) {
             assert.deepEqual(got.map((f) => f.from), others, `peer ${i} got every neighbour, sorted`);
             for (const f of got) {
               const sender = ids.indexOf(f.from);
-              assert.deepEqual({ round: f.frame.header.round, step: f.frame.header.step }, { round, step });
-              assert.equal(f.frame.values![0], fillOf(sender, round, step));
-              assert.equal(f.frame.values![layout.size - 1], fillOf(sender, round, step));
+              assert.deepEqual({ round: f.round, step: f.step }, { round, step });
+              assert.equal(f.values![0], fillOf(sender, round, step));
+              assert.equal(f.values![layout.size - 1], fillOf(sender, round, step));
             }
           });
         }
@@ -108,7 +108,7 @@ for (const transport of ['tcp', 'memory'] as const) {
     it('pings a neighbour and refuses a malformed peer id with a typed error', async () => {
       const rtt = await nets[0]!.ping(nets[1]!.selfId);
       assert.ok(rtt >= 0);
-      await assert.rejects(nets[0]!.send('not-a-peer-id', new Uint8Array(1)), { code: 'ERR_INVALID_PEER_ID' });
+      await assert.rejects(nets[0]!.sendBytes('not-a-peer-id', new Uint8Array(1)), { code: 'ERR_INVALID_PEER_ID' });
     });
   });
 }

@@ -14,7 +14,6 @@ import { WorkerPool } from '../../node/learner/pool.js';
 import type { ModelSpec } from '../../node/learner/models.js';
 import { modelHash } from '../../node/model-hash.js';
 import type { RoundSummary } from '../../node/peer.js';
-import { peekHeader } from '../../protocols/codec.js';
 import { peerIdBytes } from '../../protocols/membership.js';
 import { Libp2pSwarm } from '../../topology-sim/swarm.js';
 import { complete, ring } from '../../topology-sim/topologies.js';
@@ -52,8 +51,7 @@ describe('MoDeST on the virtual network: 30 peers, s = 10, a = 2, 10 rounds', { 
       swarm.networks.forEach((net, i) => {
         const send = net.send.bind(net);
         net.send = (to, frame, options) => {
-          const h = peekHeader(frame);
-          if (h.ok) frames.push({ from: ids[i]!, to, kind: h.header.kind, round: h.header.round });
+          frames.push({ from: ids[i]!, to, kind: frame.kind, round: frame.round });
           return send(to, frame, options);
         };
       });

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createMurmurNode, type MurmurNode } from '../../protocols/libp2p.js';
 import { swarmDiscovery, type SwarmDiscovery } from '../../protocols/discovery.js';
 import { modelExchange } from '../../protocols/model-exchange.js';
-import { Inbox } from '../../protocols/inbox.js';
+import { fixedReceiver } from '../../protocols/receiver.js';
 import { NatLog, ReachabilityMonitor } from '../../protocols/reachability.js';
 
 const SWARM = 'nat-loopback';
@@ -37,14 +37,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** One frame format for the exchange tests: any bytes, keyed round 1 step 0. */
+/** One frame format for the exchange tests: any bytes, accepted unread and kept in `received`. */
 function exchangeOn(node: MurmurNode, allowRelayed: boolean) {
-  const inbox = new Inbox<Uint8Array>({});
-  const ex = modelExchange<Uint8Array>({ decode: (bytes) => ({ ok: true, round: 1, step: 0, item: bytes }), inbox, runOnLimitedConnection: allowRelayed })({
+  const received: Uint8Array[] = [];
+  const receiver = { ...fixedReceiver('accepted'), accept: (_from: string, bytes: Uint8Array) => { received.push(bytes.slice()); return 'accepted' as const; } };
+  const ex = modelExchange({ receiver, runOnLimitedConnection: allowRelayed })({
     registrar: node,
     connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
   });
-  return { ex, inbox };
+  return { ex, received };
 }
 
 describe('reachability on loopback', { timeout: 90_000 }, () => {
@@ -115,8 +116,7 @@ describe('reachability on loopback', { timeout: 90_000 }, () => {
       const receiver = exchangeOn(home, true);
       await Promise.all([sender.ex.start(), receiver.ex.start()]);
       await sender.ex.send(home.peerId, frame);
-      const got = await receiver.inbox.collect(1, 0, [other.peerId.toString()], {});
-      assert.deepEqual([...got.items[0]!.item], [1, 2, 3]);
+      assert.deepEqual(receiver.received.map((b) => [...b]), [[1, 2, 3]]);
       await Promise.all([sender.ex.stop(), receiver.ex.stop()]);
     }
   });

@@ -9,7 +9,7 @@ import type { Logger } from '../../protocols/constants.js';
 import { VirtualPeerError } from './errors.js';
 import { constantLatency, DEFAULT_LATENCY_MS, NO_DROP, UNLIMITED_BANDWIDTH } from './links.js';
 import type { BandwidthModel, DropModel, LatencyModel } from './links.js';
-import { VirtualNetwork, type VirtualPeerInit } from './network.js';
+import { VirtualNetwork, type VirtualMedium, type VirtualPeerInit } from './network.js';
 import type { VirtualScheduler } from './scheduler.js';
 
 /** Options of a virtual net. */
@@ -35,7 +35,7 @@ export interface VirtualNetInit {
 }
 
 /** The shared medium of one simulation: membership, online state, link models. */
-export class VirtualNet {
+export class VirtualNet implements VirtualMedium {
   readonly scheduler: VirtualScheduler;
   readonly latency: LatencyModel;
   readonly bandwidth: BandwidthModel;

@@ -1,10 +1,9 @@
 /**
  * The in-memory side of the network seam (DESIGN.md "The seams", 2): one `VirtualNet` per simulation, one
  * `VirtualNetwork` (node/network.ts's `Network`) per peer. A send becomes an event of the sender at
- * now + latency + bytes / bandwidth (links.ts); when it fires, the receiver decodes the frame with the codec
- * (our layout and swarm), counts a refusal by its reason exactly like protocols/model-exchange.ts, files an
- * accepted frame in the same Inbox (or hands it to onFrame listeners in asynchronous mode), and the
- * sender's promise settles. No timers, sockets or streams: a peer costs a few small maps.
+ * now + latency + bytes / bandwidth (links.ts); when it fires, the receiver takes it through the same
+ * receive path as the libp2p network (protocols/receiver.ts: decode for our layout and swarm, inbox or
+ * onFrame listeners, per-peer counters by reason), and the sender's promise settles with the verdict. No timers, sockets or streams: a peer costs a few small maps.
  *
  * Semantics worth knowing:
  * - A lost message (DropModel) and one whose transfer would outlast the send deadline never arrive; the
@@ -23,21 +22,40 @@
 import { setMaxListeners } from 'node:events';
 import type { Layout } from '../../aggregation/layout.js';
 import { AbortError } from '../../node/errors.js';
-import type { Announcement, CollectOptions, Network, PeerTraffic, ReceivedFrame, SendOptions } from '../../node/network.js';
+import type { Announcement, CollectOptions, Network, OutgoingFrame, PeerTraffic, ReceivedFrame, SendOptions } from '../../node/network.js';
 import { decodeAnnouncement, encodeAnnouncement } from '../../protocols/announcements.js';
-import { decodeFrame } from '../../protocols/codec.js';
-import type { DecodedFrame } from '../../protocols/codec.js';
+import type { FrameLimits } from '../../protocols/codec.js';
 import { DEFAULT_COLLECT_TIMEOUT_MS, DEFAULT_PING_TIMEOUT_MS } from '../../protocols/constants.js';
-import type { AckRejectReason, InboundRejectReason } from '../../protocols/constants.js';
-import { Inbox } from '../../protocols/inbox.js';
-import type { InboxItem } from '../../protocols/inbox.js';
+import type { AckRejectReason, Logger } from '../../protocols/constants.js';
+import { encodeOutgoing } from '../../protocols/frames.js';
+import { Receiver } from '../../protocols/receiver.js';
 import {
   InvalidAnnouncementError, NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError,
-} from '../../protocols/net-errors.js';
+} from '../../protocols/errors.js';
 import { sampleLatency, transferMs } from './links.js';
-import type { Link } from './links.js';
-import type { VirtualNet } from './net.js';
-import type { VirtualEvent } from './scheduler.js';
+import type { BandwidthModel, DropModel, LatencyModel, Link } from './links.js';
+import type { VirtualEvent, VirtualScheduler } from './scheduler.js';
+
+/**
+ * What one peer's network needs of the shared medium (net.ts's VirtualNet implements it); declared here so
+ * the medium imports its members, not the other way round.
+ */
+export interface VirtualMedium {
+  readonly scheduler: VirtualScheduler;
+  readonly latency: LatencyModel;
+  readonly bandwidth: BandwidthModel;
+  readonly drop: DropModel;
+  readonly sendTimeoutMs: number;
+  readonly limits: FrameLimits;
+  readonly announceTo: 'all' | 'connected';
+  readonly copyFrames: boolean;
+  readonly inboxMaxBytes: number | undefined;
+  readonly log: Logger;
+  readonly size: number;
+  member(index: number): VirtualNetwork | undefined;
+  indexOf(id: string): number | undefined;
+  isOnline(index: number): boolean;
+}
 
 /** What a peer's network checks frames and announcements against. */
 export interface VirtualPeerInit {
@@ -46,14 +64,11 @@ export interface VirtualPeerInit {
   layout: Layout;
 }
 
-/** Counters of one remote peer, as model-exchange keeps them, plus the link's message number. */
+/** Sending-side counters of one remote peer, as model-exchange keeps them, plus the link's message number (the receiver counts the other side). */
 interface Counters {
   lastSeen: number;
-  framesIn: number;
-  bytesIn: number;
   framesOut: number;
   bytesOut: number;
-  rejectedIn: Partial<Record<InboundRejectReason, number>>;
   rejectedByRemote: Partial<Record<AckRejectReason, number>>;
   sendFailures: number;
   /** Frames offered on the link to this peer so far: the message number of the next one. */
@@ -62,13 +77,12 @@ interface Counters {
 }
 
 const newCounters = (): Counters => ({
-  lastSeen: 0, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rejectedIn: {}, rejectedByRemote: {}, sendFailures: 0, sent: 0, pings: 0,
+  lastSeen: 0, framesOut: 0, bytesOut: 0, rejectedByRemote: {}, sendFailures: 0, sent: 0, pings: 0,
 });
-const toReceived = (i: InboxItem<DecodedFrame>): ReceivedFrame => ({ from: i.from, frame: i.item, bytes: i.bytes });
 
 /** One peer's `Network` on the virtual net. */
 export class VirtualNetwork implements Network {
-  private readonly inbox: Inbox<DecodedFrame>;
+  private readonly receiver: Receiver;
   private readonly counters = new Map<number, Counters>();
   private readonly connected = new Set<number>();
   private readonly announcementListeners = new Set<(from: string, message: Announcement) => void>();
@@ -76,8 +90,11 @@ export class VirtualNetwork implements Network {
   private started = false;
   private announcements = 0;
 
-  constructor(private readonly net: VirtualNet, readonly selfId: string, readonly index: number, private readonly peer: VirtualPeerInit) {
-    this.inbox = new Inbox<DecodedFrame>({ maxBytes: net.inboxMaxBytes, logger: net.log });
+  constructor(private readonly net: VirtualMedium, readonly selfId: string, readonly index: number, private readonly peer: VirtualPeerInit) {
+    this.receiver = new Receiver({
+      swarm: peer.swarm, layout: peer.layout, limits: net.limits, inboxMaxBytes: net.inboxMaxBytes, copyFrames: net.copyFrames,
+      logger: net.log, now: () => net.scheduler.now(),
+    });
   }
 
   isStarted(): boolean {
@@ -97,8 +114,19 @@ export class VirtualNetwork implements Network {
     this.stopController.abort(new AbortError('network stopped'));
   }
 
-  /** As `Network.send`; see the module comment for the failure semantics. */
-  send(to: string, frame: Uint8Array, options: SendOptions = {}): Promise<void> {
+  /** As `Network.send`: encodes with our swarm and layout (once per frame object); see the module comment for the failure semantics. */
+  send(to: string, frame: OutgoingFrame, options: SendOptions = {}): Promise<number> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeOutgoing(this.peer.swarm, this.peer.layout, frame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.sendBytes(to, bytes, options);
+  }
+
+  /** Push bytes already encoded (tests of hostile senders); resolves with their size. */
+  sendBytes(to: string, frame: Uint8Array, options: SendOptions = {}): Promise<number> {
     if (!this.started) return Promise.reject(new NotStartedError('virtual network'));
     const target = this.net.indexOf(to);
     if (target === undefined) return Promise.reject(new PeerUnreachableError(to, 'no virtual peer has this id'));
@@ -112,11 +140,11 @@ export class VirtualNetwork implements Network {
     }
     const link: Link = { from: this.index, to: target };
     const s = this.net.scheduler;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       const done = (err: Error | null): void => {
         signal?.removeEventListener('abort', onAbort);
         stop.removeEventListener('abort', onAbort);
-        if (err === null) { resolve(); return; }
+        if (err === null) { resolve(frame.byteLength); return; }
         stats.sendFailures++;
         this.net.log.trace({ from: this.selfId, to, err: err.message }, 'virtual send failed');
         reject(err);
@@ -145,17 +173,17 @@ export class VirtualNetwork implements Network {
   async collect(round: number, step: number, from: readonly string[], options: CollectOptions = {}): Promise<ReceivedFrame[]> {
     if (!this.started) throw new NotStartedError('virtual network');
     const signal = options.signal ?? this.net.scheduler.clock(this.index).timeout(DEFAULT_COLLECT_TIMEOUT_MS);
-    const result = await this.inbox.collect(round, step, from, { signal, stop: this.stopController.signal });
+    const result = await this.receiver.collect(round, step, from, { signal, stop: this.stopController.signal });
     if (result.timedOut) this.net.log.debug({ peer: this.selfId, round, step, missing: result.missing }, 'collect timed out');
-    return result.items.map(toReceived);
+    return result.frames;
   }
 
   discardBefore(round: number): void {
-    this.inbox.discardBefore(round);
+    this.receiver.discardBefore(round);
   }
 
   onFrame(listener: (frame: ReceivedFrame) => void): () => void {
-    return this.inbox.onItem((item) => listener(toReceived(item)));
+    return this.receiver.onFrame(listener);
   }
 
   connectedPeers(): string[] {
@@ -216,17 +244,20 @@ export class VirtualNetwork implements Network {
 
   traffic(): PeerTraffic[] {
     const peers = new Set<number>([...this.counters.keys(), ...this.connected]);
+    for (const id of this.receiver.senders()) peers.add(this.net.indexOf(id)!);
     const rows = [...peers].map((j): PeerTraffic => {
       const c = this.counters.get(j) ?? newCounters();
+      const peer = this.net.member(j)!.selfId;
+      const r = this.receiver.countersOf(peer);
       return {
-        peer: this.net.member(j)!.selfId,
+        peer,
         connected: this.connected.has(j) && this.net.isOnline(j),
-        lastSeen: c.lastSeen,
-        framesIn: c.framesIn,
+        lastSeen: Math.max(c.lastSeen, r.lastSeen),
+        framesIn: r.framesIn,
         framesOut: c.framesOut,
-        bytesIn: c.bytesIn,
+        bytesIn: r.bytesIn,
         bytesOut: c.bytesOut,
-        rejections: { ...c.rejectedIn },
+        rejections: { ...r.rejectedIn },
         sendFailures: c.sendFailures,
       };
     });
@@ -261,30 +292,11 @@ export class VirtualNetwork implements Network {
     return null;
   }
 
-  /** Decode and file one arriving frame, counting the outcome like model-exchange's inbound handler. */
+  /** One arriving frame, through the shared receive path: 'accepted' or the reason the sender is told. */
   private receive(from: number, fromId: string, frame: Uint8Array): 'accepted' | AckRejectReason {
-    const stats = this.countersOf(from);
-    stats.lastSeen = this.net.scheduler.now();
     this.link(from);
-    const bytes = this.net.copyFrames ? frame.slice() : frame;
-    let verdict: 'accepted' | AckRejectReason;
-    try {
-      const decoded = decodeFrame(bytes, { layout: this.peer.layout, swarm: this.peer.swarm, limits: this.net.limits });
-      verdict = decoded.ok
-        ? this.inbox.put(fromId, decoded.frame.header.round, decoded.frame.header.step, bytes.byteLength, decoded.frame)
-        : decoded.reason;
-    } catch (err) {
-      this.net.log.error({ peer: this.selfId, from: fromId, err }, 'decode threw; counted as internal');
-      verdict = 'internal';
-    }
-    if (verdict === 'accepted') {
-      stats.framesIn++;
-      stats.bytesIn += bytes.byteLength;
-    } else {
-      stats.rejectedIn[verdict] = (stats.rejectedIn[verdict] ?? 0) + 1;
-      this.net.log.trace({ peer: this.selfId, from: fromId, reason: verdict }, 'frame rejected');
-    }
-    return verdict;
+    const outcome = this.receiver.accept(fromId, frame);
+    return outcome === 'accepted' ? outcome : outcome.reason;
   }
 
   private receiveAnnouncement(from: number, fromId: string, bytes: Uint8Array): void {

@@ -4,24 +4,21 @@ import assert from 'node:assert/strict';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { makeLayout } from '../../../aggregation/layout.js';
-import { decodeFrame, encodeModelFrame } from '../../../protocols/codec.js';
-import type { DecodedFrame } from '../../../protocols/codec.js';
+import { encodeModelFrame } from '../../../protocols/codec.js';
 import { MODEL_PROTOCOL } from '../../../protocols/constants.js';
-import { Inbox } from '../../../protocols/inbox.js';
+import { Receiver } from '../../../protocols/receiver.js';
 import { createMurmurNode, keyFromSeed } from '../../../protocols/libp2p.js';
 import type { MurmurNode } from '../../../protocols/libp2p.js';
 import { modelExchange } from '../../../protocols/model-exchange.js';
-import type { ExchangeDecodeResult, InboundEvent, ModelExchange } from '../../../protocols/model-exchange.js';
+import type { InboundEvent, ModelExchange } from '../../../protocols/model-exchange.js';
 
 const SWARM = 'test-swarm';
 const layout = makeLayout([{ name: 'w', shape: [4, 3], role: 'kernel' }, { name: 'b', shape: [3], role: 'bias' }]);
 const RECEIVER_MAX_FRAME_BYTES = 1024;
 const RECEIVER_INBOUND_TIMEOUT_MS = 500;
 
-const decode = (bytes: Uint8Array): ExchangeDecodeResult<DecodedFrame> => {
-  const r = decodeFrame(bytes, { layout, swarm: SWARM });
-  return r.ok ? { ok: true, round: r.frame.header.round, step: r.frame.header.step, item: r.frame } : r;
-};
+/** The one receive path (receiver.ts) for our layout and swarm. */
+const receivePath = (): Receiver => new Receiver({ layout, swarm: SWARM });
 
 function frame(round: number, step: number, fill: number): Uint8Array {
   return encodeModelFrame({ kind: 'model', swarm: SWARM, round, step, degree: 1, age: 0 }, layout, new Float32Array(layout.size).fill(fill));
@@ -69,15 +66,15 @@ describe('model exchange over two memory-transport nodes', () => {
   let b: MurmurNode;
   let sender: ModelExchange;
   let receiver: ModelExchange;
-  const inbox = new Inbox<DecodedFrame>();
+  const inbox = receivePath();
   const events = eventQueue();
 
   before(async () => {
     a = await createMurmurNode({ transport: 'memory', seed: 'exchange-a', preset: 'swarm' });
     b = await createMurmurNode({ transport: 'memory', seed: 'exchange-b', preset: 'swarm' });
-    sender = modelExchange({ decode, inbox: new Inbox<DecodedFrame>(), sendTimeoutMs: 5_000 })(components(a));
+    sender = modelExchange({ receiver: receivePath(), sendTimeoutMs: 5_000 })(components(a));
     receiver = modelExchange({
-      decode, inbox, maxFrameBytes: RECEIVER_MAX_FRAME_BYTES, inboundTimeoutMs: RECEIVER_INBOUND_TIMEOUT_MS,
+      receiver: inbox, maxFrameBytes: RECEIVER_MAX_FRAME_BYTES, inboundTimeoutMs: RECEIVER_INBOUND_TIMEOUT_MS,
       onInbound: (e) => events.push(e),
     })(components(b));
     await sender.start();
@@ -97,8 +94,8 @@ describe('model exchange over two memory-transport nodes', () => {
     await sender.send(b.peerId, bytes);
     assert.deepEqual(await events.next(), { from: a.peerId.toString(), outcome: 'accepted', bytes: bytes.byteLength });
     const got = await inbox.collect(1, 0, [a.peerId.toString()]);
-    assert.equal(got.items.length, 1);
-    assert.deepEqual([...got.items[0]!.item.values!], new Array(layout.size).fill(0.5));
+    assert.equal(got.frames.length, 1);
+    assert.deepEqual([...got.frames[0]!.values!], new Array(layout.size).fill(0.5));
     const out = sender.countersOf(b.peerId.toString());
     const inn = receiver.countersOf(a.peerId.toString());
     assert.equal(out.framesOut, 1);
@@ -165,7 +162,7 @@ describe('model exchange over two memory-transport nodes', () => {
   it('fails with a send timeout when the receiver never replies', async () => {
     const STALL = '/murmur-test/stall/1.0.0';
     await b.handle(STALL, () => {}); // accepts the stream, never reads or replies
-    const impatient = modelExchange({ decode, inbox: new Inbox<DecodedFrame>(), protocol: STALL, sendTimeoutMs: 300 })(components(a));
+    const impatient = modelExchange({ receiver: receivePath(), protocol: STALL, sendTimeoutMs: 300 })(components(a));
     await impatient.start();
     try {
       await assert.rejects(impatient.send(b.peerId, frame(7, 0, 1)), { code: 'ERR_SEND_TIMEOUT' });

@@ -143,18 +143,18 @@ describe('VirtualNetwork', () => {
     const f = frame();
     assert.equal(f.byteLength, FRAME_BYTES);
     const collected = b.collect(1, 0, ['v0000'], { signal: scheduler.clock(1).timeout(1000) });
-    const sent = await drive(scheduler, a.send('v0001', f).then(() => scheduler.now()));
+    const sent = await drive(scheduler, a.sendBytes('v0001', f).then(() => scheduler.now()));
     // 10 ms latency + 64 bytes / 8 bytes per ms = 18 ms
     assert.deepEqual(sent, { ok: true, value: 18 });
     const got = await collected;
-    assert.deepEqual(got.map((r) => [r.from, r.bytes, r.frame.header.round]), [['v0000', FRAME_BYTES, 1]]);
+    assert.deepEqual(got.map((r) => [r.from, r.bytes, r.round]), [['v0000', FRAME_BYTES, 1]]);
     assert.deepEqual(a.traffic().map((t) => [t.peer, t.framesOut, t.bytesOut, t.sendFailures, t.lastSeen]), [['v0001', 1, FRAME_BYTES, 0, 18]]);
     assert.deepEqual(b.traffic().map((t) => [t.peer, t.framesIn, t.bytesIn, t.connected]), [['v0000', 1, FRAME_BYTES, true]]);
   });
 
   it('counts a dropped message as a send failure and rejects the send at the send timeout', async () => {
     const { scheduler, a, b } = await pair({ drop: dropProbability(1, 3), sendTimeoutMs: 100 });
-    const out = await drive(scheduler, a.send('v0001', frame()));
+    const out = await drive(scheduler, a.sendBytes('v0001', frame()));
     assert.equal(out.ok, false);
     assert.equal((out as { error: { code: string } }).error.code, 'ERR_SEND_TIMEOUT');
     assert.equal(scheduler.now(), 100);
@@ -164,13 +164,13 @@ describe('VirtualNetwork', () => {
 
   it('rejects a malformed frame with its codec reason, on both sides', async () => {
     const { scheduler, a, b } = await pair();
-    const foreign = await drive(scheduler, a.send('v0001', frame(1, 0, other)));
+    const foreign = await drive(scheduler, a.sendBytes('v0001', frame(1, 0, other)));
     assert.equal((foreign as { error: { code: string; reason: string } }).error.code, 'ERR_REMOTE_REJECTED');
     assert.equal((foreign as { error: { reason: string } }).error.reason, 'foreign-layout');
     const garbage = frame();
     garbage[0] = 0x00; // breaks the 'MRMF' magic
-    await drive(scheduler, a.send('v0001', garbage));
-    await drive(scheduler, a.send('v0001', new Uint8Array(10)));
+    await drive(scheduler, a.sendBytes('v0001', garbage));
+    await drive(scheduler, a.sendBytes('v0001', new Uint8Array(10)));
     assert.deepEqual(b.traffic()[0]!.rejections, { 'foreign-layout': 1, 'bad-magic': 1, truncated: 1 });
     assert.equal(b.traffic()[0]!.framesIn, 0);
     assert.equal(a.traffic()[0]!.sendFailures, 3);
@@ -179,8 +179,8 @@ describe('VirtualNetwork', () => {
 
   it('refuses a second frame of the same sender, round and step as a duplicate', async () => {
     const { scheduler, a, b } = await pair();
-    await drive(scheduler, a.send('v0001', frame(2, 0)));
-    const second = await drive(scheduler, a.send('v0001', frame(2, 0)));
+    await drive(scheduler, a.sendBytes('v0001', frame(2, 0)));
+    const second = await drive(scheduler, a.sendBytes('v0001', frame(2, 0)));
     assert.equal((second as { error: { reason: string } }).error.reason, 'duplicate');
     assert.deepEqual(b.traffic()[0]!.rejections, { duplicate: 1 });
   });
@@ -188,7 +188,7 @@ describe('VirtualNetwork', () => {
   it('fails sends to an offline peer after the latency and counts them', async () => {
     const { scheduler, net, a } = await pair({ latency: constantLatency(7) });
     net.setOnline('v0001', false);
-    const out = await drive(scheduler, a.send('v0001', frame()));
+    const out = await drive(scheduler, a.sendBytes('v0001', frame()));
     assert.equal((out as { error: { code: string } }).error.code, 'ERR_PEER_UNREACHABLE');
     assert.equal(scheduler.now(), 7);
     assert.equal(a.traffic()[0]!.sendFailures, 1);
@@ -196,7 +196,7 @@ describe('VirtualNetwork', () => {
 
   it('rejects a send with AbortError when its signal aborts first', async () => {
     const { scheduler, a } = await pair({ latency: constantLatency(50) });
-    const out = await drive(scheduler, a.send('v0001', frame(), { signal: scheduler.clock(0).timeout(20) }));
+    const out = await drive(scheduler, a.sendBytes('v0001', frame(), { signal: scheduler.clock(0).timeout(20) }));
     assert.equal((out as { error: { code: string } }).error.code, 'ERR_ABORTED');
     assert.equal(scheduler.now(), 20);
   });
@@ -205,8 +205,8 @@ describe('VirtualNetwork', () => {
     const { scheduler, a, b } = await pair({ latency: constantLatency(6) });
     assert.deepEqual(await drive(scheduler, a.ping('v0001')), { ok: true, value: 12 });
     const seen: string[] = [];
-    const off = b.onFrame((r) => seen.push(`${r.from}:${r.frame.header.round}`));
-    await drive(scheduler, a.send('v0001', frame(4)));
+    const off = b.onFrame((r) => seen.push(`${r.from}:${r.round}`));
+    await drive(scheduler, a.sendBytes('v0001', frame(4)));
     off();
     assert.deepEqual(seen, ['v0000:4']);
   });

@@ -1,3 +1,0 @@
-export { AlgorithmRegistry, type ResolvedAlgorithm } from './registry.js';
-export type * from './types.js';
-export { defaultRegistry } from './defaults.js';
