@@ -14,7 +14,7 @@
  * Targets: MLP ≤ 200 MB, CNN ≤ 300 MB steady-state RSS, and a round no slower than before the cut
  * (BEFORE: measured with this script's workload at commit 42ac9d6, before the footprint work).
  *
- *   npm run bench -- bench-footprint [--model mlp|cnn|both] [--window N] [--json]
+ *   npm run bench -- bench-footprint [--model mlp|cnn|both] [--window N] [--root DIR] [--json]
  */
 import '../node/polyfill.js';
 import { execFileSync, spawn } from 'node:child_process';
@@ -37,16 +37,19 @@ const WINDOW = Number(flag('window', '8'));
 const SAMPLE_EVERY_MS = 1_000;
 const TARGET_MB: Record<'mlp' | 'cnn', number> = { mlp: 200, cnn: 300 };
 /**
- * Before the footprint work (commit 42ac9d6, this workload, loaded 2-core machine): largest daemon's median
- * RSS and median round work, ms. The round-time check allows 25% for the machine's noise.
+ * Before the footprint work: this script with `--root` on a build of commit 42ac9d6 (its bin, its defaults),
+ * largest daemon's median RSS and median round work, on the 2-core machine of 2026-12-07 under a load
+ * average of ~30 (other jobs running): re-measure both on a quiet machine before trusting a small
+ * difference. The round-time check allows 25% for the machine's noise.
  */
 const BEFORE: Record<'mlp' | 'cnn', { rssMb: number; roundMs: number }> = {
-  mlp: { rssMb: Number.NaN, roundMs: Number.NaN },
-  cnn: { rssMb: Number.NaN, roundMs: Number.NaN },
+  mlp: { rssMb: 356, roundMs: 2954 },
+  cnn: { rssMb: 301, roundMs: 25_978 },
 };
 const ROUND_SLACK = 1.25;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The checkout whose daemon is measured; `--root DIR` measures another one (e.g. the commit before). */
+const ROOT = flag('root', fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(ROOT, 'dist', 'node', 'cli', 'main.js');
 
 /** Compile dist/ so the bin is this checkout's code. */

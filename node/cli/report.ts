@@ -64,7 +64,7 @@ export async function renderPeerReport(status: InspectStatus, history: readonly 
   const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(2)}%`);
   const summary: Array<[string, string]> = [
     ['peer', id],
-    ['daemon', status.state === 'running' ? 'running' : 'stopped'],
+    ['daemon', status.state],
     ['swarm', String(status.swarm ?? '–')],
     ['algorithm', String(status.algorithm ?? '–')],
     ['rounds', history.length === 0 ? 'none committed' : `${history[0]!.round}–${last!.round} (${history.length})`],
