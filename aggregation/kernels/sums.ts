@@ -172,3 +172,16 @@ export function shiftedSumsKernel(k: Kernels, x: Float32Array, offset: number, s
   }
   return [s1, s2];
 }
+
+/** x[offset + i] = f32(mu + (x[offset + i] − mu)·scale) for i < size (the kernel's `rescale`), in place when resident. */
+export function rescaleKernel(k: Kernels, x: Float32Array, offset: number, size: number, mu: number, scale: number): void {
+  const xAt = k.addressOf(x);
+  if (xAt >= 0) { k.x.rescale(xAt + 4 * offset, size, mu, scale); return; }
+  const r = k.region(), width = Math.min(SEGMENT, size), stage = r.alloc(4 * width);
+  for (let from = offset, end = offset + size; from < end; from += SEGMENT) {
+    const to = Math.min(end, from + SEGMENT);
+    k.f32.set(x.subarray(from, to), stage / 4);
+    k.x.rescale(stage, to - from, mu, scale);
+    x.set(k.f32.subarray(stage / 4, stage / 4 + to - from), from);
+  }
+}

@@ -56,6 +56,7 @@ export interface KernelExports {
   q8Encode(src: number, codes: number, n: number, min: number, inv: number): void;
   q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
   shiftedSums(x: number, len: number, shift: number, out: number): void;
+  rescale(x: number, len: number, mu: number, scale: number): void;
   sumShiftedRows(acc: number, table: number, rows: number, offset: number, len: number, first: number, shifts: number, sums: number, scratch: number): void;
   denseScore(logits: number, n: number, c: number, labels: number, pred: number): number;
   distancePrep(stage: number, n: number, len: number, rows64: number, pairs: number): void;

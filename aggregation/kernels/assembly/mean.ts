@@ -243,3 +243,14 @@ export function clipRowsAt(acc: usize, table: usize, scales: usize, rows: i32, o
     store<f64>(q, a);
   }
 }
+
+/** x[i] = f32(mu + (x[i] − mu)·scale) in Float64 (variance-corrected.ts's rescale, same operations). */
+export function rescale(x: usize, len: i32, mu: f64, scale: f64): void {
+  const m = f64x2.splat(mu), s = f64x2.splat(scale);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = x + (<usize>i << 2);
+    store4(p, f64x2.add(m, f64x2.mul(f64x2.sub(load2(p), m), s)), f64x2.add(m, f64x2.mul(f64x2.sub(load2(p + 8), m), s)));
+  }
+  for (; i < len; i++) { const p = x + (<usize>i << 2); store<f32>(p, <f32>(mu + (<f64>load<f32>(p) - mu) * scale)); }
+}
