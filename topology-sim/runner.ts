@@ -183,7 +183,7 @@ export async function runExperimentRun(run: ResolvedRun, deps: RunDeps): Promise
       : rngFor('eval', e.seed, round).sample(online, Math.max(1, Math.round(e.eval.fraction * online.length)));
     // MoDeST: a round's model is its aggregators' average; trainers' local models only stand in when no aggregator reported.
     const mine = (isModest && p.aggregators.size > 0 ? (due ? [...p.aggregators] : []) : sample.filter((i) => p.vectors.has(i))).sort((a, b) => a - b);
-    const evals = await Promise.all(mine.map((i) => deps.pool.evaluate({ spec, weights: p.vectors.get(i)!, dataset, indices: testIndices, kernel: e.train.kernel }, { background: true })));
+    const evals = await Promise.all(mine.map((i) => deps.pool.evaluate({ spec, weights: p.vectors.get(i)!, dataset, indices: testIndices, kernel: e.train.kernel }, { background: true, priority: round })));
     const traffic = swarm!.networks.flatMap((net) => net.traffic());
     const partial: RoundPartial = {
       run: run.name, round, time: Date.now() - runStart, accuracies: evals.map((x) => x.accuracy), losses: evals.map((x) => x.loss),
