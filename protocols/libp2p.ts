@@ -81,6 +81,11 @@ export interface MurmurNodeOptions {
   reachability?: ReachabilityOptions;
   /** libp2p's component logger (reachability.ts wraps the default one to learn why hole punches fail). */
   logger?: ComponentLogger;
+  /**
+   * Delivery delay of the memory transport, ms; default SWARM_MEMORY_LATENCY_MS with the 'swarm' preset, else 0.
+   * @libp2p/memory waits this long before each chunk, one chunk after another per connection.
+   */
+  memoryLatencyMs?: number;
   /** Start the node before returning; default true. */
   start?: boolean;
   /** Graylist tunables (strikes, window, ban); defaults in protocols/graylist.ts. */
@@ -222,7 +227,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
-    transports: [transport === 'memory' ? memory(swarm ? { latency: SWARM_MEMORY_LATENCY_MS } : {}) : tcp(), ...(nat?.transports ?? [])],
+    transports: [transport === 'memory' ? memory({ latency: options.memoryLatencyMs ?? (swarm ? SWARM_MEMORY_LATENCY_MS : 0) }) : tcp(), ...(nat?.transports ?? [])],
     connectionEncrypters: [noise()],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),
