@@ -31,6 +31,7 @@ import { MAX_SWARM_BYTES } from './codec.js';
 import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
+import { keyCachingNoiseCrypto } from './noise-crypto.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
@@ -228,7 +229,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
     transports: [transport === 'memory' ? memory({ latency: options.memoryLatencyMs ?? (swarm ? SWARM_MEMORY_LATENCY_MS : 0) }) : tcp(), ...(nat?.transports ?? [])],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: keyCachingNoiseCrypto })],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),
     peerDiscovery,
