@@ -133,6 +133,8 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   maxParallelDials: 16,
   dialTimeout: 30_000,
 });
+/** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */
+export const LOOPBACK_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
 /** Concurrent ping streams per connection and direction in the 'device' preset (libp2p's default: 1 out, 2 in). */
 const DEVICE_PING_STREAMS = 4;
 /** Memory transport delivery delay in the 'swarm' preset, ms: stops floods running as one microtask chain (notes §4). */
@@ -247,8 +249,12 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         maxInboundDataLength: MAX_PUBSUB_RPC_BYTES,
-        // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one.
-        scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : {}), topics },
+        // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one. A
+        // device exempts only loopback: the penalty (beyond 10 peers on one IP) makes remote Sybils costly,
+        // but it also counts every identity a peer ever connected from, for an hour, so daemons on one host
+        // (and any local prober's identities) drove each other below the publish threshold: announcements
+        // stopped and late joiners ran alone (seen in the 8-daemon soak).
+        scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }), topics },
       }),
       graylist: () => graylist,
       ...(options.state !== undefined ? { state: stateTransfer(options.state) } : {}),

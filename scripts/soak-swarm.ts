@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 import { soakChecks } from './lib/soak-checks.js';
-import { CI_SOAK_SHAPE, SOAK_EVAL_SIZE, SOAK_ROUND_TIMEOUT_MS, soakPlan, type SoakShape } from './lib/soak-plan.js';
+import { CI_SOAK_SHAPE, SOAK_EVAL_SIZE, SOAK_ROUND_TIMEOUT_MS, soakAlgorithmParams, soakPlan, type SoakShape } from './lib/soak-plan.js';
 import { lockstepAccuracy } from './lib/soak-reference.js';
 import { runSoakPass, type SoakAlgorithm, type SoakPassReport } from './lib/soak-run.js';
 
@@ -72,7 +72,7 @@ try {
       progress: (line) => { if (!jsonMode) console.log(`  [${algorithm}] ${line}`); },
     });
     const rounds = Math.max(...report.peers.map((p) => p.roundAtEnd));
-    const reference = await lockstepAccuracy({ peers: shape.peers, rounds: Math.max(1, rounds), algorithm, evalSize: EVAL_SIZE, workDir });
+    const reference = await lockstepAccuracy({ peers: shape.peers, rounds: Math.max(1, rounds), algorithm, evalSize: EVAL_SIZE, workDir, params: soakAlgorithmParams(algorithm, shape.peers, ROUND_TIMEOUT_MS) });
     printPass(algorithm, report, reference);
     checks.push(...soakChecks(algorithm, report, reference, ROUND_TIMEOUT_MS));
     figures[algorithm] = { ...report, reference };

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { makeLayout, type Layout } from '../../aggregation/layout.js';
 import { AbortError, MurmurError } from '../errors.js';
-import type { BackendChoice, BackendName } from './backend.js';
+import type { BackendChoice, BackendName } from './backend-info.js';
 import type { AnyModelSpec } from './create-model.js';
 import type { Evaluation } from './evaluate.js';
 import type { DatasetRef, DescribeOutput, FromWorker, SerializedError, Task, TaskOutput, ToWorker, TrainOutput, TrainTask, EvaluateTask, WireTask } from './tasks.js';
@@ -23,6 +23,12 @@ export interface WorkerPoolInit {
   size?: number;
   /** Backend preference handed to every worker (default tensorflow → wasm → cpu). */
   prefer?: BackendName[];
+  /**
+   * Cap of each worker's young V8 generation, MB (Worker `resourceLimits.maxYoungGenerationSizeMb`); default
+   * V8's own (up to 3 × 16 MB semi-spaces). A daemon sets it small: a training task allocates few JS objects
+   * (tensors live in the backend's memory), and every MB of young generation stays resident.
+   */
+  youngGenerationMb?: number;
 }
 
 export interface TaskOptions {
@@ -97,10 +103,11 @@ const workerUrl = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', 
  * Compiled builds run worker.js directly. Under tsx (tests, `npm run bench`) the worker is a .ts file and
  * Node 20 workers do not inherit tsx's loader hooks, so a tiny bootstrap registers tsx first.
  */
-function spawnWorker(): Worker {
-  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl);
+function spawnWorker(youngGenerationMb: number | undefined): Worker {
+  const resourceLimits = youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } };
+  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl, resourceLimits);
   const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(bootstrap, { eval: true, execArgv: [] });
+  return new Worker(bootstrap, { eval: true, execArgv: [], ...resourceLimits });
 }
 
 function rehydrate(e: SerializedError): Error {
@@ -118,6 +125,7 @@ export interface LearnerPool {
 export class WorkerPool implements LearnerPool {
   readonly size: number;
   private readonly prefer: BackendName[];
+  private readonly youngGenerationMb: number | undefined;
   private slots: Slot[] = [];
   private queue: Pending[] = [];
   private backgroundQueue: Pending[] = [];
@@ -135,6 +143,7 @@ export class WorkerPool implements LearnerPool {
   constructor(init: WorkerPoolInit = {}) {
     this.size = Math.max(1, init.size ?? availableParallelism());
     this.prefer = init.prefer ?? ['tensorflow', 'wasm', 'cpu'];
+    this.youngGenerationMb = init.youngGenerationMb;
   }
 
   isStarted(): boolean { return this.started; }
@@ -285,7 +294,7 @@ export class WorkerPool implements LearnerPool {
   }
 
   private spawn(index: number): Slot {
-    const worker = spawnWorker();
+    const worker = spawnWorker(this.youngGenerationMb);
     worker.unref();
     let readyResolve!: (b: BackendChoice) => void, readyReject!: (e: unknown) => void;
     const ready = new Promise<BackendChoice>((res, rej) => { readyResolve = res; readyReject = rej; });

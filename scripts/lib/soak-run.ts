@@ -10,7 +10,7 @@ import { store } from '../../node/store.js';
 import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
 import { processMemory } from './rss.js';
 import { runHostilePeer, type HostileReport } from './soak-hostile.js';
-import { SOAK_EVAL_SIZE, type SoakPlan } from './soak-plan.js';
+import { SOAK_EVAL_SIZE, soakAlgorithmParams, type SoakPlan } from './soak-plan.js';
 
 export type SoakAlgorithm = 'dpsgd' | 'gossip-learning' | 'modest';
 
@@ -94,6 +94,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     return [
       '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...boot, '--swarm', `soak-${algorithm}`, '--peers', String(n), '--peer-index', String(i),
       '--model', 'mlp', '--hidden', '32', '--algorithm', algorithm, ...(algorithm === 'gossip-learning' ? ['--mode', 'async'] : []),
+      ...Object.entries(soakAlgorithmParams(algorithm, n, init.roundTimeoutMs)).flatMap(([k, v]) => ['--set', `algorithm.${k}=${v}`]),
       '--set', 'workers=1', '--set', `rounds.timeoutMs=${init.roundTimeoutMs}`, '--set', 'rounds.minRoundMs=1000',
       '--set', `data.evalSize=${SOAK_EVAL_SIZE}`, '--set', 'network.announceEveryMs=2000',
       ...(plan.slowPeer === i ? ['--set', 'train.epochs=3'] : []), '--log-level', 'info',
@@ -107,8 +108,10 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     void proc.exited.then(async () => { life.endedAt = Date.now(); await writeFile(logFile, proc.log.join('\n') + '\n').catch(() => {}); });
     lives[i]!.push(life);
     if (ids[i] === '') {
-      const line = await waitFor(`peer ${i} to start`, async () => logEntries(proc).find((e) => e.msg === 'murmur daemon running'), 180_000);
-      ids[i] = String(line.peerId);
+      // A daemon that dies while starting is a crash of the pass (counted), not the end of the harness.
+      const line = await waitFor(`peer ${i} to start`, async () => (life.endedAt !== null ? { exited: true } : logEntries(proc).find((e) => e.msg === 'murmur daemon running')), 180_000);
+      if ('exited' in line) say(`peer ${i} exited while starting: ${proc.log.slice(-3).join(' | ')}`);
+      else ids[i] = String(line.peerId);
     }
   };
   const stop = async (i: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {
@@ -144,8 +147,9 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
         await new Promise((r) => setTimeout(r, k.restartAfterMs));
         say(`restart peer ${k.peer} (committed round ${String(committed)})`);
         await start(k.peer);
-        const resumedLine = await waitFor(`peer ${k.peer} to resume`, async () => logEntries(current(k.peer)!.proc).find((e) => e.msg === 'resumed from the last committed round' || e.msg === 'murmur daemon running'), 180_000);
-        restarts[k.peer]!.push({ committed, resumed: resumedLine.msg === 'murmur daemon running' ? null : Number(resumedLine.round) });
+        const life = current(k.peer)!;
+        const resumedLine = await waitFor(`peer ${k.peer} to resume`, async () => (life.endedAt !== null ? { msg: 'exited' } : logEntries(life.proc).find((e) => e.msg === 'resumed from the last committed round' || e.msg === 'murmur daemon running')), 180_000);
+        restarts[k.peer]!.push({ committed, resumed: resumedLine.msg === 'resumed from the last committed round' ? Number(resumedLine.round) : null });
       } })),
       ...(plan.leave ? [{ atMs: plan.leave.atMs, run: async () => { say(`peer ${plan.leave!.peer} leaves for good`); await stop(plan.leave!.peer, 'SIGTERM'); } }] : []),
     ].sort((a, b) => a.atMs - b.atMs);

@@ -78,12 +78,30 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
         const vs = inputs(`robust-${spread}`, n, d, spread);
         const r = both(() => coordinateMedian(vs));
         assertBitEqual(r.wasm, r.js, `median ${n}x${d}`);
-        for (const f of [1, Math.floor((n - 1) / 4), Math.floor((n - 1) / 2)]) {
+        for (const f of [1, Math.floor((n - 1) / 4), Math.floor((n - 1) / 2), 10]) {
           if (f < 1 || 2 * f >= n) continue;
           const t = both(() => trimmedMean(vs, f));
           assertBitEqual(t.wasm, t.js, `trimmedMean f=${f} ${n}x${d}`);
         }
       }
+    }
+  });
+
+  it('trimmed mean by the insertion network equals JS on ties, ±0, outliers and cancelling columns', () => {
+    // n = 40, f ≤ 10 takes the network; 37 coordinates leave a tail of one beside the groups of four.
+    const n = 40, d = 37, rng = rngFor('kernels-test', 'network');
+    const vs = Array.from({ length: n }, () => new Float32Array(d));
+    for (let c = 0; c < d; c++) {
+      for (let j = 0; j < n; j++) {
+        const kind = c % 5;
+        // 0: normal; 1: ties and ±0; 2: ± pairs whose kept sum cancels to 0 (exact fallback); 3: two huge outliers; 4: a constant
+        vs[j]![c] = kind === 0 ? rng.normal() : kind === 1 ? [0, -0, 1, 1, -2][j % 5]! : kind === 2 ? (j % 2 ? 1 : -1) * (1 + (j >> 1)) * 0.125
+          : kind === 3 ? (j < 2 ? 1e30 : rng.normal()) : 3.25;
+      }
+    }
+    for (const f of [1, 3, 7, 10]) {
+      const t = both(() => trimmedMean(vs, f));
+      assertBitEqual(t.wasm, t.js, `network trimmedMean f=${f}`);
     }
   });
 
