@@ -179,7 +179,8 @@ describe('model exchange over two memory-transport nodes', () => {
 });
 
 describe('model exchange /murmur/model/1.1.0: many frames per stream, negotiated beside 1.0.0', () => {
-  const RECEIVER_IDLE_MS = 300;
+  /** Only the idle test closes streams for idling; elsewhere a loaded machine must not close them between sends. */
+  const SHORT_IDLE_MS = 300;
   let a: MurmurNode;
   let b: MurmurNode;
   const opened: string[] = [];
@@ -207,13 +208,13 @@ describe('model exchange /murmur/model/1.1.0: many frames per stream, negotiated
   });
 
   /** A sender on `a` and a receiver on `b` with the given protocol choices; stopped by the returned function. */
-  async function pair(senderInit: { streamProtocol?: null } = {}, receiverInit: { streamProtocol?: null } = {}) {
+  async function pair(senderInit: { streamProtocol?: null } = {}, receiverInit: { streamProtocol?: null; inboundIdleMs?: number } = {}) {
     opened.length = 0;
     const inbox = receivePath();
     const events = eventQueue();
     const sender = modelExchange({ receiver: receivePath(), sendTimeoutMs: 5_000, ...senderInit })(counting(a));
     const receiver = modelExchange({
-      receiver: inbox, maxFrameBytes: RECEIVER_MAX_FRAME_BYTES, inboundTimeoutMs: RECEIVER_INBOUND_TIMEOUT_MS, inboundIdleMs: RECEIVER_IDLE_MS,
+      receiver: inbox, maxFrameBytes: RECEIVER_MAX_FRAME_BYTES, inboundTimeoutMs: RECEIVER_INBOUND_TIMEOUT_MS,
       onInbound: (e) => events.push(e), ...receiverInit,
     })(components(b));
     await sender.start();
@@ -299,8 +300,25 @@ describe('model exchange /murmur/model/1.1.0: many frames per stream, negotiated
     }
   });
 
-  it('closes a stream that stays idle, uncounted, and the next send opens a new one', async () => {
+  it('refuses an endless length prefix on a kept stream at once, after a good frame', async () => {
     const p = await pair();
+    try {
+      const stream = await a.dialProtocol(b.peerId, MODEL_STREAM_PROTOCOL);
+      const lp = lpStream(stream);
+      await lp.write(frame(1, 0, 1));
+      assert.deepEqual([...(await lp.read()).subarray()], [0]);
+      const closed = new Promise((resolve) => stream.addEventListener('close', resolve, { once: true }));
+      stream.send(new Uint8Array(64).fill(0xff)); // a prefix that never ends
+      assert.equal((await p.events.next()).outcome, 'accepted');
+      assert.deepEqual(await p.events.next(), { from: a.peerId.toString(), outcome: 'oversized', bytes: 0 });
+      await closed;
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('closes a stream that stays idle, uncounted, and the next send opens a new one', async () => {
+    const p = await pair({}, { inboundIdleMs: SHORT_IDLE_MS });
     try {
       await p.sender.send(b.peerId, frame(1, 0, 1));
       const kept = a.getConnections(b.peerId).flatMap((c) => c.streams).find((s) => s.protocol === MODEL_STREAM_PROTOCOL)!;
