@@ -132,6 +132,9 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   maxIncomingPendingConnections: 1000,
   maxParallelDials: 16,
   dialTimeout: 30_000,
+  // Both ends of every handshake run on this one (possibly starved) thread: the inbound side gets as long as
+  // the dial (libp2p's default 10 s aborted 500-peer bring-ups on a loaded machine with EncryptionFailedError).
+  inboundUpgradeTimeout: 30_000,
 });
 /** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */
 export const LOOPBACK_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
