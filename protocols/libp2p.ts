@@ -131,10 +131,11 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   inboundConnectionThreshold: Infinity,
   maxIncomingPendingConnections: 1000,
   maxParallelDials: 16,
-  dialTimeout: 30_000,
-  // Both ends of every handshake run on this one (possibly starved) thread: the inbound side gets as long as
-  // the dial (libp2p's default 10 s aborted 500-peer bring-ups on a loaded machine with EncryptionFailedError).
-  inboundUpgradeTimeout: 30_000,
+  // In one process a dial cannot hang on a network: it is slow only when this thread is starved (both ends of
+  // every handshake run here). On a loaded machine 500-peer bring-ups failed with EncryptionFailedError at a
+  // 30 s dial timeout and at libp2p's 10 s inbound upgrade timeout; a late connection beats a failed run.
+  dialTimeout: 120_000,
+  inboundUpgradeTimeout: 120_000,
 });
 /** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */
 export const LOOPBACK_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
