@@ -38,6 +38,13 @@ export interface TaskOptions {
    * path, like a simulator's metric evaluations, which would otherwise delay the next round's training.
    */
   background?: boolean;
+  /**
+   * Lower goes first (default 0); equal priorities keep submission order, a foreground task before a
+   * background one. A simulator passes the round: when peers drift apart (push gossip waits only for the
+   * peers that push to you), a straggler's training and a round's evaluations run before the next round's
+   * work of the peers ahead, instead of queueing behind it, so rounds close one by one, not in bursts.
+   */
+  priority?: number;
 }
 
 /** A worker died or failed to start. */
@@ -53,7 +60,15 @@ interface Pending {
   /** Estimated work (taskWork) while in a worker. */
   work?: number;
   background: boolean;
+  priority: number;
 }
+/** Insert `p` after every queued task of its priority or lower (queues stay sorted, FIFO within a priority). */
+function enqueue(queue: Pending[], p: Pending): void {
+  let at = queue.length;
+  while (at > 0 && queue[at - 1]!.priority > p.priority) at--;
+  queue.splice(at, 0, p);
+}
+
 interface Slot {
   worker: Worker; index: number; ready: Promise<BackendChoice>;
   /** Tasks sent to this worker and not answered yet, oldest first (it runs them in order). */
@@ -188,12 +203,15 @@ export class WorkerPool implements LearnerPool {
     if (!this.started) return Promise.reject(new WorkerPoolError('the worker pool has not started; call start() first'));
     if (options.signal?.aborted) return Promise.reject(new AbortError());
     return new Promise<TaskOutput<T>>((resolve, reject) => {
-      const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal, background: options.background === true };
+      const p: Pending = {
+        id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal,
+        background: options.background === true, priority: options.priority ?? 0,
+      };
       if (options.signal) {
         p.onAbort = () => this.abort(p);
         options.signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      (p.background ? this.backgroundQueue : this.queue).push(p);
+      enqueue(p.background ? this.backgroundQueue : this.queue, p);
       this.pump();
     });
   }
@@ -224,9 +242,14 @@ export class WorkerPool implements LearnerPool {
     const takes = (s: Slot, background: boolean) => s.inFlight.length < MAX_IN_FLIGHT
       && (!background || s.inFlight.filter((x) => x.background).length < BACKGROUND_IN_FLIGHT);
     while (this.queue.length > 0 || this.backgroundQueue.length > 0) {
-      const background = this.queue.length === 0;
+      let background = this.queue.length === 0 || (this.backgroundQueue.length > 0 && this.backgroundQueue[0]!.priority < this.queue[0]!.priority);
       let slot: Slot | null = null;
       for (const s of this.slots) if (takes(s, background) && (!slot || s.work < slot.work)) slot = s;
+      if (!slot && background && this.queue.length > 0) {
+        // The background cap is reached everywhere: the next foreground task goes instead.
+        background = false;
+        for (const s of this.slots) if (takes(s, false) && (!slot || s.work < slot.work)) slot = s;
+      }
       if (!slot) break;
       const p = (background ? this.backgroundQueue : this.queue).shift()!;
       p.work = taskWork(p.task);
