@@ -39,9 +39,9 @@ describe('a synchronous round stops waiting for a neighbour that finished it wit
     const rounds: RoundSummary[][] = ids.map(() => []);
     const peers = ids.map((_, i) => {
       const network = networks[i]!;
-      const algorithm = defaultRegistry().resolve('dpsgd', {}, { layout, mode: 'sync' }).instance;
+      const { instance: algorithm, engine } = defaultRegistry().resolve('dpsgd', {}, { layout, mode: 'sync' });
       const peer = new Peer({
-        swarm: 'wait', seed: 1, algorithmName: 'dpsgd', algorithm, mode: 'sync', model: spec, layout, initial,
+        swarm: 'wait', seed: 1, algorithmName: 'dpsgd', algorithm, mode: 'sync', engine, model: spec, layout, initial,
         train: { lr: 0.05, batchSize: 32, epochs: 1 },
         rounds: { maxRounds: ROUNDS, timeoutMs: TIMEOUT_MS, sendTimeoutMs: TIMEOUT_MS, minRoundMs: 1_000, periodMs: 1_000, evalEvery: 0 },
         dataset: { id: 'digits', parts: datasetParts(ds) }, trainIndices: train.subarray(i * 200, (i + 1) * 200), testIndices: test,
