@@ -13,7 +13,8 @@
 import { select } from './select.js';
 import { checkOption, checkVectors, outBuffer, requireInputs } from './errors.js';
 import { mean } from './mean.js';
-import { centeredClippingKernel, medianKernel, pairwiseDistancesKernel, trimmedMeanKernel } from './kernels/robust.js';
+import { centeredClippingKernel, medianKernel, pairwiseDistancesKernel, trimmedMeanKernel, trimmedNetworkKernel } from './kernels/robust.js';
+import { NETWORK_MAX_F, networkTrimmed } from './extremes.js';
 import { kernels } from './kernels/wasm.js';
 
 /** Minimum number of inputs of `coordinateMedian`. */
@@ -122,7 +123,8 @@ export function coordinateMedian(vectors: readonly Float32Array[], out?: Float32
 
 /**
  * Coordinate-wise trimmed mean: drop the f smallest and f largest values per coordinate and average
- * the remaining n − 2f in Float64. f = 0 is the plain mean.
+ * the remaining n − 2f in Float64. f = 0 is the plain mean. For n > 24 and f ≤ NETWORK_MAX_F the kept sum
+ * is the sum less the extremes found by an insertion network (extremes.ts); otherwise pivots as below.
  * @throws AggregationError ERR_TOO_FEW_INPUTS (n ≤ 2f), ERR_LENGTH_MISMATCH, ERR_BAD_OPTION (f not an integer ≥ 0)
  */
 export function trimmedMean(vectors: readonly Float32Array[], f: number, out?: Float32Array): Float32Array {
@@ -138,7 +140,17 @@ export function trimmedMean(vectors: readonly Float32Array[], f: number, out?: F
   const usePivots = n > INSERTION_SORT_MAX && outerP < 0.4;
   const zOuter = usePivots ? -normalQuantile(outerP) : 0, zInner = usePivots ? -normalQuantile(f / n) : 0;
   const wasm = kernels();
-  if (wasm) { trimmedMeanKernel(wasm, vectors, f, usePivots, zOuter, zInner, res); return res; }
+  const network = n > INSERTION_SORT_MAX && f <= NETWORK_MAX_F;
+  if (wasm) {
+    if (network) trimmedNetworkKernel(wasm, vectors, f, res);
+    else trimmedMeanKernel(wasm, vectors, f, usePivots, zOuter, zInner, res);
+    return res;
+  }
+  if (network) {
+    const slots = new Float32Array(f);
+    columnBlocks(vectors, d, res, (a, base) => networkTrimmed(a, base, n, f, slots));
+    return res;
+  }
   const low = new Float32Array(n), high = new Float32Array(n), spare = new Float32Array(n);
   columnBlocks(vectors, d, res, (a, base, sum, sumSq) => {
     const end = base + n;

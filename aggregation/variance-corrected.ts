@@ -18,11 +18,11 @@ import type { Layout, TensorRole, TensorSpec } from './layout.js';
 import { TENSOR_ROLES } from './layout.js';
 import { AggregationError, checkOption, checkVectors, outBuffer } from './errors.js';
 import { MeanAccumulator, mean } from './mean.js';
-import { shiftedSumsKernel, SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
+import { rescaleKernel, shiftedSumsKernel, SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
 import { kernels } from './kernels/wasm.js';
 
 /** Tensors of at least this many elements get their variance from the WebAssembly kernels (when they run). */
-const VARIANCE_KERNEL_MIN = 4096;
+const VARIANCE_KERNEL_MIN = 512;
 
 /** Variance estimator: 'population' divides by n (paper-era C++, tf.moments), 'unbiased' by n − 1 (torch.var). */
 export type VarianceEstimator = 'population' | 'unbiased';
@@ -90,7 +90,7 @@ export function tensorVariance(x: Float32Array, offset: number, size: number, es
   const k = x[offset]!;
   const wasm = size >= VARIANCE_KERNEL_MIN ? kernels() : null;
   if (wasm) {
-    // Eight partial sums instead of two (kernels/sums.ts): Σa and Σa² each move by at most size·2⁻⁵³ relative,
+    // Summed in segments of 8192 (kernels/sums.ts), not in one run: Σa and Σa² each move by at most size·2⁻⁵³ relative,
     // so the variance by ~1e-11 relative at a million elements, and a rescale factor √(target/variance) by
     // half that: far below a float32 ulp (6e-8), so a corrected value changes by at most one ulp, rarely.
     const [s1, s2] = shiftedSumsKernel(wasm, x, offset, size, k);
@@ -165,10 +165,20 @@ function mixOwn(own: Float32Array, res: Float32Array, beta: number): Float32Arra
 function rescaleTensors(res: Float32Array, tensors: readonly TensorSpec[], receivedVar: Float64Array, o: Resolved): void {
   for (let t = 0; t < tensors.length; t++) {
     const { offset, size } = tensors[t]!;
-    let sum = 0;
-    for (let i = offset; i < offset + size; i++) sum += res[i]!;
-    const mu = sum / size;
-    const variance = tensorVariance(res, offset, size, o.estimator);
+    const wasm = size >= VARIANCE_KERNEL_MIN ? kernels() : null;
+    let mu: number, variance: number;
+    if (wasm) {
+      // One pass for both: μ = x₀ + Σa/size from the shifted sums (within an ulp of μ of x₀, far below the
+      // bound of the kernel path), the rescale below in SIMD lanes with the same operations.
+      const shift = res[offset]!, [s1, s2] = shiftedSumsKernel(wasm, res, offset, size, shift);
+      mu = shift + s1 / size;
+      variance = varianceFromSums(s1, s2, size, o.estimator);
+    } else {
+      let sum = 0;
+      for (let i = offset; i < offset + size; i++) sum += res[i]!;
+      mu = sum / size;
+      variance = tensorVariance(res, offset, size, o.estimator);
+    }
     const target = o.target === 'follow-beta' ? o.ownWeight * variance + (1 - o.ownWeight) * receivedVar[t]! : receivedVar[t]!;
     const denominator = variance + o.epsilon;
     if (denominator === 0) continue;
@@ -177,7 +187,8 @@ function rescaleTensors(res: Float32Array, tensors: readonly TensorSpec[], recei
     // move no value by a float32 ulp, except ones that cancel against μ, so skipping keeps averaging
     // identical models an exact identity.
     if (Math.abs(scale - 1) <= SCALE_NOISE) continue;
-    for (let i = offset; i < offset + size; i++) res[i] = mu + (res[i]! - mu) * scale;
+    if (wasm) rescaleKernel(wasm, res, offset, size, mu, scale);
+    else for (let i = offset; i < offset + size; i++) res[i] = mu + (res[i]! - mu) * scale;
   }
 }
 

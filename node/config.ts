@@ -4,7 +4,6 @@
  * unknown keys are errors, and the result is frozen. This is the only module that reads process.env.
  */
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -128,7 +127,11 @@ export const daemonSchema = z.strictObject({
   train: trainSchema.prefault({}),
   rounds: roundsSchema.prefault({}),
   checkpoints: z.number().int().min(1).max(1000).default(5),
-  workers: z.number().int().min(1).max(64).default(Math.max(1, Math.min(2, availableParallelism()))),
+  /**
+   * Training workers. One peer trains one model at a time (train, then exchange, then evaluate), so one
+   * worker is all a device needs; each more costs a TF.js instance (~60–100 MB) for nothing.
+   */
+  workers: z.number().int().min(1).max(64).default(1),
   backend: z.enum(['tensorflow', 'wasm', 'cpu']).optional(),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,7 +1,7 @@
 /** The daemon's answers to the control API: reads of the peer, the network and the store. */
 import { kernelInfo } from '../aggregation/kernels/wasm.js';
 import type { DaemonConfig } from './config.js';
-import { skipReasons, type BackendChoice } from './learner/backend.js';
+import { skipReasons, type BackendChoice } from './learner/backend-info.js';
 import { describeModel, type ControlSource, type HistoryEntry, type PeerInfo, type StallInfo } from './control/types.js';
 import type { Network } from './network.js';
 import type { Peer } from './peer.js';

@@ -8,9 +8,8 @@ import { systemClock } from './clock.js';
 import { deadline } from './deadline.js';
 import { resolveModelSpec, type DaemonConfig } from './config.js';
 import { datasetParts } from './data/dataset.js';
-import { peerShare } from './data/peer-share.js';
-import { loadDataSource } from './data/source.js';
-import { backendTip, describeBackend, type BackendName } from './learner/backend.js';
+import { loadPeerData } from './data/peer-share.js';
+import { backendTip, describeBackend, type BackendName } from './learner/backend-info.js';
 import { WorkerPool } from './learner/pool.js';
 import { DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
@@ -21,7 +20,7 @@ import { store as createStore, type Store } from './store.js';
 import { createMetrics, type Metrics } from './control/metrics.js';
 import { controlServer } from './control/server.js';
 import { daemonControlSource } from './daemon-control.js';
-import { explainStartError, recordStartFootprint } from './daemon-start.js';
+import { collectStartupGarbage, explainStartError, recordStartFootprint } from './daemon-start.js';
 import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
 import { largestFrameBytes, libp2pNetwork } from '../protocols/libp2p-network.js';
 import { swarmDiscovery } from '../protocols/discovery.js';
@@ -36,6 +35,11 @@ import { peerIdFromString } from '@libp2p/peer-id';
 export const BOOTSTRAP_RETRY_MS = 15_000;
 /** How often reachability is published to /metrics (and logged when it changed), ms. */
 const REACHABILITY_EVERY_MS = 2_000;
+/**
+ * Young-generation cap of the daemon's training workers, MB: a training task allocates few JS objects (its
+ * tensors live in the backend's memory), and V8's default let each worker keep ~20 MB more resident.
+ */
+const DAEMON_WORKER_YOUNG_GENERATION_MB = 4;
 /** Deadline of one bootstrap dial, ms. */
 const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000;
 
@@ -73,12 +77,12 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
  * The join phase of a daemon (node/join.ts): wait up to two announcement periods for the neighbours'
  * rounds, then fetch a neighbour's model over /murmur/state/1.0.0 when fresh or far behind. A daemon with
  * no way to find a neighbour (no bootstrap peer, no mDNS, no configured list: the first peer of a swarm)
- * does not wait. MoDeST joins through its own membership protocol (ALGORITHMS.md §3.3) and gets none.
+ * does not wait. MoDeST only waits (its members are then in its initial view); it gets its model through
+ * its own protocol, from the aggregators of the round it is sampled for (ALGORITHMS.md §3.3).
  */
-function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook | undefined {
-  if (engine === 'modest') return undefined;
+function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook {
   const canFindNeighbours = cfg.network.bootstrap.length > 0 || cfg.network.mdns || cfg.network.neighbours !== 'connected';
-  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0 }, {
+  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0, fetchState: engine !== 'modest' }, {
     neighbours,
     requestState: async (peer, options) => {
       const service = node.services.state;
@@ -113,19 +117,21 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     const privateKey = await store.loadOrCreateIdentity();
     const datastore = await store.libp2pDatastore();
 
-    const pool = new WorkerPool({ size: cfg.workers, prefer: cfg.backend ? [cfg.backend as BackendName] : undefined });
+    const pool = new WorkerPool({ size: cfg.workers, prefer: cfg.backend ? [cfg.backend as BackendName] : undefined, youngGenerationMb: DAEMON_WORKER_YOUNG_GENERATION_MB });
     await pool.start();
     cleanup.push(() => pool.stop());
     logger.info({ backend: describeBackend(pool.backend()), workers: pool.size }, 'TensorFlow.js backend ready');
     const tip = backendTip(pool.backend());
     if (tip !== null) logger.info(tip);
 
-    const data = await loadDataSource(
+    // Only this device's rows are kept (node/data/peer-share.ts): `data.dataset` holds the share alone.
+    const share = await loadPeerData(
       cfg.data.source === 'csv' ? { source: 'csv', path: cfg.data.path!, classCount: cfg.data.classCount }
         : cfg.data.source === 'synthetic' ? { source: 'synthetic', size: cfg.data.size, featureCount: cfg.data.featureCount, classCount: cfg.data.classCount ?? 10 }
           : { source: 'digits' },
-      { seed: cfg.data.seed, testSize: cfg.data.testSize, testFraction: cfg.data.testFraction });
-    const share = peerShare(data, { ...cfg.data, seed: cfg.data.seed });
+      { seed: cfg.data.seed, testSize: cfg.data.testSize, testFraction: cfg.data.testFraction },
+      { ...cfg.data, seed: cfg.data.seed });
+    const data = { dataset: share.dataset };
     logger.info({ dataset: data.dataset.name, train: share.train.length, test: share.test.length, classes: share.histogram }, 'local data ready');
     const spec = resolveModelSpec(cfg.model, data.dataset);
     const { layout, initial } = await pool.describe(spec);
@@ -300,6 +306,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     await control.start();
     cleanup.push(() => control.stop());
     logger.info({ peerId: node.peerId.toString(), addresses: node.getMultiaddrs().map(String), control: control.url }, 'murmur daemon running');
+    collectStartupGarbage();
 
     let stopping: Promise<void> | null = null;
     return {

@@ -20,16 +20,32 @@ export function timeoutReason(ms: number): DOMException {
  * and is cleared when a parent aborts first; `Infinity` means no timer.
  */
 export function deadline(ms: number, ...parents: Array<AbortSignal | undefined>): AbortSignal {
+  return releasableDeadline(ms, ...parents).signal;
+}
+
+/** A deadline with a `release()` that clears its timer and leaves its parents at once. */
+export interface ReleasableDeadline {
+  readonly signal: AbortSignal;
+  /**
+   * Call once the guarded work is done: the timer and the parents' listeners go now, not when the timer
+   * would have fired (a per-frame deadline would otherwise keep a timer and a closure alive for its whole
+   * span, thousands of them in a busy swarm). The signal then never aborts.
+   */
+  release(): void;
+}
+
+/** As `deadline`, plus an early `release()` (see ReleasableDeadline). */
+export function releasableDeadline(ms: number, ...parents: Array<AbortSignal | undefined>): ReleasableDeadline {
   const controller = new AbortController();
   const unfollow = follow(controller, parents);
-  if (controller.signal.aborted || ms === Infinity) return controller.signal;
+  if (controller.signal.aborted || ms === Infinity) return { signal: controller.signal, release: unfollow };
   const timer = setTimeout(() => {
     unfollow();
     controller.abort(timeoutReason(ms));
   }, Math.max(0, ms));
   timer.unref?.();
   controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  return controller.signal;
+  return { signal: controller.signal, release: () => { clearTimeout(timer); unfollow(); } };
 }
 
 /**

@@ -41,6 +41,8 @@ export interface JoinInit {
   attempts?: number;
   /** Deadline of one state request, ms. */
   requestMs?: number;
+  /** Fetch a neighbour's model at all (default true); false only waits for the announcements. */
+  fetchState?: boolean;
 }
 
 export interface JoinComponents {
@@ -77,7 +79,7 @@ export async function joinSwarm(own: OwnStanding, progress: NeighbourProgress, i
   const swarmRound = progress.swarmRound();
   const waitedMs = c.clock.now() - t0;
   const behind = swarmRound - (own.round + 1);
-  const fetch = swarmRound > 1 && (own.fresh || behind > (init.farBehindRounds ?? DEFAULT_FAR_BEHIND_ROUNDS));
+  const fetch = init.fetchState !== false && swarmRound > 1 && (own.fresh || behind > (init.farBehindRounds ?? DEFAULT_FAR_BEHIND_ROUNDS));
   const summary = { ownRound: own.round, fresh: own.fresh, swarmRound, neighboursHeard: heard, waitedMs };
   if (!fetch) {
     c.logger.info(summary, heard === 0 ? 'join: no neighbour announced in time; starting on our own state' : 'join: starting from our own state on the swarm round');

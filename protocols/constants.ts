@@ -6,6 +6,12 @@ import { silentLogger as silentLoggerOf, type Logger } from '../node/logger.js';
 
 /** The model push protocol (DESIGN.md "Wire protocol"): one length-prefixed frame per stream, one-byte ack. */
 export const MODEL_PROTOCOL = '/murmur/model/1.0.0';
+/**
+ * The same frames and replies, many per stream: the sender keeps the stream open and writes its next frame
+ * after the reply to the previous one (protocols/outbound-streams.ts). Offered first and negotiated by
+ * multistream-select, so a peer that speaks only MODEL_PROTOCOL still gets one frame per stream.
+ */
+export const MODEL_STREAM_PROTOCOL = '/murmur/model/1.1.0';
 
 /** Gossipsub topic of a swarm's announcements (DESIGN.md "Wire protocol"). */
 export function announceTopic(swarm: string): string {
@@ -19,6 +25,13 @@ export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
  * stream slot for longer (STYLE.md §1.4).
  */
 export const DEFAULT_INBOUND_TIMEOUT_MS = 30_000;
+/**
+ * A `/murmur/model/1.1.0` stream on which no byte of a next frame arrived for this long is closed by its
+ * receiver, ms (the sender reopens one when it next sends); below libp2p's 120 s stream inactivity timeout.
+ */
+export const DEFAULT_INBOUND_IDLE_MS = 60_000;
+/** Idle reusable model streams a sender keeps per peer (protocols/outbound-streams.ts). */
+export const DEFAULT_IDLE_STREAMS_PER_PEER = 2;
 /** Ping gives up after this long when the caller passes no signal, ms. */
 export const DEFAULT_PING_TIMEOUT_MS = 10_000;
 /** `collect` resolves with what arrived after this long when the caller passes no signal, ms. */

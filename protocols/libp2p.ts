@@ -31,6 +31,7 @@ import { MAX_SWARM_BYTES } from './codec.js';
 import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
+import { keyCachingNoiseCrypto } from './noise-crypto.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
@@ -82,6 +83,11 @@ export interface MurmurNodeOptions {
   reachability?: ReachabilityOptions;
   /** libp2p's component logger (reachability.ts wraps the default one to learn why hole punches fail). */
   logger?: ComponentLogger;
+  /**
+   * Delivery delay of the memory transport, ms; default SWARM_MEMORY_LATENCY_MS with the 'swarm' preset, else 0.
+   * @libp2p/memory waits this long before each chunk, one chunk after another per connection.
+   */
+  memoryLatencyMs?: number;
   /** Start the node before returning; default true. */
   start?: boolean;
   /** Graylist tunables (strikes, window, ban); defaults in protocols/graylist.ts. */
@@ -126,8 +132,14 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   inboundConnectionThreshold: Infinity,
   maxIncomingPendingConnections: 1000,
   maxParallelDials: 16,
-  dialTimeout: 30_000,
+  // In one process a dial cannot hang on a network: it is slow only when this thread is starved (both ends of
+  // every handshake run here). On a loaded machine 500-peer bring-ups failed with EncryptionFailedError at a
+  // 30 s dial timeout and at libp2p's 10 s inbound upgrade timeout; a late connection beats a failed run.
+  dialTimeout: 120_000,
+  inboundUpgradeTimeout: 120_000,
 });
+/** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */
+export const LOOPBACK_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
 /** Concurrent ping streams per connection and direction in the 'device' preset (libp2p's default: 1 out, 2 in). */
 const DEVICE_PING_STREAMS = 4;
 /** Memory transport delivery delay in the 'swarm' preset, ms: stops floods running as one microtask chain (notes §4). */
@@ -220,8 +232,8 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
-    transports: [transport === 'memory' ? memory(swarm ? { latency: SWARM_MEMORY_LATENCY_MS } : {}) : tcp(), ...(nat?.transports ?? [])],
-    connectionEncrypters: [noise()],
+    transports: [transport === 'memory' ? memory({ latency: options.memoryLatencyMs ?? (swarm ? SWARM_MEMORY_LATENCY_MS : 0) }) : tcp(), ...(nat?.transports ?? [])],
+    connectionEncrypters: [noise({ crypto: keyCachingNoiseCrypto })],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),
     peerDiscovery,
@@ -239,8 +251,12 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         maxInboundDataLength: MAX_PUBSUB_RPC_BYTES,
-        // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one.
-        scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : {}), topics },
+        // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one. A
+        // device exempts only loopback: the penalty (beyond 10 peers on one IP) makes remote Sybils costly,
+        // but it also counts every identity a peer ever connected from, for an hour, so daemons on one host
+        // (and any local prober's identities) drove each other below the publish threshold: announcements
+        // stopped and late joiners ran alone (seen in the 8-daemon soak).
+        scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }), topics },
       }),
       graylist: () => graylist,
       ...(options.state !== undefined ? { state: stateTransfer(options.state) } : {}),

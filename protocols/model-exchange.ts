@@ -1,23 +1,29 @@
 /**
  * `/murmur/model/1.0.0` (DESIGN.md "Wire protocol"): the sender opens a stream, writes one length-prefixed
  * frame and reads a one-byte reply (0 = accepted, else 1 + the index of the reason in ACK_REJECT_REASONS);
- * then both sides close. Inbound frames go through the injected receive path (receiver.ts: decode, inbox,
+ * then both sides close. `/murmur/model/1.1.0` is the same exchange repeated on one stream: after a reply
+ * the sender keeps the stream (outbound-streams.ts) and writes its next frame there; the receiver reads
+ * frames until the sender closes, answering each in order, with the same per-frame limits, deadline,
+ * refusals and counters. Senders offer 1.1.0 first and 1.0.0 second; receivers serve both. Inbound frames go through the injected receive path (receiver.ts: decode, inbox,
  * per-peer counters); this service counts what it sends. Shaped like a js-libp2p service (STYLE.md §1): `modelExchange(init)
  * (components)`, Startable, every wait bounded, and the stream handler never throws into libp2p.
  */
 import { setMaxListeners } from 'node:events';
 import type { AbortOptions, Connection, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface';
-import { anySignal, deadline } from '../node/deadline.js';
+import { deadline, releasableDeadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
 import { DEFAULT_FRAME_LIMITS } from './codec.js';
 import {
-  ACK_ACCEPTED, ACK_BYTES, ackCode, ackReason, DEFAULT_INBOUND_TIMEOUT_MS, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS,
-  DEFAULT_SEND_TIMEOUT_MS, MODEL_PROTOCOL, silentLogger,
+  ACK_ACCEPTED, ACK_BYTES, ackCode, ackReason, DEFAULT_IDLE_STREAMS_PER_PEER, DEFAULT_INBOUND_IDLE_MS, DEFAULT_INBOUND_TIMEOUT_MS,
+  DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_SEND_TIMEOUT_MS, MODEL_PROTOCOL, MODEL_STREAM_PROTOCOL, silentLogger,
 } from './constants.js';
 import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
 import type { FrameReceiver } from './receiver.js';
 import type { Graylist } from './graylist.js';
+import type { LengthPrefixedStream } from '@libp2p/utils';
+import { FrameReader } from './frame-reader.js';
 import { boundedLpStream } from './length-prefix.js';
+import { OutboundStreams, type OutboundStream } from './outbound-streams.js';
 import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './errors.js';
 
 /** Tunables and injected behaviour (STYLE.md §1.2). */
@@ -28,14 +34,23 @@ export interface ModelExchangeInit {
   maxFrameBytes?: number;
   /** Default deadline of `send` (dial + write + reply), ms; default DEFAULT_SEND_TIMEOUT_MS. */
   sendTimeoutMs?: number;
-  /** Deadline of one inbound stream, ms; default DEFAULT_INBOUND_TIMEOUT_MS. */
+  /** Deadline of one inbound frame (of a 1.0.0 stream: of the stream), ms; default DEFAULT_INBOUND_TIMEOUT_MS. */
   inboundTimeoutMs?: number;
+  /** A 1.1.0 stream with no byte of a next frame for this long is closed, ms; default DEFAULT_INBOUND_IDLE_MS. */
+  inboundIdleMs?: number;
+  /** Idle reusable streams kept per peer for the next sends; default DEFAULT_IDLE_STREAMS_PER_PEER. */
+  idleStreamsPerPeer?: number;
   /** Concurrent inbound streams per peer, more are answered 'busy' unread; default DEFAULT_MAX_INBOUND_STREAMS. */
   maxInboundStreams?: number;
   /** Per connection; default DEFAULT_MAX_OUTBOUND_STREAMS. */
   maxOutboundStreams?: number;
-  /** Protocol id; default MODEL_PROTOCOL. */
+  /** The one-frame-per-stream protocol id; default MODEL_PROTOCOL. */
   protocol?: string;
+  /**
+   * The many-frames-per-stream protocol id, offered before `protocol` and served beside it; default
+   * MODEL_STREAM_PROTOCOL when `protocol` is not set, else none. `null`: speak `protocol` only (a 1.0.0 peer).
+   */
+  streamProtocol?: string | null;
   /**
    * Let frames use limited (relayed) connections, both ways; default false: libp2p then refuses our
    * protocol on them, and a send to a peer reached only through a relay fails as unreachable.
@@ -64,7 +79,8 @@ export interface ModelExchangeRegistrar {
 
 /** The part of libp2p's connection manager we use: open a protocol stream, dialing if needed. */
 export interface ModelExchangeDialer {
-  openStream(peer: PeerId, protocol: string, options?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<Stream>;
+  /** Open a stream speaking the first of `protocols` the peer supports (Stream.protocol says which). */
+  openStream(peer: PeerId, protocols: string | string[], options?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<Stream>;
 }
 
 /** Injected collaborators (libp2p's own components fit). */
@@ -95,6 +111,8 @@ export interface ExchangePeerCounters {
 /** The service. */
 export interface ModelExchange extends Startable {
   readonly protocol: string;
+  /** The many-frames protocol id, or null when this service speaks only `protocol`. */
+  readonly streamProtocol: string | null;
   /**
    * Push one encoded frame; resolves once the receiver accepted it. Rejects with PeerUnreachableError,
    * SendTimeoutError (own deadline `sendTimeoutMs`), AbortError (the caller's signal), SendFailedError or
@@ -107,7 +125,6 @@ export interface ModelExchange extends Startable {
   countersOf(peer: string): ExchangePeerCounters;
 }
 
-const ACK_READ_BUFFER_BYTES = 64;
 /**
  * Read-buffer room beyond the frame limit, bytes. The buffer check runs as each transport chunk arrives,
  * before the length prefix is parsed, so a limit of exactly the frame size would turn an oversized frame
@@ -115,8 +132,16 @@ const ACK_READ_BUFFER_BYTES = 64;
  */
 const READ_SLACK_BYTES = 1024 * 1024;
 
+/** Replies after which the receiver ends the stream (it refused the frame unread): the stream is not kept. */
+const STREAM_ENDING_REASONS: ReadonlySet<AckRejectReason> = new Set<AckRejectReason>(['oversized', 'busy']);
+
 class DefaultModelExchange implements ModelExchange {
   readonly protocol: string;
+  readonly streamProtocol: string | null;
+  /** What a send offers, in order of preference. */
+  private readonly offered: string[];
+  private readonly inboundIdleMs: number;
+  private readonly outbound: OutboundStreams;
   private readonly maxFrameBytes: number;
   private readonly sendTimeoutMs: number;
   private readonly inboundTimeoutMs: number;
@@ -133,6 +158,10 @@ class DefaultModelExchange implements ModelExchange {
 
   constructor(private readonly components: ModelExchangeComponents, private readonly init: ModelExchangeInit) {
     this.protocol = init.protocol ?? MODEL_PROTOCOL;
+    this.streamProtocol = init.streamProtocol === undefined ? (init.protocol === undefined ? MODEL_STREAM_PROTOCOL : null) : init.streamProtocol;
+    this.offered = this.streamProtocol === null ? [this.protocol] : [this.streamProtocol, this.protocol];
+    this.inboundIdleMs = init.inboundIdleMs ?? DEFAULT_INBOUND_IDLE_MS;
+    this.outbound = new OutboundStreams(init.idleStreamsPerPeer ?? DEFAULT_IDLE_STREAMS_PER_PEER);
     this.maxFrameBytes = init.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
     this.sendTimeoutMs = init.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     this.inboundTimeoutMs = init.inboundTimeoutMs ?? DEFAULT_INBOUND_TIMEOUT_MS;
@@ -141,6 +170,7 @@ class DefaultModelExchange implements ModelExchange {
     this.log = (init.logger ?? silentLogger).child({ component: 'model-exchange' });
     this.now = init.now ?? Date.now;
     this.onStream = this.onStream.bind(this);
+    this.onFrameStream = this.onFrameStream.bind(this);
   }
 
   readonly [Symbol.toStringTag] = 'murmur:model-exchange';
@@ -153,13 +183,15 @@ class DefaultModelExchange implements ModelExchange {
     if (this.started) return;
     this.stopController = new AbortController();
     setMaxListeners(Infinity, this.stopController.signal);
-    await this.components.registrar.handle(this.protocol, this.onStream, {
+    const options = {
       // Our handler answers 'busy' (and counts it) beyond maxInboundStreams per peer; libp2p refuses beyond
       // twice that per connection without telling us, a backstop against a peer that ignores 'busy'.
       maxInboundStreams: 2 * this.maxInboundStreams,
       maxOutboundStreams: this.maxOutboundStreams,
       runOnLimitedConnection: this.init.runOnLimitedConnection === true,
-    });
+    };
+    await this.components.registrar.handle(this.protocol, this.onStream, options);
+    if (this.streamProtocol !== null) await this.components.registrar.handle(this.streamProtocol, this.onFrameStream, options);
     this.started = true;
   }
 
@@ -167,54 +199,61 @@ class DefaultModelExchange implements ModelExchange {
     if (!this.started) return;
     this.started = false;
     this.stopController.abort(new AbortError('model exchange stopped'));
+    this.outbound.abortAll(new AbortError('model exchange stopped'));
     for (const stream of this.inbound) stream.abort(new AbortError('model exchange stopped'));
     this.inbound.clear();
     await this.components.registrar.unhandle(this.protocol);
+    if (this.streamProtocol !== null) await this.components.registrar.unhandle(this.streamProtocol);
   }
 
   async send(peer: PeerId, frame: Uint8Array, options: AbortOptions = {}): Promise<void> {
     if (!this.started) throw new NotStartedError('model exchange');
     const id = peer.toString();
     const stats = this.countersFor(id);
-    const timeout = deadline(this.sendTimeoutMs);
-    const signal = anySignal(timeout, this.stopController.signal, options.signal);
-    setMaxListeners(Infinity, signal);
+    // Released when the send ends: a finished send leaves no timer or listener behind.
+    const timeout = releasableDeadline(this.sendTimeoutMs, this.stopController.signal, options.signal);
+    const signal = timeout.signal;
     const fail = (err: unknown, phase: 'dial' | 'transfer'): Error => {
       if (err instanceof RemoteRejectedError || err instanceof SendFailedError) return err;
       if (options.signal?.aborted === true || this.stopController.signal.aborted) return new AbortError(`send to ${id} was aborted`);
-      if (timeout.aborted) return new SendTimeoutError(id, this.sendTimeoutMs, { cause: err });
+      if (signal.aborted) return new SendTimeoutError(id, this.sendTimeoutMs, { cause: err });
       const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       return phase === 'dial' ? new PeerUnreachableError(id, detail, { cause: err }) : new SendFailedError(id, detail, { cause: err });
     };
-    let stream: Stream | undefined;
     try {
-      try {
-        stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true });
-      } catch (err) {
-        throw fail(err, 'dial');
+      let reason: AckRejectReason | null | undefined;
+      for (let attempt = 0; ; attempt++) {
+        let out = this.outbound.take(id);
+        const reused = out !== undefined;
+        if (out === undefined) {
+          let stream: Stream;
+          try {
+            stream = await this.components.connectionManager.openStream(peer, this.offered, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true });
+          } catch (err) {
+            throw fail(err, 'dial');
+          }
+          out = this.outbound.wrap(id, stream, this.streamProtocol !== null && stream.protocol === this.streamProtocol);
+        }
+        let code: number;
+        try {
+          code = await this.exchange(out, frame, signal, id);
+        } catch (err) {
+          if (out.stream.status === 'open') out.stream.abort(err as Error);
+          // A kept stream the receiver closed (its idle timeout) or reset just before our frame: the frame
+          // was not accepted there, so it goes once more on a new stream.
+          if (reused && attempt === 0 && !signal.aborted && !(err instanceof SendFailedError)) continue;
+          throw fail(err, 'transfer');
+        }
+        reason = ackReason(code);
+        if (reason === undefined) {
+          out.stream.abort(new Error(`unknown reply byte ${code}`));
+          throw new SendFailedError(id, `unknown reply byte ${code}; is the peer on a newer protocol version?`);
+        }
+        // The receiver resets a stream after refusing a frame unread; any other reply leaves it usable.
+        if (reason !== null && STREAM_ENDING_REASONS.has(reason)) out.stream.abort(new Error(`frame refused unread: ${reason}`));
+        else this.outbound.give(out);
+        break;
       }
-      const lp = boundedLpStream(stream, { maxDataLength: ACK_BYTES, maxBufferSize: ACK_READ_BUFFER_BYTES });
-      // Read the reply while writing: a receiver that refuses an oversized frame replies before reading it
-      // and resets the stream, which fails our write, yet its reason has arrived.
-      const reply = lp.read({ signal });
-      reply.catch(() => {});
-      let writeError: unknown;
-      try {
-        await lp.write(frame, { signal });
-      } catch (err) {
-        writeError = err;
-      }
-      let code: number;
-      try {
-        const bytes = await reply;
-        if (bytes.byteLength !== ACK_BYTES) throw new SendFailedError(id, `reply has ${bytes.byteLength} bytes, expected ${ACK_BYTES}`);
-        code = bytes.get(0);
-      } catch (err) {
-        throw fail(writeError ?? err, 'transfer');
-      }
-      const reason = ackReason(code);
-      if (reason === undefined) throw new SendFailedError(id, `unknown reply byte ${code}; is the peer on a newer protocol version?`);
-      await stream.close({ signal }).catch((err: unknown) => { stream?.abort(err as Error); });
       stats.lastSeen = this.now();
       if (reason !== null) {
         stats.rejectedByRemote[reason] = (stats.rejectedByRemote[reason] ?? 0) + 1;
@@ -225,10 +264,33 @@ class DefaultModelExchange implements ModelExchange {
       this.log.trace({ peer: id, bytes: frame.byteLength }, 'frame sent');
     } catch (err) {
       stats.sendFailures++;
-      if (stream !== undefined && stream.status === 'open') stream.abort(err as Error);
       this.log.debug({ peer: id, err }, 'send failed');
       throw err;
+    } finally {
+      timeout.release();
     }
+  }
+
+  /** Write one frame on `out` and read its reply code. Throws the transport's error, or SendFailedError. */
+  private async exchange(out: OutboundStream, frame: Uint8Array, signal: AbortSignal, id: string): Promise<number> {
+    // Read the reply while writing: a receiver that refuses an oversized frame replies before reading it
+    // and resets the stream, which fails our write, yet its reason has arrived.
+    const reply = out.lp.read({ signal });
+    reply.catch(() => {});
+    let writeError: unknown;
+    try {
+      await out.lp.write(frame, { signal });
+    } catch (err) {
+      writeError = err;
+    }
+    let bytes;
+    try {
+      bytes = await reply;
+    } catch (err) {
+      throw writeError ?? err;
+    }
+    if (bytes.byteLength !== ACK_BYTES) throw new SendFailedError(id, `reply has ${bytes.byteLength} bytes, expected ${ACK_BYTES}`);
+    return bytes.get(0);
   }
 
   counters(): ExchangePeerCounters[] {
@@ -291,66 +353,141 @@ class DefaultModelExchange implements ModelExchange {
     }
   }
 
-  /** The inbound handler: bounded by its own deadline; every failure is counted, logged and ends the stream. */
-  private async onStream(stream: Stream, connection: Connection): Promise<void> {
-    const from = connection.remotePeer.toString();
-    const expiry = deadline(this.inboundTimeoutMs, this.stopController.signal);
-    setMaxListeners(Infinity, expiry);
+  /**
+   * Admit an inbound stream: beyond maxInboundStreams in flight from its peer it is answered 'busy' unread
+   * (counted) and false is returned; else it counts as in flight until `release`.
+   */
+  private async admit(stream: Stream, from: string): Promise<boolean> {
     this.inbound.add(stream);
     const active = this.inFlight.get(from) ?? 0;
-    if (active >= this.maxInboundStreams) {
-      this.countRejection(from, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
-      await this.refuseBusy(stream, expiry).catch((err: unknown) => {
-        if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
-      });
-      this.inbound.delete(stream);
-      return;
+    if (active < this.maxInboundStreams) {
+      this.inFlight.set(from, active + 1);
+      return true;
     }
-    this.inFlight.set(from, active + 1);
+    this.countRejection(from, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
+    const expiry = releasableDeadline(this.inboundTimeoutMs, this.stopController.signal);
+    await this.refuseBusy(stream, expiry.signal).catch((err: unknown) => {
+      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+    });
+    expiry.release();
+    this.inbound.delete(stream);
+    return false;
+  }
+
+  private release(stream: Stream, from: string): void {
+    this.inbound.delete(stream);
+    const left = (this.inFlight.get(from) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(from, left);
+    else this.inFlight.delete(from);
+  }
+
+  /** The 1.0.0 handler: one frame under one deadline; every failure is counted, logged and ends the stream. */
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString();
+    if (!await this.admit(stream, from)) return;
+    const expiry = releasableDeadline(this.inboundTimeoutMs, this.stopController.signal);
     try {
       const lp = boundedLpStream(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: this.maxFrameBytes + READ_SLACK_BYTES });
-      let bytes: Uint8Array;
-      try {
-        // subarray() copies only when the frame spans several chunks. The result may be a Node Buffer
-        // (TCP), whose slice() is a view, not a copy; hand decode a plain Uint8Array over the same memory.
-        const raw = (await lp.read({ signal: expiry })).subarray();
-        bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-      } catch (err) {
-        const name = (err as Error | undefined)?.name;
-        if (name === 'StreamBufferError') {
-          // A transport chunk larger than READ_SLACK_BYTES overflowed the buffer: oversized, but too late to reply.
-          this.countRejection(from, 'oversized', String(err));
-          return;
-        }
-        if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'LengthPrefixTooLongError') {
-          this.countRejection(from, 'oversized', name === 'LengthPrefixTooLongError' ? String(err) : `length prefix over ${this.maxFrameBytes} bytes`);
-          // No honest sender writes a prefix that never ends; one that announces a big frame may be honest.
-          if (name === 'LengthPrefixTooLongError') this.components.graylist?.strike(from, 'endless-length-prefix');
-          // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
-          // before our reply is out), then reply and reset.
-          lp.unwrap();
-          await this.refuse(stream, 'oversized', expiry);
-          return;
-        }
-        // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
-        if (!this.stopController.signal.aborted) this.countRejection(from, expiry.aborted ? 'stalled' : 'aborted', String(err));
-        if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      const verdict = this.init.receiver.accept(from, bytes);
-      this.notify({ from, outcome: verdict === 'accepted' ? verdict : verdict.reason, bytes: bytes.byteLength });
-      await lp.write(Uint8Array.of(verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason)), { signal: expiry });
-      await stream.close({ signal: expiry });
+      if (await this.serveFrame(stream, lp, from, expiry.signal)) await stream.close({ signal: expiry.signal });
     } catch (err) {
       this.log.debug({ peer: from, err }, 'inbound stream failed');
       if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
     } finally {
-      this.inbound.delete(stream);
-      const left = (this.inFlight.get(from) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(from, left);
-      else this.inFlight.delete(from);
+      expiry.release();
+      this.release(stream, from);
     }
   }
+
+  /**
+   * The 1.1.0 handler: frames one after the other (frame-reader.ts), each under its own deadline from its
+   * first byte, each answered in order, until the sender closes or stays idle for inboundIdleMs (then we
+   * close, uncounted: nothing was sent). Refusals, limits and counters are those of a 1.0.0 stream.
+   */
+  private async onFrameStream(stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString();
+    if (!await this.admit(stream, from)) return;
+    const reader = new FrameReader(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: this.maxFrameBytes + READ_SLACK_BYTES });
+    try {
+      for (;;) {
+        if (!reader.pending) {
+          const idle = releasableDeadline(this.inboundIdleMs, this.stopController.signal);
+          let more: boolean;
+          try {
+            more = await reader.waitForBytes({ signal: idle.signal });
+          } catch (err) {
+            if (!idle.signal.aborted) throw err;
+            more = false; // idle (or we stop): nothing of a next frame came
+          } finally {
+            idle.release();
+          }
+          if (!more) {
+            reader.detach();
+            if (stream.status === 'open') await stream.close({ signal: deadline(this.inboundTimeoutMs, this.stopController.signal) });
+            return;
+          }
+        }
+        const expiry = releasableDeadline(this.inboundTimeoutMs, this.stopController.signal);
+        try {
+          if (!await this.serveFrame(stream, reader, from, expiry.signal)) return;
+        } finally {
+          expiry.release();
+        }
+      }
+    } catch (err) {
+      this.log.debug({ peer: from, err }, 'inbound stream failed');
+      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      reader.detach();
+      this.release(stream, from);
+    }
+  }
+
+  /**
+   * Read one frame (through lpStream on a 1.0.0 stream, the frame reader on a 1.1.0 one), hand it to the
+   * receive path and write its reply. Returns false when the stream is finished: refused unread, broken,
+   * stalled (counted, and the stream reset), or ended cleanly before a next frame.
+   */
+  private async serveFrame(stream: Stream, input: LengthPrefixedStream<Stream> | FrameReader, from: string, expiry: AbortSignal): Promise<boolean> {
+    let bytes: Uint8Array;
+    try {
+      // subarray() copies only when the frame spans several chunks. The result may be a Node Buffer
+      // (TCP), whose slice() is a view, not a copy; hand decode a plain Uint8Array over the same memory.
+      const raw = input instanceof FrameReader ? await input.read({ signal: expiry }) : (await input.read({ signal: expiry })).subarray();
+      if (raw === null) return false;
+      bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    } catch (err) {
+      const name = (err as Error | undefined)?.name;
+      if (name === 'StreamBufferError') {
+        // A transport chunk larger than READ_SLACK_BYTES overflowed the buffer: oversized, but too late to reply.
+        this.countRejection(from, 'oversized', String(err));
+        return false;
+      }
+      if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'LengthPrefixTooLongError') {
+        this.countRejection(from, 'oversized', name === 'LengthPrefixTooLongError' ? String(err) : `length prefix over ${this.maxFrameBytes} bytes`);
+        // No honest sender writes a prefix that never ends; one that announces a big frame may be honest.
+        if (name === 'LengthPrefixTooLongError') this.components.graylist?.strike(from, 'endless-length-prefix');
+        // Stop buffering the rest of the frame (it would overflow the read buffer and abort the stream
+        // before our reply is out), then reply and reset.
+        if (input instanceof FrameReader) input.detach();
+        else input.unwrap();
+        await this.refuse(stream, 'oversized', expiry);
+        return false;
+      }
+      // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
+      if (!this.stopController.signal.aborted) this.countRejection(from, expiry.aborted ? 'stalled' : 'aborted', String(err));
+      if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+    const verdict = this.init.receiver.accept(from, bytes);
+    this.notify({ from, outcome: verdict === 'accepted' ? verdict : verdict.reason, bytes: bytes.byteLength });
+    await writeReply(stream, verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason), expiry);
+    return true;
+  }
+}
+
+/** Write a one-byte reply with its length prefix (ACK_BYTES = 1), waiting for the stream to drain if needed. */
+async function writeReply(stream: Stream, code: number, signal: AbortSignal): Promise<void> {
+  if (!stream.send(Uint8Array.of(ACK_BYTES, code))) await stream.onDrain({ signal });
 }
 
 /** What this service counts itself: the sending side. */

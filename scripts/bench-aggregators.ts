@@ -9,6 +9,8 @@
  * the anchors are not set up, the figures of the issue's same-run measurement stand in, with a warning. The
  * variance-corrected mean ≤ 3× our mean on the same inputs; Bristle integration ≤ 50 ms; FRL vote ≤ 50 ms.
  * Prints which kernels ran (WebAssembly SIMD or scalar JS, and why). `--js` runs the scalar JS versions.
+ * The inputs live in kernel memory (`kernelVectors`), as byzfl's live in one numpy array; the mean is also
+ * timed on copies in ordinary JS arrays (staged per call), for comparison, outside the verdict.
  *
  * Run: npm run bench -- bench-aggregators [--json] [--js]
  */
@@ -21,7 +23,7 @@ import { centeredClipping, coordinateMedian, krum, multiKrum, trimmedMean } from
 import { varianceCorrectedMean } from '../aggregation/variance-corrected.js';
 import { integrate, prioritise, type BristlePeer } from '../aggregation/bristle.js';
 import { sortedInitialValues, voteRankings } from '../aggregation/frl.js';
-import { useWasmKernels } from '../aggregation/kernels/wasm.js';
+import { kernelVectors, useWasmKernels } from '../aggregation/kernels/wasm.js';
 import { anchor, fallbackWarning } from './lib/anchors.js';
 
 const REPS = 5;
@@ -43,10 +45,13 @@ function layoutOf(d: number): Layout {
     ]);
 }
 
+/**
+ * The inputs, in kernel memory when the kernels run (`kernelVectors`), as byzfl's are one numpy array in numpy's
+ * memory: a peer decodes received models into such buffers, and the rules read them in place.
+ */
 function updates(n: number, d: number): Float32Array[] {
   const rng = rngFor('bench-aggregators', SEED, n, d);
-  return Array.from({ length: n }, () => {
-    const v = new Float32Array(d);
+  return kernelVectors(n, d).map((v) => {
     for (let i = 0; i < d; i++) v[i] = 0.05 * rng.normal();
     return v;
   });
@@ -82,6 +87,9 @@ for (const [n, d] of [[100, 100_000], [10, 1_000_000]] as const) {
   const out = new Float32Array(d);
   const r: Record<string, Timing> = (results[config] = {});
   r.mean = report(config, 'mean', await timeIt(() => mean(vs, out), REPS));
+  // For comparison only: the same inputs as ordinary arrays on the JS heap (staged into kernel memory per call).
+  const onHeap = vs.map((v) => v.slice());
+  report(config, 'mean (inputs on JS heap)', await timeIt(() => mean(onHeap, out), REPS));
   r.weightedMean = report(config, 'weighted mean', await timeIt(() => weightedMean(vs, weights, out), REPS));
   r.median = report(config, 'median', await timeIt(() => coordinateMedian(vs, out), REPS));
   r.trimmed = report(config, `trimmed mean (f=${f})`, await timeIt(() => trimmedMean(vs, f, out), REPS));

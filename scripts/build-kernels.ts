@@ -19,7 +19,7 @@ let wasm: Uint8Array | null = null;
 const { error, stderr } = await asc.main([
   source, '--outFile', 'kernels.wasm', '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd',
   // The JS side owns the memory layout above __heap_base and grows it on demand.
-  '--initialMemory', '1',
+  '--initialMemory', '1', '--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads',
 ], {
   writeFile(name: string, contents: Uint8Array | string) {
     if (name.endsWith('.wasm') && typeof contents !== 'string') wasm = contents;

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonMode, printEnv, verdict, type Check } from './lib/bench.js';
 import { soakChecks } from './lib/soak-checks.js';
-import { CI_SOAK_SHAPE, SOAK_EVAL_SIZE, SOAK_ROUND_TIMEOUT_MS, soakPlan, type SoakShape } from './lib/soak-plan.js';
+import { CI_SOAK_SHAPE, SOAK_EVAL_SIZE, SOAK_ROUND_TIMEOUT_MS, soakAlgorithmParams, soakPlan, type SoakShape } from './lib/soak-plan.js';
 import { lockstepAccuracy } from './lib/soak-reference.js';
 import { runSoakPass, type SoakAlgorithm, type SoakPassReport } from './lib/soak-run.js';
 
@@ -46,6 +46,8 @@ function printPass(algorithm: string, report: SoakPassReport, reference: number[
       ' ' + (p.restarts.map((r) => `${String(r.committed)}→${String(r.resumed)}`).join(', ') || '—'),
     ].join(' '));
   }
+  const starting = report.peers.filter((p) => p.startingAtEnd).map((p) => p.index);
+  if (starting.length > 0) console.log(`still starting at the end (restarted, no 'murmur daemon running' yet; counted at their committed round): peer ${starting.join(', ')}`);
   if (report.hostile) {
     const h = report.hostile;
     console.log(`hostile peer: ${h.attacks} attacks (${Object.entries(h.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}), ${h.refused} refused at the door, ${h.identities} identities`);
@@ -72,7 +74,7 @@ try {
       progress: (line) => { if (!jsonMode) console.log(`  [${algorithm}] ${line}`); },
     });
     const rounds = Math.max(...report.peers.map((p) => p.roundAtEnd));
-    const reference = await lockstepAccuracy({ peers: shape.peers, rounds: Math.max(1, rounds), algorithm, evalSize: EVAL_SIZE, workDir });
+    const reference = await lockstepAccuracy({ peers: shape.peers, rounds: Math.max(1, rounds), algorithm, evalSize: EVAL_SIZE, workDir, params: soakAlgorithmParams(algorithm, shape.peers, ROUND_TIMEOUT_MS) });
     printPass(algorithm, report, reference);
     checks.push(...soakChecks(algorithm, report, reference, ROUND_TIMEOUT_MS));
     figures[algorithm] = { ...report, reference };

@@ -9,9 +9,9 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { rngFor } from '../node/data/rng.js';
 import { BYTES_PER_MB, recordsByRun, type RoundRecord } from './metrics.js';
 
-/** Plot area size in px (axes and legend come on top). */
-export const PLOT_WIDTH = 560;
-export const PLOT_HEIGHT = 280;
+/** Plot area size in px (axes and legend come on top); the page scales a plot down on a narrow screen. */
+export const PLOT_WIDTH = 860;
+export const PLOT_HEIGHT = 320;
 
 /** One plot of the report: a caption and a spec, or null when the records hold nothing to draw. */
 export interface PlotDef {
@@ -35,8 +35,11 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** Legend of line plots: a thick stroke per run, in the run's full colour, so it matches its line. */
+const LINE_LEGEND = { labelLimit: 400, symbolType: 'stroke', symbolStrokeWidth: 3, symbolSize: 300, symbolOpacity: 1, labelFontSize: 12 };
+
 function colour(runs: readonly string[]): Record<string, unknown> {
-  return { field: 'run', type: 'nominal', title: 'run', scale: { domain: [...runs] }, legend: { labelLimit: 280 } };
+  return { field: 'run', type: 'nominal', title: 'run', scale: { domain: [...runs] }, legend: LINE_LEGEND };
 }
 
 /** Rounds are integers: no "1.5" ticks. */
@@ -52,6 +55,8 @@ export function accuracyVsRoundSpec(records: readonly RoundRecord[], runs: reado
     .map((r) => ({ run: r.run, round: r.round, mean: r.honest.mean, p10: finite(r.honest.p10) ? r.honest.p10 : r.honest.mean, p90: finite(r.honest.p90) ? r.honest.p90 : r.honest.mean }));
   if (rows.length === 0) return null;
   const y = { type: 'quantitative', title: 'honest test accuracy (mean; band p10–p90)', axis: { format: '.0%' }, scale: { zero: false } };
+  // One colour legend for band and line; LINE_LEGEND draws its swatches as full-opacity strokes (they took
+  // the band's 15% opacity before, which made them hard to match to the lines).
   return {
     ...base(rows),
     encoding: { x: ROUND_X, color: colour(runs) },
@@ -84,12 +89,22 @@ export function consensusSpec(records: readonly RoundRecord[], runs: readonly st
   const rows = records.filter((r) => runs.includes(r.run) && finite(r.round) && finite(r.consensusDistance) && r.consensusDistance > 0)
     .map((r) => ({ run: r.run, round: r.round, distance: r.consensusDistance }));
   if (rows.length === 0) return null;
+  // The axis spans the data exactly (a "nice" log domain added a blank band up to the next decade), and is
+  // labelled at powers of ten only (every 2…9 tick labelled crowded the axis).
+  const values = rows.map((r) => r.distance);
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const decades: number[] = [];
+  for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) decades.push(10 ** e);
+  const axis = decades.length >= 2 ? { format: '.0e', values: decades, grid: true } : { format: '.1e', tickCount: 4, labelOverlap: 'greedy', grid: true };
   return {
     ...base(rows),
     mark: { type: 'line', strokeWidth: 2 },
     encoding: {
       x: ROUND_X,
-      y: { field: 'distance', type: 'quantitative', title: 'consensus distance (mean squared distance to the average)', scale: { type: 'log' }, axis: { format: '.0e', labelOverlap: 'greedy' } },
+      y: {
+        field: 'distance', type: 'quantitative', title: 'consensus distance (log scale)',
+        scale: { type: 'log', nice: false, domain: lo === hi ? [lo / 2, hi * 2] : [lo, hi] }, axis,
+      },
       color: colour(runs),
     },
   } as TopLevelSpec;

@@ -8,7 +8,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { summarizeRuns, summaryColumns, summaryCsv, DEFAULT_THRESHOLDS, type RoundRecord } from './metrics.js';
+import { summarizeRuns, summaryCsv, DEFAULT_THRESHOLDS, type RoundRecord, type RunSummary } from './metrics.js';
 import { renderSvg, reportPlots } from './plots.js';
 
 export { renderSvg } from './plots.js';
@@ -42,15 +42,79 @@ function configText(config: object): string {
   return JSON.stringify(config, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
 }
 
+// The page is as wide as a laptop screen allows; a table wider than its box scrolls inside the box (never
+// past the page edge), and plots shrink with the page rather than overflow it.
 const STYLE = `
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 980px; color: #222; padding: 0 1em; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1.5em; }
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; } th { background: #f4f4f4; }
-td:first-child, th:first-child { text-align: left; }
-figure { margin: 1.2em 0; } figcaption { font-weight: 600; margin-bottom: .4em; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: .3em .55em; text-align: right; } th { background: #f4f4f4; vertical-align: bottom; }
+td:first-child, th:first-child { text-align: left; } td { white-space: nowrap; } td:first-child { white-space: normal; }
+table.record th { text-align: left; font-weight: 600; }
+figure { margin: 1.4em 0; } figcaption { font-weight: 600; margin-bottom: .4em; } figure svg { max-width: 100%; height: auto; }
 .empty { color: #777; font-style: italic; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
 `;
+
+const pct = (v: number | null, digits = 1): string => (v === null || !Number.isFinite(v) ? '' : `${(v * 100).toFixed(digits)}%`);
+const fixed = (v: number | null, digits: number): string => (v === null || !Number.isFinite(v) ? '' : v.toFixed(digits));
+
+/**
+ * The comparison table's columns on the page: accuracies as percentages (as the CLI and the plots show
+ * them) and short headers that wrap; summary.csv keeps its machine-readable columns (metrics.ts).
+ */
+export function htmlSummaryColumns(thresholds: readonly number[]): { name: string; cell: (s: RunSummary) => string }[] {
+  return [
+    { name: 'run', cell: (s) => s.run },
+    { name: 'rounds', cell: (s) => String(s.rounds) },
+    { name: 'final mean accuracy', cell: (s) => pct(s.finalMean, 2) },
+    { name: 'final min', cell: (s) => pct(s.finalMin) },
+    { name: 'final median', cell: (s) => pct(s.finalMedian) },
+    { name: 'best mean', cell: (s) => pct(s.bestMean) },
+    ...thresholds.map((t, k) => ({ name: `rounds to ${Number((t * 100).toFixed(2))}%`, cell: (s: RunSummary) => (s.roundsTo[k] === null ? '–' : String(s.roundsTo[k])) })),
+    { name: 'MB sent (all peers)', cell: (s) => fixed(s.totalMbSent, 1) },
+    { name: 'wall time (s)', cell: (s) => fixed(s.wallS, 1) },
+  ];
+}
+
+/**
+ * The settings shown on the page: the resolved configuration without what cannot apply to the runs
+ * (config.json keeps everything). The experiment schema shares the daemon's data and model sections, so a
+ * run on the digits would otherwise list the synthetic task's size and the daemon's share keys.
+ */
+export function applicableConfig(config: object): unknown {
+  const copy = JSON.parse(configText(config)) as Record<string, unknown>;
+  const runs = Array.isArray(copy.resolved) ? copy.resolved as Record<string, unknown>[] : [copy];
+  for (const run of runs) pruneRun(run);
+  return copy;
+}
+
+function pruneRun(run: Record<string, unknown>): void {
+  const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : null);
+  const drop = (o: Record<string, unknown> | null, ...keys: string[]): void => { if (o !== null) for (const k of keys) delete o[k]; };
+  const data = obj(run.data);
+  if (data !== null) {
+    drop(data, 'peers', 'peerIndex', 'evalSize'); // the daemon's share of the data; a swarm splits over its `peers`
+    if (data.source !== 'synthetic') drop(data, 'size', 'featureCount');
+    if (data.source !== 'csv') drop(data, 'path');
+    if (data.source === 'digits') drop(data, 'classCount');
+  }
+  const model = obj(run.model);
+  if (model !== null) {
+    const arch = String(model.arch);
+    if (arch !== 'layers') drop(model, 'path');
+    if (!arch.startsWith('supermask')) drop(model, 'sparsity');
+    if (!arch.endsWith('cnn')) drop(model, 'filters', 'dense');
+    if (!arch.endsWith('mlp')) drop(model, 'hidden');
+  }
+  const network = obj(run.network);
+  if (network !== null) {
+    if (run.processes === 1 && (!Array.isArray(network.hosts) || network.hosts.length === 0)) drop(network, 'portBase', 'hosts');
+    if (run.transport !== 'virtual') drop(network, 'bandwidthBytesPerMs');
+    if (run.mode !== 'async') drop(network, 'periodMs');
+  }
+  if (Array.isArray(run.runs) && run.runs.length === 0) delete run.runs;
+}
 
 /**
  * Build the report page. Exported for tests and for callers that serve the page instead of writing it.
@@ -59,27 +123,29 @@ figure { margin: 1.2em 0; } figcaption { font-weight: 600; margin-bottom: .4em; 
 export async function renderReportHtml(input: ReportInput): Promise<string> {
   const { title, records, runs } = input;
   const thresholds = input.thresholds ?? DEFAULT_THRESHOLDS;
-  const columns = summaryColumns(thresholds);
+  const columns = htmlSummaryColumns(thresholds);
   const rows = summarizeRuns(records, { runs, thresholds });
   const table = [
-    '<table>',
+    '<div class="table-wrap"><table>',
     `<thead><tr>${columns.map((c) => `<th>${escapeHtml(c.name)}</th>`).join('')}</tr></thead>`,
     '<tbody>',
     ...rows.map((s) => `<tr>${columns.map((c) => `<td>${escapeHtml(c.cell(s))}</td>`).join('')}</tr>`),
-    '</tbody></table>',
+    '</tbody></table></div>',
   ].join('\n');
   const figures: string[] = [];
   for (const plot of reportPlots(records, runs)) figures.push(await figureHtml(plot.id, plot.caption, plot.spec));
   const count = records.filter((r) => runs.includes(r.run)).length;
   return htmlPage(title, [
     `<p>${runs.length} run(s), ${count} round records. Accuracy is test accuracy over honest peers; MB = 10⁶ bytes; `
-      + '"rounds_to_X" is the first round whose honest mean accuracy reached X% (blank: never).</p>',
+      + '"rounds to X%" is the first round whose honest mean accuracy reached X% (–: never). summary.csv holds the same '
+      + 'figures as fractions.</p>',
     '<h2>Comparison</h2>',
     table,
     '<h2>Plots</h2>',
     ...figures,
     '<h2>Configuration</h2>',
-    `<pre>${escapeHtml(configText(input.config))}</pre>`,
+    '<p>The settings that apply to these runs; config.json holds the whole resolved configuration.</p>',
+    `<pre>${escapeHtml(configText(applicableConfig(input.config) as object))}</pre>`,
   ]);
 }
 

@@ -124,7 +124,7 @@ export class RoundCollector {
     this.pending.delete(round);
     const reporters = [...p.vectors.keys()].sort((a, b) => a - b);
     const evals = await Promise.all(this.evaluated(round, p).map((i) => deps.pool.evaluate(
-      { spec: run.spec, weights: p.vectors.get(i)!, dataset: run.dataset, indices: run.testIndices, kernel: run.e.train.kernel }, { background: true })));
+      { spec: run.spec, weights: p.vectors.get(i)!, dataset: run.dataset, indices: run.testIndices, kernel: run.e.train.kernel }, { background: true, priority: round })));
     const traffic = this.b.swarm.networks.flatMap((net) => net.traffic());
     const lateBytes = this.lateBytes;
     this.lateBytes = 0;

@@ -2,7 +2,7 @@
  * The codec's conversions (protocols/codec/f16.ts, quantize.ts) through the WebAssembly kernels, in chunks
  * staged into kernel memory (CHUNK values: 256 KiB of floats, in L2). Bit-identical to the JS versions.
  */
-import type { Kernels } from './wasm.js';
+import type { Kernels, Region } from './wasm.js';
 
 const CHUNK = 65536;
 /** Below this many values the JS loops win (staging and call overhead). */
@@ -16,6 +16,33 @@ function chunked(k: Kernels, n: number, inBytes: number, outBytes: number, step:
   const r = k.region(), width = Math.min(CHUNK, n);
   const inp = r.alloc(inBytes * width), out = r.alloc(outBytes * width + 16);
   for (let i0 = 0; i0 < n; i0 += CHUNK) step(i0, Math.min(CHUNK, n - i0), inp, out);
+}
+
+/** Where `values` can be read by the kernels: in place when resident, else a staged copy (in region `r`). */
+function staged(k: Kernels, r: Region, values: Float32Array): number {
+  const at = k.addressOf(values);
+  if (at >= 0) return at;
+  const copy = r.alloc(4 * values.length);
+  k.f32.set(values, copy / 4);
+  return copy;
+}
+
+/**
+ * quantize.ts's per-tensor pass on one staged copy of `values` (not one per pass): min and max, then, if
+ * `inverseOf(min, max)` gives a finite positive 1/scale, the codes. Returns [min, max].
+ */
+export function q8QuantizeKernel(k: Kernels, values: Float32Array, codes: Uint8Array, inverseOf: (min: number, max: number) => number): [number, number] {
+  const n = values.length, r = k.region();
+  const src = staged(k, r, values), mm = r.alloc(8);
+  k.x.minMax(src, n, mm);
+  const min = k.f32[mm / 4]!, max = k.f32[mm / 4 + 1]!;
+  const inv = inverseOf(min, max);
+  if (inv > 0 && Number.isFinite(inv)) {
+    const out = r.alloc(n);
+    k.x.q8Encode(src, out, n, min, inv);
+    codes.set(k.u8.subarray(out, out + n));
+  }
+  return [min, max];
 }
 
 /** floatsToHalves: returns false when `src` holds NaN or ±Inf. */
@@ -38,26 +65,6 @@ export function f16DecodeKernel(k: Kernels, src: Uint16Array, dst: Float32Array)
     dst.set(k.f32.subarray(out / 4, out / 4 + len), i0);
   });
   return ok;
-}
-
-/** [min, max] of `values` (NaN propagates, as Math.min/max). */
-export function minMaxKernel(k: Kernels, values: Float32Array): [number, number] {
-  let mn = Infinity, mx = -Infinity;
-  chunked(k, values.length, 4, 0, (i0, len, inp, out) => {
-    k.f32.set(values.subarray(i0, i0 + len), inp / 4);
-    k.x.minMax(inp, len, out);
-    mn = Math.min(mn, k.f32[out / 4]!); mx = Math.max(mx, k.f32[out / 4 + 1]!);
-  });
-  return [mn, mx];
-}
-
-/** codes[i] = ((values[i] − min)·inv + 0.5) | 0, computed in Float64 as quantize.ts does. */
-export function q8EncodeKernel(k: Kernels, values: Float32Array, codes: Uint8Array, min: number, inv: number): void {
-  chunked(k, values.length, 4, 1, (i0, len, inp, out) => {
-    k.f32.set(values.subarray(i0, i0 + len), inp / 4);
-    k.x.q8Encode(inp, out, len, min, inv);
-    codes.set(k.u8.subarray(out, out + len), i0);
-  });
 }
 
 /** out[i] = f32(min + codes[i]·scale), computed in Float64 as quantize.ts does. */

@@ -9,6 +9,11 @@
  * Memory: the JS side owns everything above the module's __heap_base. A caller takes one region per call
  * (`Kernels.region`), carves it into typed views, calls the kernels and copies results out before the next
  * call; kernels are synchronous and a thread runs one at a time, so one scratch region per thread suffices.
+ *
+ * Resident vectors: the memory is shared (a SharedArrayBuffer), so growing it never detaches earlier views.
+ * `kernelVectors` hands out Float32Arrays that live in reserved kernel memory for the life of the thread; a
+ * rule given such a vector reads it in place instead of staging a copy (reading 40 MB of inputs costs about as
+ * much as the whole sum, so for the mean of 100 × 100k floats the copy was more than half the time).
  */
 
 /** The parts of the WebAssembly JS API used here (the project's lib settings carry no DOM/WebAssembly types). */
@@ -32,12 +37,12 @@ export interface KernelInfo {
 export interface KernelExports {
   readonly memory: WasmMemory;
   heapBase(): number;
-  sumRows(acc: number, src: number, rows: number, stride: number, len: number, first: number): void;
-  weightedRows(acc: number, src: number, w: number, rows: number, stride: number, len: number, first: number): void;
+  sumRowsAt(acc: number, table: number, rows: number, offset: number, len: number, first: number): void;
+  weightedRowsAt(acc: number, table: number, w: number, rows: number, offset: number, len: number, first: number): void;
   divideToF32(out: number, acc: number, len: number, divisor: number): void;
   blend(out: number, x: number, y: number, len: number, a: number, b: number): void;
   squaredDistance(x: number, v: number, len: number): number;
-  clipAccumulate(acc: number, x: number, v: number, len: number, s: number): void;
+  clipRowsAt(acc: number, table: number, scales: number, rows: number, offset: number, v: number, len: number, first: number): void;
   clipStep(v: number, acc: number, len: number, n: number): void;
   promote(dst: number, src: number, len: number): void;
   transposeBlock(stage: number, n: number, len: number, stride: number, scratch: number, sum: number, sumSq: number): void;
@@ -51,9 +56,12 @@ export interface KernelExports {
   q8Encode(src: number, codes: number, n: number, min: number, inv: number): void;
   q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
   shiftedSums(x: number, len: number, shift: number, out: number): void;
+  rescale(x: number, len: number, mu: number, scale: number): void;
+  sumShiftedRows(acc: number, table: number, rows: number, offset: number, len: number, first: number, shifts: number, sums: number, scratch: number): void;
   denseScore(logits: number, n: number, c: number, labels: number, pred: number): number;
   distancePrep(stage: number, n: number, len: number, rows64: number, pairs: number): void;
   distanceBlock(rows64: number, pairs: number, n: number, len: number, D: number): void;
+  trimmedNetwork(table: number, rows: number, offset: number, len: number, f: number, out: number, column: number): void;
   medianColumns(scratch: number, n: number, len: number, sum: number, sumSq: number, out: number, z: number, band: number): void;
   [name: string]: unknown;
 }
@@ -82,10 +90,14 @@ export class Kernels {
   u16: Uint16Array;
   i32: Int32Array;
 
+  /** Every buffer object this memory has had (one per growth): views on any of them address the same bytes. */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+
   constructor(exports: KernelExports) {
     this.x = exports;
     this.base = (exports.heapBase() + 15) & ~15;
     this.buffer = exports.memory.buffer;
+    this.buffers.add(this.buffer);
     this.f32 = new Float32Array(this.buffer); this.f64 = new Float64Array(this.buffer);
     this.u8 = new Uint8Array(this.buffer); this.u16 = new Uint16Array(this.buffer); this.i32 = new Int32Array(this.buffer);
   }
@@ -104,6 +116,14 @@ export class Kernels {
   /** Bytes reserved by `reserve` so far (above the module's own data). */
   get reserved(): number { return this.base; }
 
+  /**
+   * The byte offset of `v` in this memory if it lies in reserved memory (a `kernelVectors` vector or part of
+   * one), else -1: kernels may read and write such a view in place, and scratch regions never overlap it.
+   */
+  addressOf(v: ArrayBufferView): number {
+    return this.buffers.has(v.buffer) && v.byteOffset + v.byteLength <= this.base ? v.byteOffset : -1;
+  }
+
   /** A fresh scratch region: earlier regions' offsets become invalid. */
   region(): Region { return new Region(this, this.base); }
 
@@ -113,6 +133,7 @@ export class Kernels {
     if (end > have) this.x.memory.grow(Math.ceil((end - have) / 65536));
     if (this.buffer !== this.x.memory.buffer) {
       this.buffer = this.x.memory.buffer;
+      this.buffers.add(this.buffer);
       this.f32 = new Float32Array(this.buffer); this.f64 = new Float64Array(this.buffer);
       this.u8 = new Uint8Array(this.buffer); this.u16 = new Uint16Array(this.buffer); this.i32 = new Int32Array(this.buffer);
     }
@@ -158,6 +179,24 @@ let info: KernelInfo = loaded.info;
 
 /** The WebAssembly kernels of this thread, or null when the scalar JS versions run. */
 export function kernels(): Kernels | null { return active; }
+
+/**
+ * `count` zeroed Float32Arrays of `length` floats for the life of this thread, in the kernel memory when the
+ * kernels run (the rules then read them in place, no staging copy), else ordinary arrays. Allocate once and
+ * reuse (a receive buffer per neighbour, a benchmark's inputs): the memory is never given back.
+ * @throws RangeError when the kernel memory cannot grow that far (4 GiB per thread)
+ */
+export function kernelVectors(count: number, length: number): Float32Array[] {
+  if (!Number.isInteger(count) || count < 0 || !Number.isInteger(length) || length < 0) {
+    throw new RangeError(`kernelVectors: count ${count} and length ${length} must be non-negative integers`);
+  }
+  const k = active;
+  if (!k) return Array.from({ length: count }, () => new Float32Array(length));
+  const stride = (4 * length + 15) & ~15;
+  const at = k.reserve(stride * count);
+  k.u8.fill(0, at, at + stride * count); // the range may have been scratch before
+  return Array.from({ length: count }, (_, j) => new Float32Array(k.f32.buffer, at + j * stride, length));
+}
 
 /** Which kernel variant this thread runs, and why. */
 export function kernelInfo(): KernelInfo { return info; }

@@ -2,13 +2,11 @@
 import type { Command } from 'commander';
 import { packageVersion } from '../package-info.js';
 import { loadDaemonConfig, setPath, backendFromEnv } from '../config.js';
-import { startDaemon } from '../daemon.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { openStoreSnapshot } from '../store/read-only.js';
 import { WorkerPool } from '../learner/pool.js';
-import { validateAnyModelSpec } from '../learner/create-model.js';
-import type { BackendName } from '../learner/backend.js';
+import type { BackendName } from '../learner/backend-info.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -74,6 +72,8 @@ export function registerDaemonCommands(program: Command): void {
     .action(async (flags: DaemonFlags) => {
       const cfg = await loadDaemonConfig({ file: flags.config, flags: flagsToConfig(flags) });
       const logger = createLogger({ level: cfg.log.level, pretty: cfg.log.pretty });
+      // Imported on use: the other commands need neither libp2p nor the training stack.
+      const { startDaemon } = await import('../daemon.js');
       const daemon = await startDaemon(cfg, logger, packageVersion());
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
@@ -104,6 +104,7 @@ export function registerDaemonCommands(program: Command): void {
           throw new ConfigError(`no checkpoint for round ${o.round} in ${o.dataDir}; available rounds: ${have.join(', ') || 'none'}`);
         }
         const extra = await st.extra();
+        const { validateAnyModelSpec } = await import('../learner/create-model.js');
         const spec = validateAnyModelSpec(extra?.model);
         const backend = backendFromEnv();
         const pool = new WorkerPool({ size: 1, prefer: backend ? [backend as BackendName] : undefined });

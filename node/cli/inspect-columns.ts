@@ -76,6 +76,7 @@ export function stoppedStatusFields(now: number): Column<StoppedStatus>[] {
 
 /** The first line of a stopped status: since when, or that it died. */
 export function stoppedHeadline(s: StoppedStatus, now: number): string {
+  if (s.heldBy !== null) return `starting: pid ${s.heldBy} holds the store, its control API is not up (yet)`;
   if (s.crashed !== null) {
     return `not running: pid ${s.crashed.pid} (started ${formatTime(s.crashed.startedAt, now)}) exited without stopping cleanly`;
   }
@@ -93,7 +94,7 @@ function modelText(spec: unknown): string {
 /** Status fields for either state. */
 export function statusFields(s: InspectStatus, now: number): Column<InspectStatus>[] {
   const fields = (s.state === 'running' ? runningStatusFields(now) : stoppedStatusFields(now)) as Column<InspectStatus>[];
-  if (s.state === 'stopped') {
+  if (s.state !== 'running') {
     const head = stoppedHeadline(s, now);
     fields[0] = { key: 'state', header: 'daemon', value: (x) => x.state, format: () => `${head}\nread from its store; start it for live state` };
   }

@@ -4,13 +4,13 @@
  * answer the same questions in the control API's shapes, so the commands render them alike; the status says
  * which one answered.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectControl, type ControlClient } from '../control/client.js';
 import { ControlError, noDaemonError } from '../control/errors.js';
 import { ENDPOINT_FILE, LAST_RUN_FILE, TOKEN_FILE, type ControlEndpoint, type LastRun } from '../control/token.js';
 import { describeModel, type HistoryEntry, type HistoryQuery, type ModelInfo, type PeerInfo, type StatusInfo, type TrustInfo } from '../control/types.js';
-import { hasStore, openStoreSnapshot, type StoreSnapshot } from '../store/read-only.js';
+import { DB_DIR, hasStore, openStoreSnapshot, type StoreSnapshot } from '../store/read-only.js';
 import type { PeerRecord } from '../store/types.js';
 
 /** `murmur status` of a running daemon: its /status plus where its API and metrics are served. */
@@ -23,7 +23,13 @@ export interface RunningStatus extends StatusInfo {
 
 /** `murmur status` with no daemon running: what the store remembers. Times are epoch ms. */
 export interface StoppedStatus {
-  readonly state: 'stopped';
+  /**
+   * 'stopped', or 'starting' when a process holds the store's lock but serves no control API yet (a daemon
+   * starting up, or one whose API does not answer): what it committed is shown either way.
+   */
+  readonly state: 'stopped' | 'starting';
+  /** The pid holding the store's lock (Linux /proc), or null. */
+  readonly heldBy: number | null;
   /** When the daemon stopped cleanly (last-run.json), or null when unknown (it crashed or was killed). */
   readonly stoppedAt: number | null;
   /** A control.json left behind by a daemon that did not stop cleanly: its pid and start time. */
@@ -105,8 +111,10 @@ export function storeSource(snapshot: StoreSnapshot, defaultLimit = 100): Inspec
         readJson<LastRun>(join(dataDir, LAST_RUN_FILE)), readJson<ControlEndpoint>(join(dataDir, ENDPOINT_FILE)),
       ]);
       const h = last[0];
+      const heldBy = await lockHolder(join(dataDir, DB_DIR, 'LOCK'));
       return {
-        state: 'stopped',
+        state: heldBy === null ? 'stopped' : 'starting',
+        heldBy,
         // A clean stop removes control.json; one still there was left by a daemon that died.
         stoppedAt: endpoint === null ? lastRun?.stoppedAt ?? null : null,
         crashed: endpoint === null ? null : { pid: endpoint.pid, startedAt: endpoint.startedAt },
@@ -146,6 +154,28 @@ function peerInfoOf(p: PeerRecord): PeerInfo {
     bytesIn: p.bytesIn ?? 0, bytesOut: p.bytesOut ?? 0, rejections: p.rejections ?? {}, sendFailures: 0,
     ...(typeof p.trust?.score === 'number' ? { trust: p.trust.score } : {}),
   };
+}
+
+/**
+ * The pid of a process that has `lockFile` open (LevelDB holds its LOCK open while the database is open),
+ * from Linux's /proc; null when none does, or where there is no /proc. This process is left out unless
+ * `exclude` is null (a test holding the lock itself).
+ */
+export async function lockHolder(lockFile: string, exclude: number | null = process.pid): Promise<number | null> {
+  let pids: string[];
+  try {
+    pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p) && Number(p) !== exclude);
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try { fds = await readdir(`/proc/${pid}/fd`); } catch { continue; } // gone, or another user's
+    for (const fd of fds) {
+      if (await readlink(`/proc/${pid}/fd/${fd}`).then((target) => target === lockFile, () => false)) return Number(pid);
+    }
+  }
+  return null;
 }
 
 async function readJson<T>(file: string): Promise<T | null> {

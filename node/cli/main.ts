@@ -1,6 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
 /**
  * The `murmur` command line. The polyfill import must stay first: libp2p 3 needs Promise.withResolvers.
+ *
+ * The first line sizes the process for a device (issue 13, "a small footprint"; scripts/bench-footprint.ts):
+ * MALLOC_ARENA_MAX=2 stops glibc from keeping a malloc arena per thread (libuv, V8 and the training workers
+ * each touched their own; ~35–60 MB resident), and 2 MB semi-spaces keep the main thread's young
+ * generation small (V8's default grows it to 3 × 16 MB). Both must be set before the process starts, hence
+ * the shebang (`env -S`: GNU coreutils ≥ 8.30, BSD, macOS); `node dist/node/cli/main.js` runs without them.
  */
 import '../polyfill.js';
 import { Command } from 'commander';
@@ -14,7 +20,7 @@ program.name('murmur').description('Murmuration: a fully decentralized gossip-le
   .version(packageVersion(), '-V, --version', 'print the version of murmur')
   .showHelpAfterError();
 registerTrainCommand(program, backendFromEnv());
-registerCommands(program);
+await registerCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };

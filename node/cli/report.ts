@@ -10,8 +10,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_HISTORY_LIMIT } from '../control/server.js';
 import type { HistoryEntry } from '../control/types.js';
-import { escapeHtml, figureHtml, htmlPage } from '../../topology-sim/report.js';
-import { seriesSpec, type SeriesPoint } from '../../topology-sim/plots.js';
+import type { SeriesPoint } from '../../topology-sim/plots.js';
 import { shortPeerId } from './inspect-columns.js';
 import { openInspectSource, type InspectSource, type InspectStatus } from './inspect-source.js';
 import { defaultDataDir, DATA_DIR_ENV } from './inspect.js';
@@ -39,6 +38,9 @@ const durationOf = (h: HistoryEntry): number => {
 
 /** The page for one peer: a summary table, the plots, and the settings the peer ran with. */
 export async function renderPeerReport(status: InspectStatus, history: readonly HistoryEntry[], now: number): Promise<string> {
+  // Loaded on use: vega is heavy, and the other commands do not need it.
+  const { escapeHtml, figureHtml, htmlPage } = await import('../../topology-sim/report.js');
+  const { seriesSpec } = await import('../../topology-sim/plots.js');
   const id = status.peerId ?? 'unknown peer';
   const points = (series: string, y: (h: HistoryEntry) => number): SeriesPoint[] => history.map((h) => ({ series, x: h.round, y: y(h) }));
   const figures = [
@@ -62,7 +64,7 @@ export async function renderPeerReport(status: InspectStatus, history: readonly 
   const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(2)}%`);
   const summary: Array<[string, string]> = [
     ['peer', id],
-    ['daemon', status.state === 'running' ? 'running' : 'stopped'],
+    ['daemon', status.state],
     ['swarm', String(status.swarm ?? '–')],
     ['algorithm', String(status.algorithm ?? '–')],
     ['rounds', history.length === 0 ? 'none committed' : `${history[0]!.round}–${last!.round} (${history.length})`],

@@ -5,9 +5,9 @@
 import type { Command } from 'commander';
 import { loadDataSource, type DataSourceSpec } from '../data/source.js';
 import { datasetParts } from '../data/dataset.js';
-import { backendTip, describeBackend, type BackendName } from '../learner/backend.js';
+import { backendTip, describeBackend, type BackendName } from '../learner/backend-info.js';
 import { WorkerPool } from '../learner/pool.js';
-import { validateAnyModelSpec, type AnyModelSpec } from '../learner/create-model.js';
+import type { AnyModelSpec } from '../learner/create-model.js';
 import { ConfigError } from '../errors.js';
 
 export interface TrainCommandOptions {
@@ -46,6 +46,8 @@ export function registerTrainCommand(program: Command, backendEnv?: string): voi
         : o.data === 'digits' ? { source: 'digits' } : (() => { throw new ConfigError(`--data ${o.data}: known sources are digits, csv`); })();
       const data = await loadDataSource(source, { seed, testFraction: o.data === 'csv' ? Number(o.testFraction) : undefined });
       const ds = data.dataset;
+      // Loaded here, not at the top: it brings TF.js, which no other command needs in this thread.
+      const { validateAnyModelSpec } = await import('../learner/create-model.js');
       const spec: AnyModelSpec = o.model.endsWith('.json') || o.model.includes('/')
         ? { arch: 'layers', path: o.model }
         : validateAnyModelSpec({ arch: o.model, inputShape: o.model === 'cnn' ? [...ds.inputShape] : [ds.featureCount], classes: ds.classCount, seed,

@@ -10,7 +10,7 @@ export async function trainLocal(ctx: EngineContext, round: number, signal: Abor
   const out = await ctx.pool.train({
     spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.trainIndices,
     options: { ...ctx.train, ...ctx.algorithm.trainer, ...ctx.algorithm.trainerForRound?.(round), seed: `${String(ctx.seed)}/${ctx.selfId}/${round}` },
-  }, { signal });
+  }, { signal, priority: round }); // earlier rounds first: a straggler does not queue behind peers ahead of it (pool.ts)
   const after = ctx.algorithm.afterTrain
     ? ctx.algorithm.afterTrain(ctx.state.vector, out.weights, ctx.trainIndices, ctx.labels)
     : out.weights;

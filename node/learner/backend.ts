@@ -6,14 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerFastConvGrads } from './fast-conv-grads.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+import { BACKEND_NAMES, type BackendChoice, type BackendName } from './backend-info.js';
 
-export interface BackendChoice {
-  readonly name: BackendName;
-  /** Backends tried before the chosen one, with the reason each was skipped. */
-  readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
-}
+// The description helpers live in backend-info.ts, which does not load TF.js (the daemon's main thread
+// describes the workers' backend without loading TF.js itself); re-exported for existing callers.
+export { BACKEND_NAMES, backendTip, describeBackend, notInstalled, skipReasons, type BackendChoice, type BackendName } from './backend-info.js';
 
 // Through a variable so tsc does not require the optional package to be installed.
 const TFJS_NODE: string = '@tensorflow/tfjs-node';
@@ -60,32 +57,3 @@ function firstLine(err: unknown): string {
   return text.split('\n')[0]!.slice(0, 200);
 }
 
-/**
- * True when a backend was skipped only because its optional package is not installed (the usual case for
- * tfjs-node, whose install downloads libtensorflow): a choice, not a fault.
- */
-export function notInstalled(reason: string): boolean {
-  return /Cannot find (package|module)|ERR_MODULE_NOT_FOUND/.test(reason);
-}
-
-/** Why the faster backends were skipped, short: "tensorflow: not installed" or the first line of its error. */
-export function skipReasons(choice: BackendChoice): string {
-  return choice.skipped.map((s) => `${s.name}: ${notInstalled(s.reason) ? 'not installed' : s.reason}`).join('; ');
-}
-
-/** Human-readable one-liner, e.g. "wasm (tensorflow: not installed)". */
-export function describeBackend(choice: BackendChoice): string {
-  if (choice.skipped.length === 0) return choice.name;
-  return `${choice.name} (${skipReasons(choice)})`;
-}
-
-/**
- * A tip for the log (once, at info) when the native backend is merely not installed; null otherwise. A
- * broken install is not a tip: its reason is in {@link describeBackend}.
- */
-export function backendTip(choice: BackendChoice): string | null {
-  const native = choice.skipped.find((s) => s.name === 'tensorflow');
-  if (native === undefined || !notInstalled(native.reason)) return null;
-  return `tip: training runs on ${choice.name}; the optional native backend is faster where it installs: ` +
-    'npm install @tensorflow/tfjs-node (it downloads libtensorflow from outside the npm registry)';
-}

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { makeLayout, type Layout } from '../../aggregation/layout.js';
 import { AbortError, MurmurError } from '../errors.js';
-import type { BackendChoice, BackendName } from './backend.js';
+import type { BackendChoice, BackendName } from './backend-info.js';
 import type { AnyModelSpec } from './create-model.js';
 import type { Evaluation } from './evaluate.js';
 import type { DatasetRef, DescribeOutput, FromWorker, SerializedError, Task, TaskOutput, ToWorker, TrainOutput, TrainTask, EvaluateTask, WireTask } from './tasks.js';
@@ -23,6 +23,12 @@ export interface WorkerPoolInit {
   size?: number;
   /** Backend preference handed to every worker (default tensorflow → wasm → cpu). */
   prefer?: BackendName[];
+  /**
+   * Cap of each worker's young V8 generation, MB (Worker `resourceLimits.maxYoungGenerationSizeMb`); default
+   * V8's own (up to 3 × 16 MB semi-spaces). A daemon sets it small: a training task allocates few JS objects
+   * (tensors live in the backend's memory), and every MB of young generation stays resident.
+   */
+  youngGenerationMb?: number;
 }
 
 export interface TaskOptions {
@@ -32,6 +38,13 @@ export interface TaskOptions {
    * path, like a simulator's metric evaluations, which would otherwise delay the next round's training.
    */
   background?: boolean;
+  /**
+   * Lower goes first (default 0); equal priorities keep submission order, a foreground task before a
+   * background one. A simulator passes the round: when peers drift apart (push gossip waits only for the
+   * peers that push to you), a straggler's training and a round's evaluations run before the next round's
+   * work of the peers ahead, instead of queueing behind it, so rounds close one by one, not in bursts.
+   */
+  priority?: number;
 }
 
 /** A worker died or failed to start. */
@@ -47,7 +60,15 @@ interface Pending {
   /** Estimated work (taskWork) while in a worker. */
   work?: number;
   background: boolean;
+  priority: number;
 }
+/** Insert `p` after every queued task of its priority or lower (queues stay sorted, FIFO within a priority). */
+function enqueue(queue: Pending[], p: Pending): void {
+  let at = queue.length;
+  while (at > 0 && queue[at - 1]!.priority > p.priority) at--;
+  queue.splice(at, 0, p);
+}
+
 interface Slot {
   worker: Worker; index: number; ready: Promise<BackendChoice>;
   /** Tasks sent to this worker and not answered yet, oldest first (it runs them in order). */
@@ -82,10 +103,11 @@ const workerUrl = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', 
  * Compiled builds run worker.js directly. Under tsx (tests, `npm run bench`) the worker is a .ts file and
  * Node 20 workers do not inherit tsx's loader hooks, so a tiny bootstrap registers tsx first.
  */
-function spawnWorker(): Worker {
-  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl);
+function spawnWorker(youngGenerationMb: number | undefined): Worker {
+  const resourceLimits = youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } };
+  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl, resourceLimits);
   const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(bootstrap, { eval: true, execArgv: [] });
+  return new Worker(bootstrap, { eval: true, execArgv: [], ...resourceLimits });
 }
 
 function rehydrate(e: SerializedError): Error {
@@ -103,6 +125,7 @@ export interface LearnerPool {
 export class WorkerPool implements LearnerPool {
   readonly size: number;
   private readonly prefer: BackendName[];
+  private readonly youngGenerationMb: number | undefined;
   private slots: Slot[] = [];
   private queue: Pending[] = [];
   private backgroundQueue: Pending[] = [];
@@ -120,6 +143,7 @@ export class WorkerPool implements LearnerPool {
   constructor(init: WorkerPoolInit = {}) {
     this.size = Math.max(1, init.size ?? availableParallelism());
     this.prefer = init.prefer ?? ['tensorflow', 'wasm', 'cpu'];
+    this.youngGenerationMb = init.youngGenerationMb;
   }
 
   isStarted(): boolean { return this.started; }
@@ -179,12 +203,15 @@ export class WorkerPool implements LearnerPool {
     if (!this.started) return Promise.reject(new WorkerPoolError('the worker pool has not started; call start() first'));
     if (options.signal?.aborted) return Promise.reject(new AbortError());
     return new Promise<TaskOutput<T>>((resolve, reject) => {
-      const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal, background: options.background === true };
+      const p: Pending = {
+        id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal,
+        background: options.background === true, priority: options.priority ?? 0,
+      };
       if (options.signal) {
         p.onAbort = () => this.abort(p);
         options.signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      (p.background ? this.backgroundQueue : this.queue).push(p);
+      enqueue(p.background ? this.backgroundQueue : this.queue, p);
       this.pump();
     });
   }
@@ -215,9 +242,14 @@ export class WorkerPool implements LearnerPool {
     const takes = (s: Slot, background: boolean) => s.inFlight.length < MAX_IN_FLIGHT
       && (!background || s.inFlight.filter((x) => x.background).length < BACKGROUND_IN_FLIGHT);
     while (this.queue.length > 0 || this.backgroundQueue.length > 0) {
-      const background = this.queue.length === 0;
+      let background = this.queue.length === 0 || (this.backgroundQueue.length > 0 && this.backgroundQueue[0]!.priority < this.queue[0]!.priority);
       let slot: Slot | null = null;
       for (const s of this.slots) if (takes(s, background) && (!slot || s.work < slot.work)) slot = s;
+      if (!slot && background && this.queue.length > 0) {
+        // The background cap is reached everywhere: the next foreground task goes instead.
+        background = false;
+        for (const s of this.slots) if (takes(s, false) && (!slot || s.work < slot.work)) slot = s;
+      }
       if (!slot) break;
       const p = (background ? this.backgroundQueue : this.queue).shift()!;
       p.work = taskWork(p.task);
@@ -262,7 +294,7 @@ export class WorkerPool implements LearnerPool {
   }
 
   private spawn(index: number): Slot {
-    const worker = spawnWorker();
+    const worker = spawnWorker(this.youngGenerationMb);
     worker.unref();
     let readyResolve!: (b: BackendChoice) => void, readyReject!: (e: unknown) => void;
     const ready = new Promise<BackendChoice>((res, rej) => { readyResolve = res; readyReject = rej; });

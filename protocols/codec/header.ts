@@ -106,6 +106,40 @@ const HEX = /^[0-9a-f]{16}$/;
 export interface HeaderFields extends FrameMeta { layoutHash: string; encoding: Encoding; elementCount: number; payloadLength: number }
 
 /**
+ * The checked UTF-8 bytes of a swarm id, and the 8 bytes of a layout hash, cached for the last few values: a
+ * peer encodes many frames for one swarm and one layout (a simulator round, hundreds), and encoding and
+ * checking them again each time cost more than the header itself. The cached arrays are never handed out.
+ */
+const SWARM_CACHE = new Map<string, Uint8Array>();
+const HASH_CACHE = new Map<string, Uint8Array>();
+const HEADER_CACHE_ENTRIES = 16;
+
+function remember(cache: Map<string, Uint8Array>, key: string, value: Uint8Array): Uint8Array {
+  if (cache.size >= HEADER_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+  return value;
+}
+
+function swarmBytes(id: string): Uint8Array {
+  const hit = SWARM_CACHE.get(id);
+  if (hit) return hit;
+  const swarm = utf8.encode(id);
+  // A lone surrogate would silently become U+FFFD on the wire and the receiver would see another id.
+  if (utf8Strict.decode(swarm) !== id) fail(reject('bad-header', 'swarm id has a lone surrogate and has no UTF-8 form'));
+  if (swarm.length > MAX_SWARM_BYTES) fail(reject('bad-header', `swarm id is ${swarm.length} bytes of UTF-8, limit ${MAX_SWARM_BYTES}`));
+  return remember(SWARM_CACHE, id, swarm);
+}
+
+function hashBytes(hex: string): Uint8Array {
+  const hit = HASH_CACHE.get(hex);
+  if (hit) return hit;
+  if (!HEX.test(hex)) fail(reject('bad-header', `layout hash ${JSON.stringify(hex)} is not 16 lowercase hex digits`));
+  const bytes = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return remember(HASH_CACHE, hex, bytes);
+}
+
+/**
  * Allocate the one output buffer of a frame and write its header, swarm id and extension; the caller
  * writes the payload at the returned offset. Throws FrameRejectedError when a field cannot be represented.
  */
@@ -118,11 +152,8 @@ export function allocateFrame(f: HeaderFields, extension: Uint8Array): { out: Ui
   if (!isUint(f.degree, U16_MAX)) fail(reject('bad-header', `degree ${f.degree} is not a u16`));
   if (!Number.isFinite(f.age)) fail(reject('non-finite', `age ${f.age} is not finite`));
   if (f.age < 0) fail(reject('bad-header', `age ${f.age} is negative`));
-  if (!HEX.test(f.layoutHash)) fail(reject('bad-header', `layout hash ${JSON.stringify(f.layoutHash)} is not 16 lowercase hex digits`));
-  const swarm = utf8.encode(f.swarm);
-  // A lone surrogate would silently become U+FFFD on the wire and the receiver would see another id.
-  if (utf8Strict.decode(swarm) !== f.swarm) fail(reject('bad-header', 'swarm id has a lone surrogate and has no UTF-8 form'));
-  if (swarm.length > MAX_SWARM_BYTES) fail(reject('bad-header', `swarm id is ${swarm.length} bytes of UTF-8, limit ${MAX_SWARM_BYTES}`));
+  const hash = hashBytes(f.layoutHash);
+  const swarm = swarmBytes(f.swarm);
   if (extension.length > U32_MAX || f.payloadLength > U32_MAX || f.elementCount > U32_MAX) {
     fail(reject('oversized', `extension ${extension.length} / payload ${f.payloadLength} bytes / ${f.elementCount} elements exceed u32`));
   }
@@ -139,7 +170,7 @@ export function allocateFrame(f: HeaderFields, extension: Uint8Array): { out: Ui
   dv.setUint16(OFF.step, f.step, true);
   dv.setUint16(OFF.degree, f.degree, true);
   dv.setFloat64(OFF.age, f.age, true);
-  for (let i = 0; i < 8; i++) out[OFF.hash + i] = parseInt(f.layoutHash.slice(2 * i, 2 * i + 2), 16);
+  out.set(hash, OFF.hash);
   dv.setUint32(OFF.elementCount, f.elementCount, true);
   dv.setUint32(OFF.extensionLength, extension.length, true);
   dv.setUint32(OFF.payloadLength, f.payloadLength, true);

@@ -12,7 +12,7 @@
  * Payload: T × (min f32, scale f32) for the T tensors in layout order, then the layout.size u8 codes.
  */
 import type { Layout } from '../../aggregation/layout.js';
-import { CODEC_KERNEL_MIN, minMaxKernel, q8DecodeKernel, q8EncodeKernel } from '../../aggregation/kernels/codec.js';
+import { CODEC_KERNEL_MIN, q8DecodeKernel, q8QuantizeKernel } from '../../aggregation/kernels/codec.js';
 import { kernels } from '../../aggregation/kernels/wasm.js';
 
 /** Bytes of per-tensor parameters (min, scale) before the codes. */
@@ -44,16 +44,27 @@ export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32
     const t = tensors[ti]!;
     const end = t.offset + t.size;
     const wasm = k && t.size >= CODEC_KERNEL_MIN ? k : null;
+    if (wasm) {
+      // Both passes on one staged copy; the codes are written only for a finite, non-zero scale.
+      const [min, max] = q8QuantizeKernel(wasm, values.subarray(t.offset, end), codes.subarray(t.offset, end), (lo, hi) => {
+        if (!Number.isFinite(lo) || !Number.isFinite(hi)) return NaN;
+        const scale = fround32Up((hi - lo) / LEVELS);
+        return scale === 0 ? NaN : 1 / scale;
+      });
+      if (!Number.isFinite(min) || !Number.isFinite(max)) return false;
+      const scale = fround32Up((max - min) / LEVELS);
+      params[2 * ti] = min;
+      params[2 * ti + 1] = scale;
+      if (scale === 0) codes.fill(0, t.offset, end);
+      continue;
+    }
     // Math.min/max propagate NaN (and ±Inf shows in the result), so this pass also checks finiteness.
     let min = Infinity;
     let max = -Infinity;
-    if (wasm) [min, max] = minMaxKernel(wasm, values.subarray(t.offset, end));
-    else {
-      for (let i = t.offset; i < end; i++) {
-        const v = values[i]!;
-        min = Math.min(min, v);
-        max = Math.max(max, v);
-      }
+    for (let i = t.offset; i < end; i++) {
+      const v = values[i]!;
+      min = Math.min(min, v);
+      max = Math.max(max, v);
     }
     if (!Number.isFinite(min) || !Number.isFinite(max)) return false;
     const scale = fround32Up((max - min) / LEVELS);
@@ -66,8 +77,7 @@ export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32
     // min ≤ v ≤ max ≤ min + 255·scale, so (v − min)·inv + 0.5 lies in [0, 255.5] (inv's rounding aside)
     // and |0 rounds it (half up) into [0, 255] without a clamp.
     const inv = 1 / scale;
-    if (wasm) q8EncodeKernel(wasm, values.subarray(t.offset, end), codes.subarray(t.offset, end), min, inv);
-    else for (let i = t.offset; i < end; i++) codes[i] = ((values[i]! - min) * inv + 0.5) | 0;
+    for (let i = t.offset; i < end; i++) codes[i] = ((values[i]! - min) * inv + 0.5) | 0;
   }
   return true;
 }

@@ -56,3 +56,20 @@ export function soakPlan(shape: SoakShape): SoakPlan {
   kills.sort((a, b) => a.atMs - b.atMs);
   return { shape, joinAtMs, kills, leave, slowPeer };
 }
+
+/**
+ * Algorithm parameters of a soak pass, the same for the daemons and the lockstep reference. MoDeST's paper
+ * defaults (a sample of s = 10, a 300 s aggregation timeout) are for swarms far larger than a soak's: with 4
+ * or 8 peers no sample could ever fill and no round would finish in 10 minutes. So a soak samples about
+ * half the swarm, one aggregator, gives an aggregation one round timeout and repeats an unanswered hand-off
+ * after two. Others: their defaults.
+ */
+export function soakAlgorithmParams(algorithm: string, peers: number, roundTimeoutMs: number): Record<string, number> {
+  if (algorithm !== 'modest') return {};
+  const sampleSize = Math.max(2, Math.ceil(peers / 2));
+  return {
+    sampleSize, aggregators: 1, minModels: Math.max(1, sampleSize - 1), aggregationTimeoutMs: roundTimeoutMs, pingTimeoutMs: 2_000,
+    // A hand-off nobody answered is repeated after two aggregation timeouts (the default adds 10 pings: 40 s).
+    progressTimeoutMs: 2 * roundTimeoutMs,
+  };
+}

@@ -12,7 +12,11 @@ import type { SoakAlgorithm } from './soak-run.js';
 
 const run = promisify(execFile);
 
-export interface ReferenceSpec { peers: number; rounds: number; algorithm: SoakAlgorithm; evalSize: number; workDir: string }
+export interface ReferenceSpec {
+  peers: number; rounds: number; algorithm: SoakAlgorithm; evalSize: number; workDir: string;
+  /** The daemons' algorithm parameters (soak-plan.ts soakAlgorithmParams). */
+  params?: Record<string, number>;
+}
 
 /** Mean honest test accuracy by round (index = round), from a lockstep virtual simulation. */
 export async function lockstepAccuracy(spec: ReferenceSpec): Promise<number[]> {
@@ -25,7 +29,7 @@ export async function lockstepAccuracy(spec: ReferenceSpec): Promise<number[]> {
     'name: soak-reference', 'seed: 1', `peers: ${spec.peers}`, `rounds: ${spec.rounds}`, 'transport: virtual', 'mode: sync',
     'topology: { kind: complete }', 'data: { source: digits, seed: 1, partition: { scheme: iid } }',
     'model: { arch: mlp, hidden: [32], seed: 1 }', 'train: { lr: 0.05, batchSize: 32, epochs: 1 }',
-    `algorithm: { name: ${spec.algorithm} }`, `eval: { every: 1, fraction: 1, testSize: ${spec.evalSize} }`, '',
+    `algorithm: { ${[`name: ${spec.algorithm}`, ...Object.entries(spec.params ?? {}).map(([k, v]) => `${k}: ${v}`)].join(', ')} }`, `eval: { every: 1, fraction: 1, testSize: ${spec.evalSize} }`, '',
   ].join('\n'));
   await run(process.execPath, ['--import', 'tsx', MAIN, 'sim', file, '--out', join(dir, 'out')], { timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 });
   const records = (await readFile(join(dir, 'out', 'results.jsonl'), 'utf8')).split('\n').filter(Boolean)

@@ -10,7 +10,7 @@ import { store } from '../../node/store.js';
 import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
 import { processMemory } from './rss.js';
 import { runHostilePeer, type HostileReport } from './soak-hostile.js';
-import { SOAK_EVAL_SIZE, type SoakPlan } from './soak-plan.js';
+import { SOAK_EVAL_SIZE, soakAlgorithmParams, type SoakPlan } from './soak-plan.js';
 
 export type SoakAlgorithm = 'dpsgd' | 'gossip-learning' | 'modest';
 
@@ -53,6 +53,8 @@ export interface SoakPeerReport {
   readonly live: boolean;
   /** Last round finished when the run ended, before the daemons were stopped. */
   readonly roundAtEnd: number;
+  /** Its process was still starting (no 'murmur daemon running' yet) when the run ended: a restart under load. */
+  readonly startingAtEnd: boolean;
 }
 
 export interface SoakPassReport { readonly peers: SoakPeerReport[]; readonly hostile: HostileReport | null; readonly wallMs: number }
@@ -85,6 +87,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const restarts: SoakRestart[][] = dirs.map(() => []);
   const peakRss = new Array<number>(n).fill(0);
   const roundAtEnd = new Array<number>(n).fill(0);
+  const startingAtEnd = new Array<boolean>(n).fill(false);
   const address = (i: number): string => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${ids[i]}`;
   const current = (i: number): Life | undefined => lives[i]!.at(-1);
   const running = (i: number): boolean => { const l = current(i); return l !== undefined && l.proc.child.exitCode === null && l.proc.child.signalCode === null; };
@@ -94,6 +97,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     return [
       '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...boot, '--swarm', `soak-${algorithm}`, '--peers', String(n), '--peer-index', String(i),
       '--model', 'mlp', '--hidden', '32', '--algorithm', algorithm, ...(algorithm === 'gossip-learning' ? ['--mode', 'async'] : []),
+      ...Object.entries(soakAlgorithmParams(algorithm, n, init.roundTimeoutMs)).flatMap(([k, v]) => ['--set', `algorithm.${k}=${v}`]),
       '--set', 'workers=1', '--set', `rounds.timeoutMs=${init.roundTimeoutMs}`, '--set', 'rounds.minRoundMs=1000',
       '--set', `data.evalSize=${SOAK_EVAL_SIZE}`, '--set', 'network.announceEveryMs=2000',
       ...(plan.slowPeer === i ? ['--set', 'train.epochs=3'] : []), '--log-level', 'info',
@@ -107,8 +111,10 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     void proc.exited.then(async () => { life.endedAt = Date.now(); await writeFile(logFile, proc.log.join('\n') + '\n').catch(() => {}); });
     lives[i]!.push(life);
     if (ids[i] === '') {
-      const line = await waitFor(`peer ${i} to start`, async () => logEntries(proc).find((e) => e.msg === 'murmur daemon running'), 180_000);
-      ids[i] = String(line.peerId);
+      // A daemon that dies while starting is a crash of the pass (counted), not the end of the harness.
+      const line = await waitFor(`peer ${i} to start`, async () => (life.endedAt !== null ? { exited: true } : logEntries(proc).find((e) => e.msg === 'murmur daemon running')), 180_000);
+      if ('exited' in line) say(`peer ${i} exited while starting: ${proc.log.slice(-3).join(' | ')}`);
+      else ids[i] = String(line.peerId);
     }
   };
   const stop = async (i: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {
@@ -125,7 +131,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const rssTimer = setInterval(() => {
     for (let i = 0; i < n; i++) {
       const pid = current(i)?.proc.child.pid;
-      if (pid !== undefined && running(i)) void processMemory(pid).then((m) => { peakRss[i] = Math.max(peakRss[i]!, m.peak); }, () => {});
+      if (pid !== undefined && running(i)) void processMemory(pid).then((m) => { if (Number.isFinite(m.peak)) peakRss[i] = Math.max(peakRss[i]!, m.peak); }, () => {});
     }
   }, 2000);
   const hostile = init.hostile
@@ -144,15 +150,19 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
         await new Promise((r) => setTimeout(r, k.restartAfterMs));
         say(`restart peer ${k.peer} (committed round ${String(committed)})`);
         await start(k.peer);
-        const resumedLine = await waitFor(`peer ${k.peer} to resume`, async () => logEntries(current(k.peer)!.proc).find((e) => e.msg === 'resumed from the last committed round' || e.msg === 'murmur daemon running'), 180_000);
-        restarts[k.peer]!.push({ committed, resumed: resumedLine.msg === 'murmur daemon running' ? null : Number(resumedLine.round) });
+        const life = current(k.peer)!;
+        const resumedLine = await waitFor(`peer ${k.peer} to resume`, async () => (life.endedAt !== null ? { msg: 'exited' } : logEntries(life.proc).find((e) => e.msg === 'resumed from the last committed round' || e.msg === 'murmur daemon running')), 180_000);
+        restarts[k.peer]!.push({ committed, resumed: resumedLine.msg === 'resumed from the last committed round' ? Number(resumedLine.round) : null });
       } })),
       ...(plan.leave ? [{ atMs: plan.leave.atMs, run: async () => { say(`peer ${plan.leave!.peer} leaves for good`); await stop(plan.leave!.peer, 'SIGTERM'); } }] : []),
     ].sort((a, b) => a.atMs - b.atMs);
     // Events run in time order; one that takes long (a slow start) delays the next, never reorders them.
     for (const e of events) { await at(e.atMs); await e.run(); }
     await at(plan.shape.durationMs);
-    for (let i = 0; i < n; i++) roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
+    for (let i = 0; i < n; i++) {
+      roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
+      startingAtEnd[i] = running(i) && !logEntries(current(i)!.proc).some((e) => e.msg === 'murmur daemon running');
+    }
   } finally {
     hostileStop.abort();
     clearInterval(rssTimer);
@@ -177,7 +187,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
       lastRound: Math.max(0, ...all.map((r) => r.round)), roundsDone: all.length, longestGapMs, longestBootMs,
       finalAccuracy: evaluated.at(-1)?.accuracy ?? null, peakRssBytes: peakRss[i]!, restarts: restarts[i]!,
       unexpectedExits: lives[i]!.filter((l) => !l.expectedExit).length,
-      live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!,
+      live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!, startingAtEnd: startingAtEnd[i]!,
     };
   });
   return { peers, hostile: hostileReport, wallMs: Date.now() - t0 };

@@ -7,3 +7,4 @@ export { selectRank } from './select';
 export * from './dense';
 export * from './codec';
 export * from './distances';
+export { trimmedNetwork } from './trimmed';

@@ -3,60 +3,68 @@
 // results equal the JS versions bit for bit; SIMD runs across elements, never across rows.
 import { load2, store4 } from './simd';
 
+/** Address of row r's element `offset` (bytes): rows are found through a table of u32 byte addresses. */
+@inline function rowAt(table: usize, r: i32, offset: usize): usize { return <usize>load<u32>(table + (<usize>r << 2)) + offset; }
+
 /**
- * acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64, rows of `len` floats `stride` floats apart.
+ * acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64 for i < len, where row r's floats start at
+ * table[r] + offset (bytes). Rows may lie anywhere in memory (resident inputs or staged copies alike); eight
+ * coordinates per step keep four independent addition chains in flight.
  */
-export function sumRows(acc: usize, src: usize, rows: i32, stride: i32, len: i32, first: bool): void {
-  const step = <usize>stride << 2;
+export function sumRowsAt(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool): void {
   let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
-    let a = load2(p), b = load2(p + 8);
-    if (!first) { a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b); }
-    for (let r = 1; r < rows; r++) {
-      p += step;
-      a = f64x2.add(a, load2(p));
-      b = f64x2.add(b, load2(p + 8));
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let p = rowAt(table, 0, o);
+    let a = load2(p), b = load2(p + 8), c = load2(p + 16), d = load2(p + 24);
+    if (!first) {
+      a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b);
+      c = f64x2.add(v128.load(q, 32), c); d = f64x2.add(v128.load(q, 48), d);
     }
-    v128.store(q, a);
-    v128.store(q, b, 16);
+    for (let r = 1; r < rows; r++) {
+      p = rowAt(table, r, o);
+      a = f64x2.add(a, load2(p)); b = f64x2.add(b, load2(p + 8));
+      c = f64x2.add(c, load2(p + 16)); d = f64x2.add(d, load2(p + 24));
+    }
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, c, 32); v128.store(q, d, 48);
   }
   for (; i < len; i++) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
-    let a = <f64>load<f32>(p);
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let a = <f64>load<f32>(rowAt(table, 0, o));
     if (!first) a = load<f64>(q) + a;
-    for (let r = 1; r < rows; r++) { p += step; a += <f64>load<f32>(p); }
+    for (let r = 1; r < rows; r++) a += <f64>load<f32>(rowAt(table, r, o));
     store<f64>(q, a);
   }
 }
 
-/** acc[i] = (first ? w₀·x₀[i] : acc[i] + w₀·x₀[i]) + w₁·x₁[i] + … in Float64; weights at `w` (f64). */
-export function weightedRows(acc: usize, src: usize, w: usize, rows: i32, stride: i32, len: i32, first: bool): void {
-  const step = <usize>stride << 2;
+/**
+ * acc[i] = (first ? w₀·x₀[i] : acc[i] + w₀·x₀[i]) + w₁·x₁[i] + … in Float64, rows found as in `sumRowsAt`;
+ * weights at `w` (f64, one per row).
+ */
+export function weightedRowsAt(acc: usize, table: usize, w: usize, rows: i32, offset: usize, len: i32, first: bool): void {
   let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let p = rowAt(table, 0, o);
     let wr = f64x2.splat(load<f64>(w));
-    let a = f64x2.mul(wr, load2(p)), b = f64x2.mul(wr, load2(p + 8));
-    if (!first) { a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b); }
-    for (let r = 1; r < rows; r++) {
-      p += step;
-      wr = f64x2.splat(load<f64>(w + (<usize>r << 3)));
-      a = f64x2.add(a, f64x2.mul(wr, load2(p)));
-      b = f64x2.add(b, f64x2.mul(wr, load2(p + 8)));
+    let a = f64x2.mul(wr, load2(p)), b = f64x2.mul(wr, load2(p + 8)), c = f64x2.mul(wr, load2(p + 16)), d = f64x2.mul(wr, load2(p + 24));
+    if (!first) {
+      a = f64x2.add(v128.load(q), a); b = f64x2.add(v128.load(q, 16), b);
+      c = f64x2.add(v128.load(q, 32), c); d = f64x2.add(v128.load(q, 48), d);
     }
-    v128.store(q, a);
-    v128.store(q, b, 16);
+    for (let r = 1; r < rows; r++) {
+      p = rowAt(table, r, o);
+      wr = f64x2.splat(load<f64>(w + (<usize>r << 3)));
+      a = f64x2.add(a, f64x2.mul(wr, load2(p))); b = f64x2.add(b, f64x2.mul(wr, load2(p + 8)));
+      c = f64x2.add(c, f64x2.mul(wr, load2(p + 16))); d = f64x2.add(d, f64x2.mul(wr, load2(p + 24)));
+    }
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, c, 32); v128.store(q, d, 48);
   }
   for (; i < len; i++) {
-    let p = src + (<usize>i << 2);
-    const q = acc + (<usize>i << 3);
-    let a = load<f64>(w) * <f64>load<f32>(p);
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let a = load<f64>(w) * <f64>load<f32>(rowAt(table, 0, o));
     if (!first) a = load<f64>(q) + a;
-    for (let r = 1; r < rows; r++) { p += step; a += load<f64>(w + (<usize>r << 3)) * <f64>load<f32>(p); }
+    for (let r = 1; r < rows; r++) a += load<f64>(w + (<usize>r << 3)) * <f64>load<f32>(rowAt(table, r, o));
     store<f64>(q, a);
   }
 }
@@ -110,21 +118,6 @@ export function squaredDistance(x: usize, v: usize, len: i32): f64 {
   return s;
 }
 
-/** acc[i] += s·(x[i] − v[i]) in Float64 (x f32, v and acc f64): one clipped term of centered clipping. */
-export function clipAccumulate(acc: usize, x: usize, v: usize, len: i32, s: f64): void {
-  const vs = f64x2.splat(s);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    const p = x + (<usize>i << 2), q = v + (<usize>i << 3), a = acc + (<usize>i << 3);
-    v128.store(a, f64x2.add(v128.load(a), f64x2.mul(vs, f64x2.sub(load2(p), v128.load(q)))));
-    v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(vs, f64x2.sub(load2(p + 8), v128.load(q, 16)))), 16);
-  }
-  for (; i < len; i++) {
-    const a = acc + (<usize>i << 3);
-    store<f64>(a, load<f64>(a) + s * (<f64>load<f32>(x + (<usize>i << 2)) - load<f64>(v + (<usize>i << 3))));
-  }
-}
-
 /** v[i] = v[i] + acc[i] / n (Float64): the centered-clipping update. */
 export function clipStep(v: usize, acc: usize, len: i32, n: f64): void {
   const vn = f64x2.splat(n);
@@ -144,23 +137,120 @@ export function promote(dst: usize, src: usize, len: i32): void {
 }
 
 /**
- * Σa and Σa² of a = x[i] − shift over `len` floats into out[0], out[1] (f64), in eight interleaved Float64
- * partial sums (the JS tensorVariance keeps two; the order differs, see variance-corrected.ts for the bound).
+ * Σa and Σa² of a = x[i] − shift over `len` floats into out[0], out[1] (f64): one Float64 pair of partial sums
+ * (even and odd elements), added at the end, then the odd last element. `sumShiftedRows` takes the same sums
+ * while it adds the rows, four rows side by side, so the two paths agree bit for bit. (The JS tensorVariance
+ * keeps two sums in another order; see variance-corrected.ts for the bound.)
  */
 export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
-  const k = f64x2.splat(shift), zero = f64x2.splat(0);
-  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+  const k = f64x2.splat(shift);
+  let a = f64x2.splat(0), q = a;
   let i = 0;
-  for (; i + 8 <= len; i += 8) {
-    const p = x + (<usize>i << 2);
-    const e0 = f64x2.sub(load2(p), k), e1 = f64x2.sub(load2(p + 8), k), e2 = f64x2.sub(load2(p + 16), k), e3 = f64x2.sub(load2(p + 24), k);
-    a0 = f64x2.add(a0, e0); a1 = f64x2.add(a1, e1); a2 = f64x2.add(a2, e2); a3 = f64x2.add(a3, e3);
-    q0 = f64x2.add(q0, f64x2.mul(e0, e0)); q1 = f64x2.add(q1, f64x2.mul(e1, e1));
-    q2 = f64x2.add(q2, f64x2.mul(e2, e2)); q3 = f64x2.add(q3, f64x2.mul(e3, e3));
+  for (; i + 2 <= len; i += 2) {
+    const e = f64x2.sub(load2(x + (<usize>i << 2)), k);
+    a = f64x2.add(a, e); q = f64x2.add(q, f64x2.mul(e, e));
   }
-  const a = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)), q = f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3));
+  finishShifted(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) - shift : NaN, i < len, out);
+}
+
+/** out[0..1] += the lane sums of a and q, then the odd element e when `odd` (f64). */
+@inline function finishShifted(a: v128, q: v128, e: f64, odd: bool, out: usize): void {
   let s1 = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), s2 = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
-  for (; i < len; i++) { const e = <f64>load<f32>(x + (<usize>i << 2)) - shift; s1 += e; s2 += e * e; }
+  if (odd) { s1 += e; s2 += e * e; }
   store<f64>(out, s1);
   store<f64>(out, s2, 8);
+}
+
+/**
+ * The column sums of `sumRowsAt` and every row's shifted sums (`shiftedSums`) in one read of each row, four rows
+ * at a time: for rows r in order (row r at table[r] + offset), acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i]
+ * + … in Float64 (the order of `sumRowsAt`), and `shiftedSums` of row r with shift shifts[r] added to sums[2r],
+ * sums[2r + 1] (f64). `scratch` holds 80 bytes.
+ */
+export function sumShiftedRows(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool, shifts: usize, sums: usize, scratch: usize): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const p0 = rowAt(table, r, offset), p1 = rowAt(table, r + 1, offset), p2 = rowAt(table, r + 2, offset), p3 = rowAt(table, r + 3, offset);
+    // The four shifts, splatted into scratch and read from memory in the loop: as registers they would spill.
+    const ks = scratch + 16;
+    for (let j = 0; j < 4; j++) v128.store(ks + (<usize>j << 4), f64x2.splat(load<f64>(shifts + (<usize>(r + j) << 3))));
+    const zero = f64x2.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+    const head = first && r == 0;
+    let i = 0;
+    for (; i + 2 <= len; i += 2) {
+      const o = <usize>i << 2, q = acc + (<usize>i << 3);
+      const x0 = load2(p0 + o), x1 = load2(p1 + o), x2 = load2(p2 + o), x3 = load2(p3 + o);
+      v128.store(q, f64x2.add(f64x2.add(f64x2.add(head ? x0 : f64x2.add(v128.load(q), x0), x1), x2), x3));
+      const e0 = f64x2.sub(x0, v128.load(ks)), e1 = f64x2.sub(x1, v128.load(ks, 16)), e2 = f64x2.sub(x2, v128.load(ks, 32)), e3 = f64x2.sub(x3, v128.load(ks, 48));
+      a0 = f64x2.add(a0, e0); a1 = f64x2.add(a1, e1); a2 = f64x2.add(a2, e2); a3 = f64x2.add(a3, e3);
+      q0 = f64x2.add(q0, f64x2.mul(e0, e0)); q1 = f64x2.add(q1, f64x2.mul(e1, e1));
+      q2 = f64x2.add(q2, f64x2.mul(e2, e2)); q3 = f64x2.add(q3, f64x2.mul(e3, e3));
+    }
+    const odd = i < len, o = <usize>i << 2;
+    const y0 = odd ? <f64>load<f32>(p0 + o) : 0, y1 = odd ? <f64>load<f32>(p1 + o) : 0;
+    const y2 = odd ? <f64>load<f32>(p2 + o) : 0, y3 = odd ? <f64>load<f32>(p3 + o) : 0;
+    if (odd) { const q = acc + (<usize>i << 3); store<f64>(q, (((head ? y0 : load<f64>(q) + y0) + y1) + y2) + y3); }
+    addShifted(sums, r, a0, q0, y0 - load<f64>(ks), odd, scratch);
+    addShifted(sums, r + 1, a1, q1, y1 - load<f64>(ks, 16), odd, scratch);
+    addShifted(sums, r + 2, a2, q2, y2 - load<f64>(ks, 32), odd, scratch);
+    addShifted(sums, r + 3, a3, q3, y3 - load<f64>(ks, 48), odd, scratch);
+  }
+  for (; r < rows; r++) {
+    const p = rowAt(table, r, offset), head = first && r == 0;
+    for (let i = 0; i < len; i++) {
+      const q = acc + (<usize>i << 3), x = <f64>load<f32>(p + (<usize>i << 2));
+      store<f64>(q, head ? x : load<f64>(q) + x);
+    }
+    shiftedSums(p, len, load<f64>(shifts + (<usize>r << 3)), scratch);
+    addPair(sums + (<usize>r << 4), scratch);
+  }
+}
+
+@inline function addShifted(sums: usize, r: i32, a: v128, q: v128, e: f64, odd: bool, scratch: usize): void {
+  finishShifted(a, q, e, odd, scratch);
+  addPair(sums + (<usize>r << 4), scratch);
+}
+
+/** dst[0..1] += src[0..1] (f64). */
+@inline function addPair(dst: usize, src: usize): void {
+  store<f64>(dst, load<f64>(dst) + load<f64>(src));
+  store<f64>(dst, load<f64>(dst, 8) + load<f64>(src, 8), 8);
+}
+
+/**
+ * acc[i] = (first ? 0 : acc[i]) + s₀·(x₀[i] − v[i]) + s₁·(x₁[i] − v[i]) + … in Float64 (x f32 at table[r] + offset,
+ * v f64, scales f64): one clipped term per row of centered clipping, the sums kept in registers across the rows.
+ */
+export function clipRowsAt(acc: usize, table: usize, scales: usize, rows: i32, offset: usize, v: usize, len: i32, first: bool): void {
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3), c = v + (<usize>i << 3);
+    const v0 = v128.load(c), v1 = v128.load(c, 16), v2 = v128.load(c, 32), v3 = v128.load(c, 48);
+    const zero = f64x2.splat(0);
+    let a = first ? zero : v128.load(q), b = first ? zero : v128.load(q, 16), e = first ? zero : v128.load(q, 32), f = first ? zero : v128.load(q, 48);
+    for (let r = 0; r < rows; r++) {
+      const p = rowAt(table, r, o), s = f64x2.splat(load<f64>(scales + (<usize>r << 3)));
+      a = f64x2.add(a, f64x2.mul(s, f64x2.sub(load2(p), v0))); b = f64x2.add(b, f64x2.mul(s, f64x2.sub(load2(p + 8), v1)));
+      e = f64x2.add(e, f64x2.mul(s, f64x2.sub(load2(p + 16), v2))); f = f64x2.add(f, f64x2.mul(s, f64x2.sub(load2(p + 24), v3)));
+    }
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, e, 32); v128.store(q, f, 48);
+  }
+  for (; i < len; i++) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3), c = load<f64>(v + (<usize>i << 3));
+    let a = first ? 0 : load<f64>(q);
+    for (let r = 0; r < rows; r++) a += load<f64>(scales + (<usize>r << 3)) * (<f64>load<f32>(rowAt(table, r, o)) - c);
+    store<f64>(q, a);
+  }
+}
+
+/** x[i] = f32(mu + (x[i] − mu)·scale) in Float64 (variance-corrected.ts's rescale, same operations). */
+export function rescale(x: usize, len: i32, mu: f64, scale: f64): void {
+  const m = f64x2.splat(mu), s = f64x2.splat(scale);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = x + (<usize>i << 2);
+    store4(p, f64x2.add(m, f64x2.mul(f64x2.sub(load2(p), m), s)), f64x2.add(m, f64x2.mul(f64x2.sub(load2(p + 8), m), s)));
+  }
+  for (; i < len; i++) { const p = x + (<usize>i << 2); store<f32>(p, <f32>(mu + (<f64>load<f32>(p) - mu) * scale)); }
 }

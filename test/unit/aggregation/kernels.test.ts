@@ -13,6 +13,7 @@ import { centeredClipping, coordinateMedian, krumScores, pairwiseSquaredDistance
 import { rngFor } from '../../../node/data/rng.js';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { tensorVariance, VarianceCorrectionBuffer, varianceCorrectedMean } from '../../../aggregation/variance-corrected.js';
+import { rescaleKernel } from '../../../aggregation/kernels/sums.js';
 
 after(() => { useWasmKernels(true); });
 
@@ -78,12 +79,30 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
         const vs = inputs(`robust-${spread}`, n, d, spread);
         const r = both(() => coordinateMedian(vs));
         assertBitEqual(r.wasm, r.js, `median ${n}x${d}`);
-        for (const f of [1, Math.floor((n - 1) / 4), Math.floor((n - 1) / 2)]) {
+        for (const f of [1, Math.floor((n - 1) / 4), Math.floor((n - 1) / 2), 10]) {
           if (f < 1 || 2 * f >= n) continue;
           const t = both(() => trimmedMean(vs, f));
           assertBitEqual(t.wasm, t.js, `trimmedMean f=${f} ${n}x${d}`);
         }
       }
+    }
+  });
+
+  it('trimmed mean by the insertion network equals JS on ties, ±0, outliers and cancelling columns', () => {
+    // n = 40, f ≤ 10 takes the network; 37 coordinates leave a tail of one beside the groups of four.
+    const n = 40, d = 37, rng = rngFor('kernels-test', 'network');
+    const vs = Array.from({ length: n }, () => new Float32Array(d));
+    for (let c = 0; c < d; c++) {
+      for (let j = 0; j < n; j++) {
+        const kind = c % 5;
+        // 0: normal; 1: ties and ±0; 2: ± pairs whose kept sum cancels to 0 (exact fallback); 3: two huge outliers; 4: a constant
+        vs[j]![c] = kind === 0 ? rng.normal() : kind === 1 ? [0, -0, 1, 1, -2][j % 5]! : kind === 2 ? (j % 2 ? 1 : -1) * (1 + (j >> 1)) * 0.125
+          : kind === 3 ? (j < 2 ? 1e30 : rng.normal()) : 3.25;
+      }
+    }
+    for (const f of [1, 3, 7, 10]) {
+      const t = both(() => trimmedMean(vs, f));
+      assertBitEqual(t.wasm, t.js, `network trimmedMean f=${f}`);
     }
   });
 
@@ -117,7 +136,7 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
   });
 
   it('variance-corrected mean equals JS within 1 ulp (variances summed in another order)', () => {
-    // tensorVariance on the kernel keeps eight partial sums instead of two: each sum moves by at most
+    // tensorVariance on the kernel sums in segments of 8192 and in SIMD lanes: each sum moves by at most
     // size·2⁻⁵³ relative (1e-12 here), the rescale factor by about half that, far below a float32 ulp, so a
     // corrected value can only round to a neighbouring float32.
     const layout = makeLayout([{ name: 'k', shape: [100, 91], role: 'kernel' }, { name: 'b', shape: [91], role: 'bias' }, { name: 'k2', shape: [91, 50], role: 'kernel' }, { name: 'k3', shape: [300, 61], role: 'kernel' }]);
@@ -135,6 +154,18 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
       const a = r.wasm[i]!, b = r.js[i]!;
       assert.ok(Math.abs(a - b) <= Math.abs(b) * 2 ** -23 + 1e-45, `[${i}] ${a} vs ${b}`);
     }
+  });
+
+  it("variance correction's rescale equals the JS expression bit for bit", () => {
+    const [x] = inputs('rescale', 1, 20_003, 0.1);
+    const expected = x!.map((v) => 0.0123 + (v - 0.0123) * 1.7);
+    const got = x!.slice();
+    rescaleKernel(kernels()!, got, 0, got.length, 0.0123, 1.7);
+    assertBitEqual(got, expected, 'rescale');
+    const part = x!.slice();
+    rescaleKernel(kernels()!, part, 5, 9001, 0.0123, 1.7);
+    assertBitEqual(part.subarray(5, 9006), expected.subarray(5, 9006), 'rescale of a tensor inside the vector');
+    assertBitEqual(part.subarray(9006), x!.subarray(9006), 'values after the tensor untouched');
   });
 
   it('pairwise distances and Krum scores are bit-identical to JS', () => {

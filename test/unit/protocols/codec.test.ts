@@ -161,6 +161,22 @@ describe('codec round trips', () => {
 });
 
 describe('codec rejects', () => {
+  it('refuses a bad swarm id or layout hash every time, and many swarms and layouts encode their own header', () => {
+    // The header cache must neither remember a refusal as an answer nor mix up entries.
+    for (let rep = 0; rep < 2; rep++) {
+      throwsReject(() => encodeModelFrame({ ...meta, swarm: 'bad\ud800' }, layout, values), 'bad-header');
+      throwsReject(() => encodeModelFrame({ ...meta, swarm: 'x'.repeat(65) }, layout, values), 'bad-header');
+      throwsReject(() => encodeModelFrame(meta, { ...layout, hash: 'ABCDEF0123456789' }, values), 'bad-header');
+    }
+    for (let i = 0; i < 40; i++) {
+      const swarm = `swarm-${i % 23}`, hash = (i % 19).toString(16).padStart(16, '0');
+      const f = encodeModelFrame({ ...meta, swarm }, { ...layout, hash }, values);
+      const h = decoded(decodeFrame(f, { layout: { ...layout, hash }, swarm })).header;
+      assert.equal(h.swarm, swarm);
+      assert.equal(h.layoutHash, hash);
+    }
+  });
+
   const f32 = (): Uint8Array => encodeModelFrame(meta, layout, values);
   const patched = (frame: Uint8Array, edit: (dv: DataView, payload: number) => void): Uint8Array => {
     edit(view(frame), payloadStart(frame));

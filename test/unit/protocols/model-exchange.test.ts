@@ -2,10 +2,11 @@ import '../../../node/polyfill.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { encodeModelFrame } from '../../../protocols/codec.js';
-import { MODEL_PROTOCOL } from '../../../protocols/constants.js';
+import { MODEL_PROTOCOL, MODEL_STREAM_PROTOCOL } from '../../../protocols/constants.js';
 import { Receiver } from '../../../protocols/receiver.js';
 import { createMurmurNode, keyFromSeed } from '../../../protocols/libp2p.js';
 import type { MurmurNode } from '../../../protocols/libp2p.js';
@@ -174,5 +175,160 @@ describe('model exchange over two memory-transport nodes', () => {
 
   it('rejects with AbortError when the caller aborts', async () => {
     await assert.rejects(sender.send(b.peerId, frame(6, 0, 1), { signal: AbortSignal.abort() }), { code: 'ERR_ABORTED' });
+  });
+});
+
+describe('model exchange /murmur/model/1.1.0: many frames per stream, negotiated beside 1.0.0', () => {
+  /** Only the idle test closes streams for idling; elsewhere a loaded machine must not close them between sends. */
+  const SHORT_IDLE_MS = 300;
+  let a: MurmurNode;
+  let b: MurmurNode;
+  const opened: string[] = [];
+  /** Components of `node` whose openStream records the protocol each new stream negotiated. */
+  const counting = (node: MurmurNode) => ({
+    registrar: node,
+    connectionManager: {
+      openStream: async (...args: Parameters<MurmurNode['dialProtocol']>) => {
+        const stream = await node.dialProtocol(...args);
+        opened.push(stream.protocol ?? '');
+        return stream;
+      },
+    },
+  });
+
+  before(async () => {
+    a = await createMurmurNode({ transport: 'memory', seed: 'stream-a', preset: 'swarm' });
+    b = await createMurmurNode({ transport: 'memory', seed: 'stream-b', preset: 'swarm' });
+    await a.dial(b.getMultiaddrs()[0]!);
+  });
+
+  after(async () => {
+    await a.stop();
+    await b.stop();
+  });
+
+  /** A sender on `a` and a receiver on `b` with the given protocol choices; stopped by the returned function. */
+  async function pair(senderInit: { streamProtocol?: null } = {}, receiverInit: { streamProtocol?: null; inboundIdleMs?: number } = {}) {
+    opened.length = 0;
+    const inbox = receivePath();
+    const events = eventQueue();
+    const sender = modelExchange({ receiver: receivePath(), sendTimeoutMs: 5_000, ...senderInit })(counting(a));
+    const receiver = modelExchange({
+      receiver: inbox, maxFrameBytes: RECEIVER_MAX_FRAME_BYTES, inboundTimeoutMs: RECEIVER_INBOUND_TIMEOUT_MS,
+      onInbound: (e) => events.push(e), ...receiverInit,
+    })(components(b));
+    await sender.start();
+    await receiver.start();
+    return { sender, receiver, inbox, events, stop: async () => { await sender.stop(); await receiver.stop(); } };
+  }
+
+  it('carries many frames on one kept stream, each answered and counted', async () => {
+    const p = await pair();
+    try {
+      for (let round = 1; round <= 5; round++) await p.sender.send(b.peerId, frame(round, 0, round));
+      assert.deepEqual(opened, [MODEL_STREAM_PROTOCOL], 'one stream, negotiated as 1.1.0');
+      for (let round = 1; round <= 5; round++) {
+        assert.equal((await p.events.next()).outcome, 'accepted');
+        const got = await p.inbox.collect(round, 0, [a.peerId.toString()]);
+        assert.deepEqual([...got.frames[0]!.values!], new Array(layout.size).fill(round));
+      }
+      assert.equal(p.sender.countersOf(b.peerId.toString()).framesOut, 5);
+      assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 5);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('answers refusals on the kept stream and goes on; after an oversized frame the next send opens a new stream', async () => {
+    const p = await pair();
+    try {
+      await p.sender.send(b.peerId, frame(1, 0, 1));
+      await assert.rejects(p.sender.send(b.peerId, frame(1, 0, 2)), { reason: 'duplicate' });
+      await assert.rejects(p.sender.send(b.peerId, new Uint8Array(50).fill(7)), { reason: 'bad-magic' });
+      await p.sender.send(b.peerId, frame(2, 0, 1));
+      assert.equal(opened.length, 1, 'refused frames do not end the stream');
+      await assert.rejects(p.sender.send(b.peerId, new Uint8Array(RECEIVER_MAX_FRAME_BYTES + 1)), { reason: 'oversized' });
+      await p.sender.send(b.peerId, frame(3, 0, 1));
+      assert.equal(opened.length, 2, 'an oversized frame resets the stream; the next send opens another');
+      const outcomes = [];
+      for (let i = 0; i < 6; i++) outcomes.push((await p.events.next()).outcome);
+      assert.deepEqual(outcomes, ['accepted', 'duplicate', 'bad-magic', 'accepted', 'oversized', 'accepted']);
+      assert.deepEqual(p.receiver.countersOf(a.peerId.toString()).rejectedIn, { duplicate: 1, 'bad-magic': 1, oversized: 1 });
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('sends to a peer that speaks only 1.0.0, one stream per frame', async () => {
+    const p = await pair({}, { streamProtocol: null });
+    try {
+      await p.sender.send(b.peerId, frame(1, 0, 1));
+      await p.sender.send(b.peerId, frame(2, 0, 1));
+      assert.deepEqual(opened, [MODEL_PROTOCOL, MODEL_PROTOCOL]);
+      assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 2);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('receives from a peer that speaks only 1.0.0', async () => {
+    const p = await pair({ streamProtocol: null }, {});
+    try {
+      await p.sender.send(b.peerId, frame(1, 0, 1));
+      await p.sender.send(b.peerId, frame(2, 0, 1));
+      assert.deepEqual(opened, [MODEL_PROTOCOL, MODEL_PROTOCOL]);
+      assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 2);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('cuts off a frame that stalls on a kept stream and counts it stalled', async () => {
+    const p = await pair();
+    try {
+      const stream = await a.dialProtocol(b.peerId, MODEL_STREAM_PROTOCOL);
+      const lp = lpStream(stream);
+      await lp.write(frame(1, 0, 1));
+      assert.deepEqual([...(await lp.read()).subarray()], [0], 'the first frame is accepted');
+      const closed = new Promise((resolve) => stream.addEventListener('close', resolve, { once: true }));
+      stream.send(Uint8Array.of(100, 1, 2, 3)); // announces 100 bytes, sends 3, then stalls
+      assert.equal((await p.events.next()).outcome, 'accepted');
+      assert.deepEqual(await p.events.next(), { from: a.peerId.toString(), outcome: 'stalled', bytes: 0 });
+      await closed;
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('refuses an endless length prefix on a kept stream at once, after a good frame', async () => {
+    const p = await pair();
+    try {
+      const stream = await a.dialProtocol(b.peerId, MODEL_STREAM_PROTOCOL);
+      const lp = lpStream(stream);
+      await lp.write(frame(1, 0, 1));
+      assert.deepEqual([...(await lp.read()).subarray()], [0]);
+      const closed = new Promise((resolve) => stream.addEventListener('close', resolve, { once: true }));
+      stream.send(new Uint8Array(64).fill(0xff)); // a prefix that never ends
+      assert.equal((await p.events.next()).outcome, 'accepted');
+      assert.deepEqual(await p.events.next(), { from: a.peerId.toString(), outcome: 'oversized', bytes: 0 });
+      await closed;
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('closes a stream that stays idle, uncounted, and the next send opens a new one', async () => {
+    const p = await pair({}, { inboundIdleMs: SHORT_IDLE_MS });
+    try {
+      await p.sender.send(b.peerId, frame(1, 0, 1));
+      const kept = a.getConnections(b.peerId).flatMap((c) => c.streams).find((s) => s.protocol === MODEL_STREAM_PROTOCOL)!;
+      if (kept.remoteWriteStatus === 'writable') await new Promise((resolve) => kept.addEventListener('remoteCloseWrite', resolve, { once: true }));
+      await p.sender.send(b.peerId, frame(2, 0, 1));
+      assert.equal(opened.length, 2);
+      assert.deepEqual(p.receiver.countersOf(a.peerId.toString()).rejectedIn, {});
+      assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 2);
+    } finally {
+      await p.stop();
+    }
   });
 });

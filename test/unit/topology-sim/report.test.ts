@@ -79,3 +79,24 @@ describe('renderSvg and escapeHtml', () => {
     assert.equal(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`), '&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;');
   });
 });
+
+describe('the report page', () => {
+  it('shows only the settings that apply: no synthetic-data or daemon-share keys for a digits run', async () => {
+    const { applicableConfig } = await import('../../../topology-sim/report.js');
+    const shown = applicableConfig({
+      resolved: [{ run: 'a', transport: 'memory', mode: 'sync', processes: 1, data: { source: 'digits', size: 2000, featureCount: 20, peers: 1, peerIndex: 0, evalSize: 0, seed: 1 },
+        model: { arch: 'mlp', hidden: [32], seed: 1 }, network: { timeoutMs: 1, portBase: 23000, hosts: [], periodMs: 1000, bandwidthBytesPerMs: 5 }, runs: [] }],
+      versions: { vega: '6.4.0' },
+    }) as { resolved: Array<Record<string, unknown>>; versions: unknown };
+    assert.deepEqual(shown.resolved[0], { run: 'a', transport: 'memory', mode: 'sync', processes: 1, data: { source: 'digits', seed: 1 }, model: { arch: 'mlp', hidden: [32], seed: 1 }, network: { timeoutMs: 1 } });
+    assert.deepEqual(shown.versions, { vega: '6.4.0' });
+  });
+
+  it('shows accuracies in the comparison table as percentages', async () => {
+    const html = await renderReportHtml({ title: 't', records: fakeRecords(), config: {}, runs: RUNS });
+    const table = /<table>[\s\S]*?<\/table>/.exec(html)![0];
+    assert.match(table, /<th>final mean accuracy<\/th>/);
+    assert.match(table, /<td>\d{1,3}\.\d\d%<\/td>/);
+    assert.doesNotMatch(table, /<td>0\.\d{4}<\/td>/);
+  });
+});

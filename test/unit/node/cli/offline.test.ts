@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerInspectCommands } from '../../../../node/cli/inspect.js';
-import type { StoppedStatus } from '../../../../node/cli/inspect-source.js';
+import { lockHolder, type StoppedStatus } from '../../../../node/cli/inspect-source.js';
 import { modelHash } from '../../../../node/model-hash.js';
 import { store } from '../../../../node/store.js';
 import { openStoreSnapshot } from '../../../../node/store/read-only.js';
@@ -110,6 +110,18 @@ describe('inspecting a stopped peer from its store', () => {
     assert.deepEqual(trust, [{ peer: '12D3KooWPeerNumberOneWithALongIdentifier', score: 0.5 }]);
     const model = JSON.parse((await murmur(['model', '--data-dir', dataDir, '--json'])).stdout) as { round: number; parameters: number; age: number };
     assert.deepEqual([model.round, model.parameters, model.age], [3, 10, 300]);
+  });
+
+  it('finds the process holding the store (a daemon starting up), and no one once it is closed', { skip: process.platform !== 'linux' ? 'needs /proc' : false }, async () => {
+    const lock = join(dataDir, 'db', 'LOCK');
+    const st = store({ dataDir, sync: false });
+    await st.start();
+    try {
+      assert.equal(await lockHolder(lock, null), process.pid);
+    } finally {
+      await st.stop();
+    }
+    assert.equal(await lockHolder(lock, null), null);
   });
 
   it('a data dir that does not exist is an error naming it, and is not created', async () => {

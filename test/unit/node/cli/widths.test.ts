@@ -31,7 +31,7 @@ const RUNNING: RunningStatus = {
 };
 
 const STOPPED: StoppedStatus = {
-  state: 'stopped', stoppedAt: NOW - 3_600_000, crashed: null, peerId: id(0), swarm: 'demo', algorithm: 'gossip-age',
+  state: 'stopped', heldBy: null, stoppedAt: NOW - 3_600_000, crashed: null, peerId: id(0), swarm: 'demo', algorithm: 'gossip-age',
   model: { arch: 'cnn', inputShape: [28, 28, 1], classes: 10, seed: 7, filters: [6, 16], dense: [120, 84] }, round: 99, lastCommitAt: NOW - 3_650_000,
   accuracy: 0.97, loss: 0.1, modelAge: 123_456_789, modelHash: 'fedcba9876543210', checkpoints: [95, 96, 97, 98, 99],
   dataDir: '/var/lib/murmur/some/deeply/nested/data/directory/for/this/peer',

@@ -11,6 +11,7 @@ import { createMetrics } from '../../../../node/control/metrics.js';
 import { controlServer } from '../../../../node/control/server.js';
 import { TOKEN_FILE } from '../../../../node/control/token.js';
 import type { ControlLogger, ControlSource } from '../../../../node/control/types.js';
+import { registerStallGauge } from '../../../../node/stall.js';
 
 const KIT = fileURLToPath(new URL('../../../../node/control/monitoring/', import.meta.url));
 const quiet: ControlLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -30,7 +31,10 @@ describe('monitoring kit', () => {
     assert.ok(used.size >= 10, `the dashboard reads only ${used.size} metrics`);
 
     const dir = await mkdtemp(join(tmpdir(), 'murmur-monitoring-'));
-    const server = controlServer({ dataDir: dir })({ source, metrics: createMetrics({ rejectReasons: ['bad-layout'] }), logger: quiet });
+    // The metrics as the daemon assembles them: the registry plus the stall detector's gauge.
+    const metrics = createMetrics({ rejectReasons: ['bad-layout'] });
+    registerStallGauge(metrics.registry, () => 0);
+    const server = controlServer({ dataDir: dir })({ source, metrics, logger: quiet });
     try {
       await server.start();
       const text = await (await connectControl(dir)).getText('/metrics');

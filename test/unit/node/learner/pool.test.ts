@@ -54,6 +54,25 @@ describe('worker pool', () => {
     } finally { await pool.stop(); }
   });
 
+  it('runs queued tasks of a lower priority (an earlier round) before those queued earlier with a higher one', async () => {
+    const pool = new WorkerPool({ size: 1, prefer: ['wasm', 'cpu'] });
+    await pool.start();
+    try {
+      const { initial } = await pool.describe(spec);
+      const done: string[] = [];
+      const task = (name: string, priority: number) => pool.train(
+        { spec, weights: initial, dataset, indices: shards[0]!.subarray(0, 8), options: { epochs: 1, seed: name } }, { priority },
+      ).then(() => { done.push(name); });
+      // Submitted in one go: the first 16 (one worker's batch) go out at once, the rest wait in the queue.
+      const late = Array.from({ length: 20 }, (_, i) => task(`round-5-${i}`, 5));
+      const early = Array.from({ length: 4 }, (_, i) => task(`round-1-${i}`, 1));
+      await Promise.all([...late, ...early]);
+      const lastEarly = Math.max(...done.map((n, i) => (n.startsWith('round-1') ? i : -1)));
+      const firstQueuedLate = Math.min(...['round-5-16', 'round-5-17', 'round-5-18', 'round-5-19'].map((n) => done.indexOf(n)));
+      assert.ok(lastEarly < firstQueuedLate, `round 1 tasks ran before the queued round 5 tasks: ${done.join(' ')}`);
+    } finally { await pool.stop(); }
+  });
+
   it('rejects tasks before start with a clear error', async () => {
     const pool = new WorkerPool({ size: 1 });
     await assert.rejects(pool.describe(spec), /has not started/);

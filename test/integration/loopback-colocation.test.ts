@@ -1,0 +1,38 @@
+import '../../node/polyfill.js';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { announceTopic } from '../../protocols/constants.js';
+import { createMurmurNode, type MurmurNode } from '../../protocols/libp2p.js';
+
+const PEERS = 13;
+
+/**
+ * gossipsub penalises every peer of an IP once more than 10 peers came from it (and remembers identities
+ * that left with a score ≤ 0 for an hour). Daemons on one host all come from 127.0.0.1: with a dozen of
+ * them (or a local prober cycling identities) each one's score fell below the publish threshold, and
+ * announcements stopped. A device exempts loopback.
+ */
+describe('a device does not penalise peers on its own host for sharing 127.0.0.1', { timeout: 60_000 }, () => {
+  let device: MurmurNode;
+  const others: MurmurNode[] = [];
+  before(async () => {
+    device = await createMurmurNode({ transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], swarm: 'colo', reachability: { dht: false } });
+    device.services.pubsub.subscribe(announceTopic('colo'));
+    for (let i = 0; i < PEERS; i++) {
+      const n = await createMurmurNode({ transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], preset: 'swarm', swarm: 'colo' });
+      n.services.pubsub.subscribe(announceTopic('colo'));
+      others.push(n);
+      await n.dial(device.getMultiaddrs()[0]!);
+    }
+  });
+  after(() => Promise.all([device, ...others].map((n) => n.stop())));
+
+  it(`scores ${PEERS} loopback peers at 0 or more, not below the publish threshold`, async () => {
+    const ids = others.map((n) => n.peerId.toString());
+    // gossipsub learns a peer's IP when its stream opens; wait until all are known to the scorer.
+    for (let i = 0; i < 100 && device.services.pubsub.getPeers().length < PEERS; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(device.services.pubsub.getPeers().length, PEERS);
+    const scores = ids.map((id) => device.services.pubsub.getScore(id));
+    assert.ok(scores.every((s) => s >= 0), `scores ${scores.map((s) => s.toFixed(1)).join(', ')}`);
+  });
+});
