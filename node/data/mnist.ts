@@ -29,42 +29,27 @@ export function digitsDir(): string {
   }
 }
 
-/**
- * The pixel values of one digit file: `{"data":[v, v, …]}` scanned in place, without building the JS array
- * of 784 × ~1,000 numbers JSON.parse would (about 8 bytes each on the heap, and a heap that then stays
- * grown). `into` receives the values at `offset` when given; the count is returned either way, so a first
- * pass can size the shared buffer. Each value is converted as JSON.parse converts it (Number of the token).
- */
-function scanDigitFile(file: string, digit: number, into?: Float32Array, offset = 0): number {
-  let text: string;
+function readDigitFile(file: string, digit: number): Float32Array {
+  let parsed: unknown;
   try {
-    text = readFileSync(file, 'utf8');
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new DatasetError(`${file}: cannot read digit ${digit}: ${(err as Error).message}`);
   }
-  const open = text.indexOf('[');
-  const close = text.lastIndexOf(']');
-  if (!/^\s*\{\s*"data"\s*:\s*$/.test(text.slice(0, Math.max(0, open))) || close < open || !/^\s*\}\s*$/.test(text.slice(close + 1))) {
-    throw new DatasetError(`${file}: expected { "data": number[] } with a multiple of ${DIGIT_FEATURES} pixels`);
+  const data = (parsed as { data?: unknown } | null)?.data;
+  if (!Array.isArray(data) || data.length === 0 || data.length % DIGIT_FEATURES !== 0) {
+    throw new DatasetError(`${file}: expected { data: number[] } with a multiple of ${DIGIT_FEATURES} pixels, `
+      + `got ${Array.isArray(data) ? `${data.length} values` : typeof data}`);
   }
-  let count = 0;
-  let start = open + 1;
-  while (start < close) {
-    let end = text.indexOf(',', start);
-    if (end < 0 || end > close) end = close;
-    const token = text.slice(start, end).trim();
-    const v = token === '' ? Number.NaN : Number(token);
-    if (!(v >= 0 && v <= 1)) {
-      throw new DatasetError(`${file}: pixel ${count % DIGIT_FEATURES} of image ${Math.floor(count / DIGIT_FEATURES)} is ${JSON.stringify(token)}, expected a number in 0..1`);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v: unknown = data[i];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
+      throw new DatasetError(`${file}: pixel ${i % DIGIT_FEATURES} of image ${Math.floor(i / DIGIT_FEATURES)} is ${String(v)}, expected a number in 0..1`);
     }
-    if (into !== undefined) into[offset + count] = v;
-    count++;
-    start = end + 1;
+    out[i] = v;
   }
-  if (count === 0 || count % DIGIT_FEATURES !== 0) {
-    throw new DatasetError(`${file}: expected { "data": number[] } with a multiple of ${DIGIT_FEATURES} pixels, got ${count} values`);
-  }
-  return count;
+  return out;
 }
 
 /**
@@ -78,15 +63,15 @@ function scanDigitFile(file: string, digit: number, into?: Float32Array, offset 
 export function loadDigits(): Dataset {
   if (cached) return cached;
   const dir = digitsDir();
-  // Two passes over the files: count, then write straight into the shared buffer (no second copy).
-  const counts: number[] = [];
-  for (let d = 0; d < DIGIT_CLASSES; d++) counts.push(scanDigitFile(join(dir, `${d}.json`), d));
-  const rows = counts.reduce((n, c) => n + c / DIGIT_FEATURES, 0);
+  // Convert file by file so only one file's JS number array is alive at a time.
+  const perDigit: Float32Array[] = [];
+  for (let d = 0; d < DIGIT_CLASSES; d++) perDigit.push(readDigitFile(join(dir, `${d}.json`), d));
+  const rows = perDigit.reduce((n, a) => n + a.length / DIGIT_FEATURES, 0);
   const x = sharedFloat32(rows * DIGIT_FEATURES), y = sharedUint8(rows);
   let row = 0;
   for (let d = 0; d < DIGIT_CLASSES; d++) {
-    const n = counts[d]! / DIGIT_FEATURES;
-    if (scanDigitFile(join(dir, `${d}.json`), d, x, row * DIGIT_FEATURES) !== counts[d]) throw new DatasetError(`${dir}/${d}.json changed while it was read`);
+    const a = perDigit[d]!, n = a.length / DIGIT_FEATURES;
+    x.set(a, row * DIGIT_FEATURES);
     y.fill(d, row, row + n);
     row += n;
   }
@@ -98,7 +83,8 @@ export function loadDigits(): Dataset {
 
 /**
  * Drop the cached digits so their 31 MB can be freed once no one else holds them (a daemon keeps only its
- * share, peer-share.ts); a later loadDigits() reads the files again.
+ * share, peer-share.ts, and collects the start-up garbage, daemon-start.ts); a later loadDigits() reads
+ * the files again.
  */
 export function forgetDigits(): void {
   cached = undefined;
