@@ -18,8 +18,9 @@ const target = fileURLToPath(new URL('../aggregation/kernels/kernel-bytes.genera
 let wasm: Uint8Array | null = null;
 const { error, stderr } = await asc.main([
   source, '--outFile', 'kernels.wasm', '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd',
-  // The JS side owns the memory layout above __heap_base and grows it on demand.
-  '--initialMemory', '1', '--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads',
+  // The JS side owns the memory layout above __heap_base and grows it on demand. 512 MiB at the start (the OS
+  // commits pages only as they are touched), so resident kernel vectors rarely meet a growth (kernels/wasm.ts).
+  '--initialMemory', '8192',
 ], {
   writeFile(name: string, contents: Uint8Array | string) {
     if (name.endsWith('.wasm') && typeof contents !== 'string') wasm = contents;

@@ -10,10 +10,14 @@
  * (`Kernels.region`), carves it into typed views, calls the kernels and copies results out before the next
  * call; kernels are synchronous and a thread runs one at a time, so one scratch region per thread suffices.
  *
- * Resident vectors: the memory is shared (a SharedArrayBuffer), so growing it never detaches earlier views.
- * `kernelVectors` hands out Float32Arrays that live in reserved kernel memory for the life of the thread; a
- * rule given such a vector reads it in place instead of staging a copy (reading 40 MB of inputs costs about as
- * much as the whole sum, so for the mean of 100 × 100k floats the copy was more than half the time).
+ * Resident vectors: `kernelVectors` hands out Float32Arrays that live in reserved kernel memory for the life of
+ * the thread; a rule given such a vector reads it in place instead of staging a copy (reading 40 MB of inputs
+ * costs about as much as the whole sum, so for the mean of 100 × 100k floats the copy was more than half the
+ * time). Growing a WebAssembly memory detaches its old buffer and every view on it, so the memory starts at
+ * 512 MiB (scripts/build-kernels.ts; the OS commits pages only as they are touched) and, once a thread holds kernel
+ * vectors, refuses to grow with a RangeError rather than invalidate them. (A shared memory would never detach,
+ * but every TypedArray copy into or out of a SharedArrayBuffer takes V8's slower relaxed-atomic copy: 10–30%
+ * on the staged paths, which are the common ones.)
  */
 
 /** The parts of the WebAssembly JS API used here (the project's lib settings carry no DOM/WebAssembly types). */
@@ -90,14 +94,13 @@ export class Kernels {
   u16: Uint16Array;
   i32: Int32Array;
 
-  /** Every buffer object this memory has had (one per growth): views on any of them address the same bytes. */
-  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** Set once kernel vectors are handed out: from then on the memory must not grow (it would detach them). */
+  pinned = false;
 
   constructor(exports: KernelExports) {
     this.x = exports;
     this.base = (exports.heapBase() + 15) & ~15;
     this.buffer = exports.memory.buffer;
-    this.buffers.add(this.buffer);
     this.f32 = new Float32Array(this.buffer); this.f64 = new Float64Array(this.buffer);
     this.u8 = new Uint8Array(this.buffer); this.u16 = new Uint16Array(this.buffer); this.i32 = new Int32Array(this.buffer);
   }
@@ -121,7 +124,7 @@ export class Kernels {
    * one), else -1: kernels may read and write such a view in place, and scratch regions never overlap it.
    */
   addressOf(v: ArrayBufferView): number {
-    return this.buffers.has(v.buffer) && v.byteOffset + v.byteLength <= this.base ? v.byteOffset : -1;
+    return v.buffer === this.buffer && v.byteOffset + v.byteLength <= this.base ? v.byteOffset : -1;
   }
 
   /** A fresh scratch region: earlier regions' offsets become invalid. */
@@ -130,10 +133,14 @@ export class Kernels {
   /** Grow the memory to hold `end` bytes; refreshes the views when it grows. */
   ensure(end: number): void {
     const have = this.x.memory.buffer.byteLength;
-    if (end > have) this.x.memory.grow(Math.ceil((end - have) / 65536));
+    if (end > have) {
+      if (this.pinned) {
+        throw new RangeError(`aggregation kernels: need ${end} bytes of kernel memory, have ${have}; growing it would invalidate the kernelVectors handed out (allocate fewer, or before any kernel call needs more)`);
+      }
+      this.x.memory.grow(Math.ceil((end - have) / 65536));
+    }
     if (this.buffer !== this.x.memory.buffer) {
       this.buffer = this.x.memory.buffer;
-      this.buffers.add(this.buffer);
       this.f32 = new Float32Array(this.buffer); this.f64 = new Float64Array(this.buffer);
       this.u8 = new Uint8Array(this.buffer); this.u16 = new Uint16Array(this.buffer); this.i32 = new Int32Array(this.buffer);
     }
@@ -184,7 +191,7 @@ export function kernels(): Kernels | null { return active; }
  * `count` zeroed Float32Arrays of `length` floats for the life of this thread, in the kernel memory when the
  * kernels run (the rules then read them in place, no staging copy), else ordinary arrays. Allocate once and
  * reuse (a receive buffer per neighbour, a benchmark's inputs): the memory is never given back.
- * @throws RangeError when the kernel memory cannot grow that far (4 GiB per thread)
+ * @throws RangeError when the kernel memory cannot hold them (see the file header)
  */
 export function kernelVectors(count: number, length: number): Float32Array[] {
   if (!Number.isInteger(count) || count < 0 || !Number.isInteger(length) || length < 0) {
@@ -194,6 +201,7 @@ export function kernelVectors(count: number, length: number): Float32Array[] {
   if (!k) return Array.from({ length: count }, () => new Float32Array(length));
   const stride = (4 * length + 15) & ~15;
   const at = k.reserve(stride * count);
+  k.pinned = true;
   k.u8.fill(0, at, at + stride * count); // the range may have been scratch before
   return Array.from({ length: count }, (_, j) => new Float32Array(k.f32.buffer, at + j * stride, length));
 }

@@ -1,7 +1,7 @@
 /**
  * Inputs that live in kernel memory (`kernelVectors`): the rules read them in place, without staging copies,
  * and give the same bits as with ordinary arrays and as the scalar JS versions, whether all, some or none of
- * the inputs (and the output) are resident; growing the memory leaves resident views intact.
+ * the inputs (and the output) are resident; the memory never grows under resident views.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,13 +42,14 @@ function js<T>(fn: () => T): T {
 }
 
 describe('resident kernel vectors', () => {
-  it('live in kernel memory, start zeroed and survive the memory growing', () => {
+  it('live in kernel memory, start zeroed, and the memory refuses to grow under them', () => {
     const k = kernels()!;
     const [v] = kernelVectors(1, 1000);
     assert.ok(k.addressOf(v!) >= 0);
     assert.ok(v!.every((x) => x === 0));
     v!.fill(3.5);
-    k.ensure(k.x.memory.buffer.byteLength + 64 * 65536);
+    // Growing would detach every view on the memory: refused with a clear error, the vector intact.
+    assert.throws(() => k.ensure(k.x.memory.buffer.byteLength + 64 * 65536), (e: unknown) => e instanceof RangeError && /kernelVectors/.test(e.message));
     assert.equal(v!.length, 1000);
     assert.equal(k.f32[k.addressOf(v!) / 4 + 999], 3.5);
     assert.equal(k.addressOf(new Float32Array(10)), -1);
