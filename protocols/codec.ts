@@ -1,5 +1,5 @@
 /**
- * Model frames: the wire format of `/murmur/model/1.0.0` (DESIGN.md "Wire protocol"). One frame per
+ * Model frames: the wire format of `/murmur/model/1.0.0` and `1.1.0` (DESIGN.md "Wire protocol"). One frame per
  * length-prefixed message; the length prefix belongs to the stream layer, not to this codec.
  *
  * Layout (all numbers little-endian; offsets in bytes from the start of the frame):

@@ -78,6 +78,7 @@ export class Libp2pNetwork implements Network {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly seen = new Map<string, number>();
+  private readonly peerIds = new Map<string, PeerId>();
   private stopController = new AbortController();
   private started = false;
   private stopAnnouncementWatch: (() => void) | null = null;
@@ -138,7 +139,7 @@ export class Libp2pNetwork implements Network {
 
   /** Push bytes already encoded (benchmarks, fuzzers, hostile-peer tests); resolves with their size. */
   async sendBytes(to: string, bytes: Uint8Array, options: SendOptions = {}): Promise<number> {
-    await this.exchange.send(parsePeer(to), bytes, options);
+    await this.exchange.send(this.peerIdOf(to), bytes, options);
     return bytes.byteLength;
   }
 
@@ -212,6 +213,16 @@ export class Libp2pNetwork implements Network {
   /** Frame counters with the reasons peers refused our frames (`rejectedByRemote`), beyond `traffic()`. */
   exchangeCounters(): ReturnType<ModelExchange['counters']> {
     return this.exchange.counters();
+  }
+
+  /** The PeerId of `peer`, parsed once per peer (sends to a neighbour repeat every round). */
+  private peerIdOf(peer: string): PeerId {
+    let id = this.peerIds.get(peer);
+    if (id === undefined) {
+      id = parsePeer(peer);
+      this.peerIds.set(peer, id);
+    }
+    return id;
   }
 
   private onConnectionEvent(evt: CustomEvent<PeerId>): void {

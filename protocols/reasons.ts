@@ -19,7 +19,7 @@ export type InboxRejectReason = 'duplicate' | 'inbox-full' | 'stale';
 
 /**
  * Reasons a receiver can send back in its reply. The reply byte is 1 + the index in `ACK_REJECT_REASONS`,
- * so this order is part of /murmur/model/1.0.0: append only, and bump the protocol version otherwise.
+ * so this order is part of /murmur/model/1.0.0 and 1.1.0: append only, and bump the protocol versions otherwise.
  */
 export const ACK_REJECT_REASONS = [
   'truncated', 'bad-magic', 'unsupported-version', 'unknown-kind', 'unknown-encoding', 'foreign-swarm',

@@ -16,7 +16,8 @@
  * last, which is excluded because the runner evaluates every peer there, not 10%. A round's time is the interval
  * between two finalised round records. The figure is the median over the timed rounds, or their mean if that is
  * larger: over libp2p, peers drift apart (push gossip waits only for the peers that push to you), so rounds can
- * close in bursts after a straggler, and a median of short intervals would hide the slow one. Both are printed.
+ * close in bursts after a straggler, and a median of short intervals would hide the slow one. Both are printed,
+ * with the p95 round time; the memory rows also check p95 ≤ 2 × median (issue 16: no straggler bursts).
  * About 5 minutes on 2 cores, most of it the memory transport's 500-peer runs.
  *
  * Each line also gives, per round, the CPU time of the main thread and of the other threads (training workers,

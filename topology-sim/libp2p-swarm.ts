@@ -35,6 +35,17 @@ export interface Libp2pSwarmInit extends SwarmInit {
 
 export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Clock }
 
+/**
+ * One dial's deadline during bring-up, ms: as the swarm preset's dial timeout (protocols/libp2p.ts). In one
+ * process a dial is slow only when the thread is starved; on a loaded machine 500-peer bring-ups lost dials
+ * at 60 s.
+ */
+const DIAL_TIMEOUT_MS = 120_000;
+/** Tries of a dial between two peers of this process before the bring-up fails. */
+const LOCAL_DIAL_ATTEMPTS = 3;
+/** Nodes created at once: their start-up awaits (key derivation, listeners) overlap. */
+const CREATE_CONCURRENCY = 16;
+
 export class Libp2pSwarm implements Swarm {
   readonly nodes: MurmurNode[] = [];
   readonly networks: Network[] = [];
@@ -60,12 +71,12 @@ export class Libp2pSwarm implements Swarm {
     const { init } = this;
     const n = init.peers.length;
     const logger = this.components.logger ?? silentLogger();
-    for (const i of this.hosted) {
-      const node = await createMurmurNode({
-        transport: init.transport, seed: swarmPeerSeed(init.seed, i), preset: 'swarm', swarm: init.swarm,
-        listen: init.shares ? [init.shares.address(i)] : init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
-      });
-      this.nodes.push(node);
+    const create = (i: number): Promise<MurmurNode> => createMurmurNode({
+      transport: init.transport, seed: swarmPeerSeed(init.seed, i), preset: 'swarm', swarm: init.swarm,
+      listen: init.shares ? [init.shares.address(i)] : init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
+    });
+    for (let at = 0; at < this.hosted.length; at += CREATE_CONCURRENCY) {
+      this.nodes.push(...await Promise.all(this.hosted.slice(at, at + CREATE_CONCURRENCY).map(create)));
     }
     this.ids = init.shares ? await swarmPeerIds(init.seed, n) : this.nodes.map((nd) => nd.peerId.toString());
     for (const [l, i] of this.hosted.entries()) {
@@ -95,13 +106,15 @@ export class Libp2pSwarm implements Swarm {
     let next = 0;
     const dialOne = async (i: number, j: number): Promise<void> => {
       const node = this.nodes[this.local.get(i)!]!;
-      const target = this.local.has(j) ? this.nodes[this.local.get(j)!]!.getMultiaddrs()[0]!.toString() : `${shares!.address(j)}/p2p/${this.ids[j]!}`;
-      for (let attempt = 0; ; attempt++) {
+      const local = this.local.has(j);
+      const target = local ? this.nodes[this.local.get(j)!]!.getMultiaddrs()[0]!.toString() : `${shares!.address(j)}/p2p/${this.ids[j]!}`;
+      for (let attempt = 1; ; attempt++) {
         try {
-          await node.dial(multiaddr(target), { signal: deadline(60_000) });
+          await node.dial(multiaddr(target), { signal: deadline(DIAL_TIMEOUT_MS) });
           return;
         } catch (err) {
-          if (!shares || Date.now() > giveUpAt) throw err;
+          // A local dial fails only when this thread was starved past its deadline: try again (bounded).
+          if (local ? attempt >= LOCAL_DIAL_ATTEMPTS : Date.now() > giveUpAt) throw err;
           await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
         }
       }
