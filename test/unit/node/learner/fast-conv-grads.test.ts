@@ -27,7 +27,7 @@ function grads(backend: string, c: Case, xv: Float32Array, fv: Float32Array, rv:
   });
 }
 
-function maxRelErr(a: Float32Array, b: Float32Array): number {
+function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0, den = 0;
   for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i]! - b[i]!)); den = Math.max(den, Math.abs(b[i]!)); }
   return num / Math.max(den, 1e-12);
