@@ -8,3 +8,14 @@ import { createHash } from 'node:crypto';
 export function modelHash(vector: Float32Array): string {
   return createHash('sha256').update(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength)).digest('hex').slice(0, 16);
 }
+
+/**
+ * Give `target` a `modelHash` of `vector` computed on its first read. Engines replace the state vector on
+ * every change (copying writes, never in place), so the array captured here still holds the round's model
+ * when a reader comes: the daemon's commit reads it at once, while the simulator never reads most of them
+ * (one SHA-256 per peer and round was ~6% of a 500-peer MLP round's main thread).
+ */
+export function withModelHash<T extends object>(target: T, vector: Float32Array): T & { readonly modelHash: string } {
+  let hash: string | undefined;
+  return Object.defineProperty(target, 'modelHash', { enumerable: true, get: () => (hash ??= modelHash(vector)) }) as T & { readonly modelHash: string };
+}

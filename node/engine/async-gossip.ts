@@ -5,7 +5,7 @@
  * serialised through one chain, so a merge never interleaves with a training step. A "round" here is one
  * period: history, evaluation and commits happen once per period.
  */
-import { modelHash } from '../model-hash.js';
+import { withModelHash } from '../model-hash.js';
 import type { ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
@@ -69,12 +69,12 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
       const e0 = ctx.clock.now();
       const evaluation = await evaluateIfDue(ctx, round, signal);
       ctx.state.round = round;
-      await ctx.finishRound({
-        round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age,
+      await ctx.finishRound(withModelHash({
+        round, time: ctx.clock.now(), age: ctx.state.age,
         trainLoss: trainSteps ? trainLoss / trainSteps : null, samples, evaluation,
         received: merged, expected: 0, timedOut: false, sendFailures: pushed.failures, bytesOut: pushed.bytes,
         phaseMs: { train: trainMs, exchange: ctx.clock.now() - t0 - trainMs - mergeMs, aggregate: mergeMs, evaluate: ctx.clock.now() - e0 },
-      });
+      }, ctx.state.vector));
       merged = 0; trainLoss = 0; trainSteps = 0; samples = 0; mergeMs = 0; trainMs = 0;
       ctx.setPhase('idle');
     }

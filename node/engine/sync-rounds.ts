@@ -4,7 +4,7 @@
  * sender id, so a simulation with one seed is bit-identical whatever the delivery order.
  */
 import { anySignal } from '../deadline.js';
-import { modelHash } from '../model-hash.js';
+import { withModelHash } from '../model-hash.js';
 import type { EngineContext, NeighbourProgress, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
 
@@ -72,12 +72,12 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
   ctx.setPhase('evaluating');
   const evaluation = await evaluateIfDue(ctx, round, signal);
   ctx.state.round = round;
-  const summary: RoundSummary = {
-    round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age,
+  const summary: RoundSummary = withModelHash({
+    round, time: ctx.clock.now(), age: ctx.state.age,
     trainLoss: Number.isFinite(trained.loss) ? trained.loss : null, samples: trained.samples, evaluation,
     received, expected, timedOut, sendFailures, bytesOut,
     phaseMs: { train: t1 - t0, exchange: t2 - t1 - aggregateMs, aggregate: aggregateMs, evaluate: ctx.clock.now() - t2 },
-  };
+  }, ctx.state.vector);
   ctx.setPhase('committing');
   await ctx.finishRound(summary);
   ctx.setPhase('idle');

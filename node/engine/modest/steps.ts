@@ -1,6 +1,6 @@
 /** The MoDeST engine's hand-offs to the shared machinery: an aggregator's input, an announcement, a finished round's summary. */
 import type { AggregateInput, Contribution } from '../../algorithms/types.js';
-import { modelHash } from '../../model-hash.js';
+import { withModelHash } from '../../model-hash.js';
 import type { MembershipAdvertisement } from '../../network.js';
 import type { EngineContext } from '../context.js';
 import { evaluateIfDue } from '../steps.js';
@@ -28,9 +28,9 @@ export async function finishRound(ctx: EngineContext, a: RoundAccount, signal: A
   const e0 = ctx.clock.now();
   const evaluation = await evaluateIfDue(ctx, a.round, signal);
   a.phaseMs.evaluate += ctx.clock.now() - e0;
-  await ctx.finishRound({
-    round: a.round, time: ctx.clock.now(), modelHash: modelHash(ctx.state.vector), age: ctx.state.age, trainLoss: a.trainLoss,
+  await ctx.finishRound(withModelHash({
+    round: a.round, time: ctx.clock.now(), age: ctx.state.age, trainLoss: a.trainLoss,
     samples: a.samples, evaluation, received: a.received, expected: a.expected, timedOut: a.timedOut, sendFailures: a.sendFailures,
     bytesOut: a.bytesOut, phaseMs: { ...a.phaseMs }, roles: [...a.roles].sort(),
-  });
+  }, ctx.state.vector));
 }

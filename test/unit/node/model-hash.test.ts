@@ -1,0 +1,19 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { modelHash, withModelHash } from '../../../node/model-hash.js';
+
+describe('model hash', () => {
+  it('is the first 16 hex digits of SHA-256 over the little-endian bytes', () => {
+    // sha256 of 8 zero bytes = af5570f5a1810b7a…
+    assert.equal(modelHash(new Float32Array(2)), 'af5570f5a1810b7a');
+  });
+
+  it('withModelHash reads the captured vector on first access, once, and shows in JSON', () => {
+    const v = Float32Array.of(1, 2, 3);
+    const s = withModelHash({ round: 4 }, v);
+    assert.equal(s.modelHash, modelHash(v));
+    assert.deepEqual(JSON.parse(JSON.stringify(s)), { round: 4, modelHash: modelHash(v) });
+    v[0] = 9; // an engine never writes in place; the memo proves the hash is taken once
+    assert.equal(s.modelHash, modelHash(Float32Array.of(1, 2, 3)));
+  });
+});
