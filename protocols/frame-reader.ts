@@ -39,7 +39,10 @@ export class FrameReader {
   /** Length of the frame at the head of the buffer once its prefix is complete, else -1. */
   private length = -1;
   private prefixBytes = 0;
+  /** A violation of the framing (overlong prefix or length, buffer overflow): the frame is refused. */
   private failure: Error | null = null;
+  /** The stream's own error when it ended by a reset (counts only if it cut a frame short). */
+  private streamError: Error | null = null;
   private ended = false;
   private wake: (() => void) | null = null;
 
@@ -77,13 +80,16 @@ export class FrameReader {
       }
       if (this.ended) {
         if (this.buffer.byteLength === 0) return null;
-        throw new UnexpectedEOFError(`stream ended ${this.buffer.byteLength} bytes into a frame`);
+        throw this.streamError ?? new UnexpectedEOFError(`stream ended ${this.buffer.byteLength} bytes into a frame`);
       }
       await this.next(options.signal);
     }
   }
 
-  /** Resolves once bytes of a next frame are buffered (true) or the stream ended first (false). */
+  /**
+   * Resolves once bytes of a next frame are buffered or refused (true), or the stream ended first, gracefully
+   * or by a reset (false: between frames a reset cut nothing short).
+   */
   async waitForBytes(options: { signal?: AbortSignal } = {}): Promise<boolean> {
     while (!this.pending && this.failure === null && !this.ended) await this.next(options.signal);
     return this.pending || this.failure !== null;
@@ -119,7 +125,7 @@ export class FrameReader {
 
   private onEnd(evt: Event): void {
     const error = (evt as Event & { error?: Error }).error;
-    if (error != null && this.failure === null) this.failure = error;
+    if (error != null && this.streamError === null) this.streamError = error;
     this.ended = true;
     this.wake?.();
   }

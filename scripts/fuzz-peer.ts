@@ -253,11 +253,13 @@ export function compareWithReceiver(tally: FuzzTally, row: Pick<PeerInfo, 'frame
  * outbound stream cap is `maxOutboundStreams` (default 8, as a daemon's); raise it to push past a
  * receiver's inbound cap.
  */
-export async function fuzzSender(seed: string | number, options: { maxOutboundStreams?: number } = {}): Promise<{ node: MurmurNode; exchange: ModelExchange; stop(): Promise<void> }> {
+export async function fuzzSender(seed: string | number, options: { maxOutboundStreams?: number; streamProtocol?: null } = {}): Promise<{ node: MurmurNode; exchange: ModelExchange; stop(): Promise<void> }> {
   const node = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: `fuzz-peer-${seed}`, listen: ['/ip4/127.0.0.1/tcp/0'] });
   const exchange = modelExchange({
     receiver: fixedReceiver({ reason: 'bad-header', detail: 'the fuzzer accepts nothing' }), sendTimeoutMs: 30_000,
     ...(options.maxOutboundStreams === undefined ? {} : { maxOutboundStreams: options.maxOutboundStreams }),
+    // null: a sender that speaks only /murmur/model/1.0.0, one stream (and one receiver slot) per frame.
+    ...(options.streamProtocol === undefined ? {} : { streamProtocol: options.streamProtocol }),
   })({
     registrar: node, connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
   });

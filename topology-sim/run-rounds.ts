@@ -43,6 +43,7 @@ export class RoundCollector {
   /** Overlapping rounds: every round up to this one is closed or closing. */
   private closedUpTo = 0;
   private readonly closing = new Set<number>();
+  private readonly reporters = new Map<number, number>();
   /** Overlapping rounds: bytes of a hand-off repeated after its round was recorded (liveness), for the next record. */
   private lateBytes = 0;
   private readonly gone = new Set<number>();
@@ -94,8 +95,14 @@ export class RoundCollector {
     }
   }
 
+  /** Honest hosted peers online in `round`; counted once per round (every report asks: O(N²) at 10,000 peers). */
   private expectedReporters(round: number): number {
-    return this.b.honest.filter((i) => this.hosted.has(i) && this.b.churn.online(i, round)).length;
+    let n = this.reporters.get(round);
+    if (n === undefined) {
+      n = this.b.honest.filter((i) => this.hosted.has(i) && this.b.churn.online(i, round)).length;
+      this.reporters.set(round, n);
+    }
+    return n;
   }
 
   private closeUpTo(upTo: number): void {

@@ -38,6 +38,7 @@ describe('fuzzing a live peer over /murmur/model/1.0.0', { timeout: 120_000 }, (
   let receiver: Libp2pNetwork;
   let control: ControlServer;
   let sender: Awaited<ReturnType<typeof fuzzSender>>;
+  let receiverAddress: Multiaddr;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'murmur-live-fuzz-'));
@@ -56,7 +57,8 @@ describe('fuzzing a live peer over /murmur/model/1.0.0', { timeout: 120_000 }, (
     control = controlServer({ dataDir: dir })({ source, metrics: createMetrics(), logger: { debug() {}, info() {}, warn() {}, error() {} } });
     await control.start();
     sender = await fuzzSender(SEED, { maxOutboundStreams: 4 * DEFAULT_MAX_INBOUND_STREAMS });
-    await sender.node.dial(node.getMultiaddrs()[0]!);
+    receiverAddress = node.getMultiaddrs()[0]!;
+    await sender.node.dial(receiverAddress);
   });
 
   after(async () => {
@@ -95,7 +97,12 @@ describe('fuzzing a live peer over /murmur/model/1.0.0', { timeout: 120_000 }, (
     assert.deepEqual(got.map((f) => f.values?.[0]), [0.5]);
   });
 
-  it(`answers 'busy' to a peer that already has ${DEFAULT_MAX_INBOUND_STREAMS} frames in flight, counts it, and serves it again after`, async () => {
+  it(`answers 'busy' to a peer that already has ${DEFAULT_MAX_INBOUND_STREAMS} frames in flight, counts it, and serves it again after`, async (t) => {
+    // A 1.0.0 sender: each frame takes a stream and a receiver slot (a 1.1.0 sender's kept stream holds one
+    // slot for all its frames, so it is not refused while it keeps it).
+    const sender = await fuzzSender(`${SEED}-busy`, { maxOutboundStreams: 4 * DEFAULT_MAX_INBOUND_STREAMS, streamProtocol: null });
+    t.after(() => sender.stop());
+    await sender.node.dial(receiverAddress);
     const to = sender.node.getConnections()[0]!.remotePeer;
     const me = sender.node.peerId.toString();
     const client = await connectControl(dir);
