@@ -11,7 +11,7 @@ import { datasetParts } from './data/dataset.js';
 import { loadPeerData } from './data/peer-share.js';
 import { backendTip, describeBackend, type BackendName } from './learner/backend-info.js';
 import { WorkerPool } from './learner/pool.js';
-import { DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
+import { DEFAULT_JOIN_WAIT_MS, DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import type { Network } from './network.js';
 import { registerStallGauge, StallDetector } from './stall.js';
@@ -74,7 +74,7 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
 }
 
 /**
- * The join phase of a daemon (node/join.ts): wait up to two announcement periods for the neighbours'
+ * The join phase of a daemon (node/join.ts): wait up to two announcement periods (at least 10 s) for the neighbours'
  * rounds, then fetch a neighbour's model over /murmur/state/1.0.0 when fresh or far behind. A daemon with
  * no way to find a neighbour (no bootstrap peer, no mDNS, no configured list: the first peer of a swarm)
  * does not wait. MoDeST only waits (its members are then in its initial view); it gets its model through
@@ -82,7 +82,10 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
  */
 function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook {
   const canFindNeighbours = cfg.network.bootstrap.length > 0 || cfg.network.mdns || cfg.network.neighbours !== 'connected';
-  return joinPhase({ waitMs: canFindNeighbours ? 2 * cfg.network.announceEveryMs : 0, fetchState: engine !== 'modest' }, {
+  // The wait ends a second after the first announcement; the bound matters only when none comes: under
+  // load (30-90 s starts at load 50 on 2 cores) gossipsub took longer than 2 periods of 2 s to deliver one.
+  const waitMs = canFindNeighbours ? Math.max(2 * cfg.network.announceEveryMs, DEFAULT_JOIN_WAIT_MS) : 0;
+  return joinPhase({ waitMs, fetchState: engine !== 'modest' }, {
     neighbours,
     requestState: async (peer, options) => {
       const service = node.services.state;

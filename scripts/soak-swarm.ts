@@ -47,7 +47,7 @@ function printPass(algorithm: string, report: SoakPassReport, reference: number[
     ].join(' '));
   }
   const starting = report.peers.filter((p) => p.startingAtEnd).map((p) => p.index);
-  if (starting.length > 0) console.log(`still starting at the end (restarted, no 'murmur daemon running' yet; counted at their committed round): peer ${starting.join(', ')}`);
+  if (starting.length > 0) console.log(`restarted and still starting or joining at the end (rounds read once they landed): peer ${starting.join(', ')}`);
   if (report.hostile) {
     const h = report.hostile;
     console.log(`hostile peer: ${h.attacks} attacks (${Object.entries(h.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}), ${h.refused} refused at the door, ${h.identities} identities`);

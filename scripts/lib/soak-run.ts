@@ -53,7 +53,10 @@ export interface SoakPeerReport {
   readonly live: boolean;
   /** Last round finished when the run ended, before the daemons were stopped. */
   readonly roundAtEnd: number;
-  /** Its process was still starting (no 'murmur daemon running' yet) when the run ended: a restart under load. */
+  /**
+   * A restart that had finished no round yet when the run ended (still starting or joining under load);
+   * the end is then read once it landed (or 3 round timeouts later), for every peer at the same moment.
+   */
   readonly startingAtEnd: boolean;
 }
 
@@ -159,10 +162,15 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
     // Events run in time order; one that takes long (a slow start) delays the next, never reorders them.
     for (const e of events) { await at(e.atMs); await e.run(); }
     await at(plan.shape.durationMs);
-    for (let i = 0; i < n; i++) {
-      roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
-      startingAtEnd[i] = running(i) && !logEntries(current(i)!.proc).some((e) => e.msg === 'murmur daemon running');
-    }
+    // A restart still starting or joining at the end (no round in its new life yet) gets up to the stall
+    // limit (3 round timeouts) to land; then every peer's round is read at that same moment.
+    for (let i = 0; i < n; i++) startingAtEnd[i] = running(i) && rounds(current(i)!.proc).length === 0;
+    await Promise.all(startingAtEnd.map(async (starting, i) => {
+      if (!starting) return;
+      const life = current(i)!;
+      await waitFor(`peer ${i}'s first round`, async () => rounds(life.proc).length > 0 || life.endedAt !== null, 3 * init.roundTimeoutMs).catch(() => null);
+    }));
+    for (let i = 0; i < n; i++) roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
   } finally {
     hostileStop.abort();
     clearInterval(rssTimer);
