@@ -25,17 +25,13 @@ import { ModestConfigError } from './errors.js';
 import { RoundLedger } from './ledger.js';
 import { Membership } from './membership.js';
 import type { ModestSettings } from './settings.js';
-import { aggregateInput, announceRound, finishRound } from './steps.js';
+import { aggregateInput, announceRound, announceWithRetry, finishRound } from './steps.js';
 import { EngineTasks } from './tasks.js';
 import { aggregatedRound, modelsNeeded, trainedModelIndex } from './view.js';
 import { ProgressWatch } from './watch.js';
 
 /** Registry name MoDeST peers announce under; other algorithms' announcements are ignored. */
 export const MODEST_ALGORITHM = 'modest';
-/** A join advertisement that could not be published (no gossipsub peer yet) is retried this often… */
-const ADVERTISE_RETRY_MS = 1000;
-/** …at most this many times in all. */
-const ADVERTISE_ATTEMPTS = 5;
 /** A newcomer contacts this many known peers per sampled trainer (HEAD: min(10·s, |known|)). */
 const JOIN_CONTACTS_PER_SAMPLE = 10;
 
@@ -379,15 +375,7 @@ export class ModestEngine implements Engine {
       const contacts = ctx.rng(this.estimate(), 'modest-join').sample(known, Math.min(JOIN_CONTACTS_PER_SAMPLE * this.s.sampleSize, known.length));
       await Promise.all(contacts.map((p) => this.ping(p)));
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.announce(this.estimate(), adv);
-        return;
-      } catch (err) {
-        if (this.signal.aborted || attempt >= ADVERTISE_ATTEMPTS) { this.ctx.logger.warn({ err }, 'could not advertise the join'); return; }
-        await this.ctx.clock.sleep(ADVERTISE_RETRY_MS, { signal: this.signal });
-      }
-    }
+    await announceWithRetry(ctx, () => this.announce(this.estimate(), adv), this.signal);
   }
 
   private announce(round: number, membership?: MembershipAdvertisement): Promise<void> {

@@ -23,6 +23,24 @@ export function announceRound(ctx: EngineContext, algorithm: string, round: numb
   });
 }
 
+/** A join advertisement that could not be published (no gossipsub peer yet) is retried this often… */
+const ADVERTISE_RETRY_MS = 1000;
+/** …at most this many times in all. */
+const ADVERTISE_ATTEMPTS = 5;
+
+/** Publish a join advertisement, retrying while nobody is there to take it; gives up with a warning. */
+export async function announceWithRetry(ctx: EngineContext, announce: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await announce();
+      return;
+    } catch (err) {
+      if (signal.aborted || attempt >= ADVERTISE_ATTEMPTS) { ctx.logger.warn({ err }, 'could not advertise the join'); return; }
+      await ctx.clock.sleep(ADVERTISE_RETRY_MS, { signal });
+    }
+  }
+}
+
 /** Evaluate if due and publish one round's account (what this peer did as trainer and aggregator). */
 export async function finishRound(ctx: EngineContext, a: RoundAccount, signal: AbortSignal): Promise<void> {
   const e0 = ctx.clock.now();
