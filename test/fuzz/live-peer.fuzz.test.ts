@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Multiaddr } from '@multiformats/multiaddr';
 import { makeLayout } from '../../aggregation/layout.js';
 import { connectControl } from '../../node/control/client.js';
 import { createMetrics } from '../../node/control/metrics.js';
