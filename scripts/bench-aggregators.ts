@@ -19,7 +19,8 @@ import { fmtMs, jsonMode, printEnv, timeIt, verdict, type Check, type Timing } f
 import { rngFor } from '../node/data/rng.js';
 import { makeLayout, type Layout } from '../aggregation/layout.js';
 import { mean, weightedMean } from '../aggregation/mean.js';
-import { centeredClipping, coordinateMedian, krum, multiKrum, trimmedMean } from '../aggregation/robust.js';
+import { krum, multiKrum } from '../aggregation/krum.js';
+import { centeredClipping, coordinateMedian, trimmedMean } from '../aggregation/robust.js';
 import { varianceCorrectedMean } from '../aggregation/variance-corrected.js';
 import { integrate, prioritise, type BristlePeer } from '../aggregation/bristle.js';
 import { sortedInitialValues, voteRankings } from '../aggregation/frl.js';

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { mean, weightedMean } from '../../aggregation/mean.js';
-import { centeredClipping, coordinateMedian, krumMinInputs, multiKrum, trimmedMean } from '../../aggregation/robust.js';
+import { krumMinInputs, multiKrum } from '../../aggregation/krum.js';
+import { centeredClipping, coordinateMedian, trimmedMean } from '../../aggregation/robust.js';
 import { encodingParam } from './dpsgd.js';
 import type { AggregateInput, AlgorithmDefinition, AlgorithmInstance } from './types.js';
 import { fullExchange } from './types.js';

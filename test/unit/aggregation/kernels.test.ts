@@ -9,7 +9,8 @@ import { kernelInfo, kernels, useWasmKernels } from '../../../aggregation/kernel
 import { mean, weightedMean } from '../../../aggregation/mean.js';
 import { mixModels } from '../../../aggregation/mixing.js';
 import { ageMerge } from '../../../aggregation/gossip-age.js';
-import { centeredClipping, coordinateMedian, krumScores, pairwiseSquaredDistances, trimmedMean } from '../../../aggregation/robust.js';
+import { krumScores, pairwiseSquaredDistances } from '../../../aggregation/krum.js';
+import { centeredClipping, coordinateMedian, trimmedMean } from '../../../aggregation/robust.js';
 import { rngFor } from '../../../node/data/rng.js';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { tensorVariance, VarianceCorrectionBuffer, varianceCorrectedMean } from '../../../aggregation/variance-corrected.js';

@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  centeredClipping, coordinateMedian, isBlanchardResilient, krum, krumMinInputs, krumScores, multiKrum, multiKrumSelect,
-  pairwiseSquaredDistances, trimmedMean, trimmedMeanMinInputs,
-} from '../../../aggregation/robust.js';
+  isBlanchardResilient, krum, krumMinInputs, krumScores, multiKrum, multiKrumSelect, pairwiseSquaredDistances,
+} from '../../../aggregation/krum.js';
+import { centeredClipping, coordinateMedian, trimmedMean, trimmedMeanMinInputs } from '../../../aggregation/robust.js';
 import { rngFor } from '../../../node/data/rng.js';
 import { FC_OPTIONS, assertClose, assertCode, f32, permutationArb, vectorsArb } from './arbitraries.js';
 
