@@ -19,6 +19,7 @@ import { LevelDatastore } from 'datastore-level';
 import type { Datastore } from 'interface-datastore';
 import { Level } from 'level';
 import { StoreError, describeCause, isDiskFull } from '../store-errors.js';
+import { openError, readError, writeError } from './level-errors.js';
 import { ensureDataDir, loadOrCreateIdentity } from './identity.js';
 import {
   KEY_CKPT_INDEX, KEY_COMMIT, KEY_CURRENT, KEY_EXTRA, ckptKey, histKey, jsonBytes, modelKeyOf,
@@ -34,16 +35,6 @@ import { verifyStore } from './verify.js';
 
 type Db = Level<string, Uint8Array>;
 type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
-
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** LevelDB reports the reason an open failed in `cause` (classic-level). */
-function openFailureCode(err: unknown): string | undefined {
-  return errorCode((err as { cause?: unknown } | null)?.cause) ?? errorCode(err);
-}
 
 class LevelStore implements Store {
   private readonly dataDir: string;
@@ -97,7 +88,7 @@ class LevelStore implements Store {
     try {
       await db.open();
     } catch (err) {
-      throw this.openError(this.dbDir, err);
+      throw openError(this.dbDir, err);
     }
     try {
       const commit = await db.get(KEY_COMMIT);
@@ -106,7 +97,7 @@ class LevelStore implements Store {
       this.ckptIndex = index === undefined ? [] : parseCheckpointIndex(this.dbDir, index);
     } catch (err) {
       await db.close();
-      throw err instanceof StoreError ? err : this.readError('meta/', err);
+      throw err instanceof StoreError ? err : readError({ dataDir: this.dataDir, dbDir: this.dbDir }, 'meta/', err);
     }
     return db;
   }
@@ -133,19 +124,6 @@ class LevelStore implements Store {
     this.reopening = false;
     this.writeFailed = false;
     return this.db;
-  }
-
-  private openError(dir: string, err: unknown): StoreError {
-    const code = openFailureCode(err);
-    if (code === 'LEVEL_LOCKED') {
-      return new StoreError('ERR_STORE_LOCKED',
-        `the database ${dir} is locked by another process (or another Store in this one): a murmur daemon may already be ` +
-        'running with this data directory; stop it or choose another data directory', { cause: err });
-    }
-    if (code === 'LEVEL_CORRUPTION') {
-      return new StoreError('ERR_STORE_CORRUPT', `the database ${dir} is corrupt: ${describeCause(err)}`, { cause: err });
-    }
-    return new StoreError('ERR_STORE_OPEN', `cannot open the database ${dir}: ${describeCause(err)}`, { cause: err });
   }
 
   async stop(): Promise<void> {
@@ -183,19 +161,12 @@ class LevelStore implements Store {
     return this.db;
   }
 
-  private readError(key: string, err: unknown): StoreError {
-    const code = errorCode(err);
-    if (code === 'LEVEL_CORRUPTION') return new StoreError('ERR_STORE_CORRUPT', `reading ${key} in ${this.dbDir}: ${describeCause(err)}`, { cause: err });
-    if (code === 'LEVEL_DATABASE_NOT_OPEN') return new StoreError('ERR_STORE_CLOSED', `the store at ${this.dataDir} was closed while reading ${key}`, { cause: err });
-    return new StoreError('ERR_STORE_READ', `cannot read ${key} in ${this.dbDir}: ${describeCause(err)}`, { cause: err });
-  }
-
   private async getRaw(key: string): Promise<Uint8Array | undefined> {
     const db = this.requireDb();
     try {
       return await db.get(key);
     } catch (err) {
-      throw this.readError(key, err);
+      throw readError({ dataDir: this.dataDir, dbDir: this.dbDir }, key, err);
     }
   }
 
@@ -206,7 +177,7 @@ class LevelStore implements Store {
     try {
       for await (const entry of db.iterator(range)) out.push(entry);
     } catch (err) {
-      throw this.readError(range.gte ?? range.lte ?? '?', err);
+      throw readError({ dataDir: this.dataDir, dbDir: this.dbDir }, range.gte ?? range.lte ?? '?', err);
     }
     return out;
   }
@@ -216,7 +187,7 @@ class LevelStore implements Store {
     try {
       return await db.keys(range).all();
     } catch (err) {
-      throw this.readError(range.gte, err);
+      throw readError({ dataDir: this.dataDir, dbDir: this.dbDir }, range.gte, err);
     }
   }
 
@@ -254,7 +225,7 @@ class LevelStore implements Store {
     try {
       await level.open({ createIfMissing: true });
     } catch (err) {
-      throw this.openError(dir, err);
+      throw openError(dir, err);
     }
     const ds = new LevelDatastore(level);
     await ds.open();
@@ -370,22 +341,12 @@ class LevelStore implements Store {
     try {
       await db.batch(ops, { sync: this.sync });
     } catch (err) {
-      const error = this.writeError(model.round, err);
+      const error = writeError({ dataDir: this.dataDir, dbDir: this.dbDir, lastRound: this.lastRound }, model.round, err);
       if (error.code === 'ERR_STORE_WRITE') this.writeFailed = true;
       throw error;
     }
     this.lastRound = model.round;
     this.ckptIndex = index;
-  }
-
-  private writeError(round: number, err: unknown): StoreError {
-    if (errorCode(err) === 'LEVEL_DATABASE_NOT_OPEN') {
-      return new StoreError('ERR_STORE_CLOSED', `the store at ${this.dataDir} was closed while committing round ${round}`, { cause: err });
-    }
-    const kept = this.lastRound === null ? 'it holds no committed round' : `it still holds round ${this.lastRound}`;
-    const hint = isDiskFull(err) ? ' because the disk is full (free space; the next commit reopens the database and retries)' : '';
-    return new StoreError('ERR_STORE_WRITE',
-      `cannot commit round ${round} to ${this.dbDir}${hint}: ${describeCause(err)}; nothing of round ${round} was stored and ${kept}`, { cause: err });
   }
 
   async verify(): Promise<string[]> {
