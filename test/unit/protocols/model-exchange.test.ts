@@ -259,29 +259,23 @@ describe('model exchange /murmur/model/1.1.0: many frames per stream, negotiated
     }
   });
 
-  it('sends to a peer that speaks only 1.0.0, one stream per frame', async () => {
-    const p = await pair({}, { streamProtocol: null });
-    try {
-      await p.sender.send(b.peerId, frame(1, 0, 1));
-      await p.sender.send(b.peerId, frame(2, 0, 1));
-      assert.deepEqual(opened, [MODEL_PROTOCOL, MODEL_PROTOCOL]);
-      assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 2);
-    } finally {
-      await p.stop();
-    }
-  });
-
-  it('receives from a peer that speaks only 1.0.0', async () => {
-    const p = await pair({ streamProtocol: null }, {});
-    try {
-      await p.sender.send(b.peerId, frame(1, 0, 1));
-      await p.sender.send(b.peerId, frame(2, 0, 1));
-      assert.deepEqual(opened, [MODEL_PROTOCOL, MODEL_PROTOCOL]);
-      assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 2);
-    } finally {
-      await p.stop();
-    }
-  });
+  // Both directions of interop with a 1.0.0-only peer: one stream per frame, every frame counted.
+  for (const [name, senderOptions, receiverOptions] of [
+    ['sends to a peer that speaks only 1.0.0, one stream per frame', {}, { streamProtocol: null }],
+    ['receives from a peer that speaks only 1.0.0', { streamProtocol: null }, {}],
+  ] as const) {
+    it(name, async () => {
+      const p = await pair(senderOptions, receiverOptions);
+      try {
+        await p.sender.send(b.peerId, frame(1, 0, 1));
+        await p.sender.send(b.peerId, frame(2, 0, 1));
+        assert.deepEqual(opened, [MODEL_PROTOCOL, MODEL_PROTOCOL]);
+        assert.equal(p.receiver.countersOf(a.peerId.toString()).framesIn, 2);
+      } finally {
+        await p.stop();
+      }
+    });
+  }
 
   it('cuts off a frame that stalls on a kept stream and counts it stalled', async () => {
     const p = await pair();
