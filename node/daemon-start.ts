@@ -9,16 +9,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MurmurError } from './errors.js';
-
-/** The daemon could not listen on a configured address. */
-export class ListenError extends MurmurError {
-  static override name = 'ListenError';
-  declare readonly code: 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN';
-  constructor(code: 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN', message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+import { ListenError } from './errors.js';
 
 const LISTEN_FAILURE = /(\/\S+): Error: listen (E[A-Z]+)/g;
 

@@ -41,3 +41,12 @@ export class DuplicateEntryError extends MurmurError {
     super('ERR_DUPLICATE_ENTRY', `${registry} "${entry}" is already registered; pick another name`);
   }
 }
+
+/** The daemon could not listen on a configured address. */
+export class ListenError extends MurmurError {
+  static override name = 'ListenError';
+  declare readonly code: 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN';
+  constructor(code: 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -9,4 +9,4 @@ export type {
   CheckpointInfo, HistoryEntry, HistoryQuery, PeerRecord, RoundCommit, Store, StoreInit, StoredModel,
 } from './store/types.js';
 export { IDENTITY_FILE } from './store/identity.js';
-export { StoreError, type StoreErrorCode } from './store-errors.js';
+export { StoreError, type StoreErrorCode } from './store/errors.js';

@@ -100,3 +100,11 @@ export class MembershipViewError extends MurmurError {
   static override name = 'MembershipViewError';
   constructor(message: string) { super('ERR_BAD_VIEW', message); }
 }
+
+/** Why a state transfer failed; `reason` is a closed union (a metric label). */
+export class StateTransferError extends MurmurError {
+  static override name = 'StateTransferError';
+  constructor(readonly peer: string, readonly reason: 'unreachable' | 'timeout' | 'invalid' | 'hash-mismatch' | 'failed', detail: string, options?: { cause?: unknown }) {
+    super('ERR_STATE_TRANSFER', `state transfer from ${peer} failed (${reason}): ${detail}`, options);
+  }
+}

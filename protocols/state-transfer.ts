@@ -11,7 +11,7 @@
 import type { AbortOptions, Connection, PeerId, Startable, Stream } from '@libp2p/interface';
 import type { Layout } from '../aggregation/layout.js';
 import { anySignal, deadline } from '../node/deadline.js';
-import { MurmurError } from '../node/errors.js';
+import { StateTransferError } from './errors.js';
 import { modelHash } from '../node/model-hash.js';
 import { decodeFrame, encodeModelFrame } from './codec.js';
 import { silentLogger, type Logger } from './constants.js';
@@ -26,14 +26,6 @@ const READ_SLACK_BYTES = 1024 * 1024;
 
 /** A model a neighbour gave us (or we give): its values, its last finished round and age, its hash. */
 export interface PeerState { readonly vector: Float32Array; readonly round: number; readonly age: number }
-
-/** Why a state transfer failed; `reason` is a closed union (a metric label). */
-export class StateTransferError extends MurmurError {
-  static override name = 'StateTransferError';
-  constructor(readonly peer: string, readonly reason: 'unreachable' | 'timeout' | 'invalid' | 'hash-mismatch' | 'failed', detail: string, options?: { cause?: unknown }) {
-    super('ERR_STATE_TRANSFER', `state transfer from ${peer} failed (${reason}): ${detail}`, options);
-  }
-}
 
 export interface StateTransferInit {
   swarm: string;

@@ -25,3 +25,9 @@ export class TrainOptionsError extends MurmurError {
   static override name = 'TrainOptionsError';
   constructor(message: string) { super('ERR_TRAIN_OPTIONS', message); }
 }
+
+/** A worker died or failed to start. */
+export class WorkerPoolError extends MurmurError {
+  static override name = 'WorkerPoolError';
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_WORKER_POOL', message, options); }
+}

@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { makeLayout, type Layout } from '../../aggregation/layout.js';
 import { AbortError, MurmurError } from '../errors.js';
+import { WorkerPoolError } from './errors.js';
 import type { BackendChoice, BackendName } from './backend-info.js';
 import type { AnyModelSpec } from './create-model.js';
 import type { Evaluation } from './evaluate.js';
@@ -45,12 +46,6 @@ export interface TaskOptions {
    * work of the peers ahead, instead of queueing behind it, so rounds close one by one, not in bursts.
    */
   priority?: number;
-}
-
-/** A worker died or failed to start. */
-export class WorkerPoolError extends MurmurError {
-  static override name = 'WorkerPoolError';
-  constructor(message: string, options?: { cause?: unknown }) { super('ERR_WORKER_POOL', message, options); }
 }
 
 interface Pending {

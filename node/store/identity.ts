@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { StoreError, describeCause, isDiskFull } from '../store-errors.js';
+import { StoreError, describeCause, isDiskFull } from './errors.js';
 
 /** File name of the identity inside the data directory. */
 export const IDENTITY_FILE = 'peer.key';

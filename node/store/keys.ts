@@ -10,7 +10,7 @@
  *   meta/ckpts         the checkpoint index, {@link CheckpointInfo}[] oldest first (JSON)
  *   meta/extra         the commit's `extra` (JSON)
  */
-import { StoreError, describeCause } from '../store-errors.js';
+import { StoreError, describeCause } from './errors.js';
 import type { CheckpointInfo } from './types.js';
 
 export const KEY_CURRENT = 'model/current';

@@ -18,14 +18,13 @@ import type { PrivateKey } from '@libp2p/interface';
 import { LevelDatastore } from 'datastore-level';
 import type { Datastore } from 'interface-datastore';
 import { Level } from 'level';
-import { StoreError, describeCause, isDiskFull } from '../store-errors.js';
-import { openError, readError, writeError } from './level-errors.js';
+import { RecordError, StoreError, describeCause, isDiskFull, openError, readError, writeError } from './errors.js';
 import { ensureDataDir, loadOrCreateIdentity } from './identity.js';
 import {
   KEY_CKPT_INDEX, KEY_COMMIT, KEY_CURRENT, KEY_EXTRA, ckptKey, histKey, jsonBytes, modelKeyOf,
   parseCheckpointIndex, parseCommitMeta, parseJson, peerKey, prefixRange, type CommitMeta,
 } from './keys.js';
-import { RecordError, decodeModel, encodeModel } from './model-record.js';
+import { decodeModel, encodeModel } from './model-record.js';
 import {
   DEFAULT_CHECKPOINTS, type CheckpointInfo, type HistoryEntry, type HistoryQuery, type PeerRecord, type RoundCommit,
   type Store, type StoreInit, type StoredModel,

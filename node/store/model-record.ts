@@ -21,6 +21,7 @@
  * 4-aligned yields a Float32Array view without a copy.
  */
 import { createHash } from 'node:crypto';
+import { RecordError } from './errors.js';
 import type { StoredModel } from './types.js';
 
 const MAGIC = 0x4c444d4d; // "MMDL" read as a little-endian u32
@@ -30,11 +31,6 @@ const CHECK_OFFSET = 64;
 const DIGEST_OFFSET = 32;
 /** Longest layoutHash a record can hold, in UTF-8 bytes. */
 export const MAX_LAYOUT_HASH_BYTES = 255;
-
-/** Why a record did not decode; the store turns it into ERR_STORE_CORRUPT naming the key. */
-export class RecordError extends Error {
-  static override name = 'RecordError';
-}
 
 function payloadOffset(layoutHashBytes: number): number {
   return Math.ceil((FIXED_HEADER_BYTES + layoutHashBytes) / 4) * 4;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { MurmurError } from '../errors.js';
+import { NoStoreError } from './errors.js';
 import { IDENTITY_FILE } from './identity.js';
 import { store } from './level-store.js';
 import type { Store } from './types.js';
@@ -22,15 +22,6 @@ import type { Store } from './types.js';
 export const DB_DIR = 'db';
 /** LevelDB's lock file: never copied, so the copy opens whoever holds the original's. */
 const LOCK_FILE = 'LOCK';
-
-/** The data dir holds no store: nothing was ever run there, or the path is wrong. */
-export class NoStoreError extends MurmurError {
-  static override name = 'NoStoreError';
-  declare readonly code: 'ERR_NO_STORE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_NO_STORE', message, options);
-  }
-}
 
 /** A read-only view of a stopped peer's store; close() removes the private copy. */
 export interface StoreSnapshot {

@@ -2,7 +2,7 @@
  * Checks on a {@link RoundCommit} before anything is written: a commit the store would have to "fix"
  * is refused instead, so what is on disk always satisfies verify().
  */
-import { StoreError } from '../store-errors.js';
+import { StoreError } from './errors.js';
 import { MAX_LAYOUT_HASH_BYTES } from './model-record.js';
 import { MAX_ROUND, type RoundCommit } from './types.js';
 

@@ -3,7 +3,7 @@
  * earlier one failed, so one damaged record does not hide another; models are read one at a time, so
  * memory stays at one model whatever K is.
  */
-import { StoreError } from '../store-errors.js';
+import { StoreError } from './errors.js';
 import {
   KEY_CKPT_INDEX, KEY_COMMIT, KEY_CURRENT, KEY_EXTRA, ckptKey, modelKeyOf, parseCheckpointIndex, parseCommitMeta, parseJson,
   prefixRange, roundOfKey, type CommitMeta,

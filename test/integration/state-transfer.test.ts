@@ -9,7 +9,8 @@ import { lpStream } from '@libp2p/utils';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { createMurmurNode, type MurmurNode } from '../../protocols/libp2p.js';
 import { largestFrameBytes } from '../../protocols/libp2p-network.js';
-import { STATE_PROTOCOL, StateTransferError } from '../../protocols/state-transfer.js';
+import { StateTransferError } from '../../protocols/errors.js';
+import { STATE_PROTOCOL } from '../../protocols/state-transfer.js';
 
 const layout = makeLayout([{ name: 'w', shape: [4, 3], role: 'kernel' }, { name: 'b', shape: [3], role: 'bias' }]);
 const other = makeLayout([{ name: 'w', shape: [5, 3], role: 'kernel' }, { name: 'b', shape: [3], role: 'bias' }]);
