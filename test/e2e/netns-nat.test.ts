@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { natBed, netnsSupport, type NatBed } from '../../scripts/lib/netns.js';
 import { cliIn, daemonIn, peerIdOf, requireBuiltCli, waitForLog, type NsDaemon } from '../../scripts/lib/netns-daemon.js';
+import { shortPeerId } from '../../node/cli/inspect-columns.js';
 import type { PeerInfo, StatusInfo } from '../../node/control/types.js';
 
 const support = netnsSupport({ nat: true });
@@ -93,7 +94,8 @@ describe('peers behind NAT (network namespaces)', { timeout: 240_000 }, () => {
           assert.match(c.address, /\/p2p-circuit\//);
           assert.equal(c.models, true);
         }
-        const line = table.split('\n').find((l) => l.includes(`${other}: ${c.kind}`));
+        // The status table names peers by their short form (ids fit 100 columns).
+        const line = table.split('\n').find((l) => l.includes(`${shortPeerId(other)}: ${c.kind}`));
         assert.ok(line !== undefined, `status table has no line for ${other}:\n${table}`);
         t.diagnostic(`murmur status (${name}): ${line.replace(/[│\s]+$/, '').replace(/^[│\s]+/, '')}`);
       }
