@@ -51,6 +51,10 @@ describe('three murmur daemons on loopback', { timeout: 300_000 }, () => {
       return ok ? all : null;
     }, 180_000);
     assert.equal(new Set(statuses.map((s) => s.peerId)).size, 3);
+    // A joiner's status round can be one it adopted from a neighbour (node/join.ts), not yet one it committed:
+    // wait until the victim committed a round of its own, so the kill below has something to resume from.
+    await waitFor('the third peer to commit a round', async () =>
+      (await cli<unknown[]>(['history', '--data-dir', dirs[2]!])).length > 0);
 
     // kill -9 the third peer, then check its store on disk: healthy, and what it will resume from.
     const victim = procs[2]!;
