@@ -11,8 +11,8 @@ export function modelHash(vector: Float32Array): string {
 
 /**
  * Give `target` a `modelHash` of `vector` computed on its first read. Engines replace the state vector on
- * every change (copying writes, never in place), so the array captured here still holds the round's model
- * when a reader comes: the daemon's commit reads it at once, while the simulator never reads most of them
+ * every change (copying writes; only a round's own training output may be merged into in place, before its
+ * summary captures it), so the array captured here still holds the round's model when a reader comes: the daemon's commit reads it at once, while the simulator never reads most of them
  * (one SHA-256 per peer and round was ~6% of a 500-peer MLP round's main thread).
  */
 export function withModelHash<T extends object>(target: T, vector: Float32Array): T & { readonly modelHash: string } {

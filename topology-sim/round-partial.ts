@@ -28,7 +28,8 @@ export interface RoundPartial {
 /** Add a model to a partial's sums. */
 export function addModel(p: Pick<RoundPartial, 'sum' | 'sumSq' | 'count'>, v: Float32Array): void {
   let sq = 0;
-  for (let k = 0; k < v.length; k++) { const x = v[k]!; p.sum[k] = p.sum[k]! + x; sq += x * x; }
+  const sum = p.sum, d = v.length;
+  for (let k = 0; k < d; k++) { const x = v[k]!; sum[k] = sum[k]! + x; sq += x * x; }
   p.sumSq += sq;
   p.count++;
 }

@@ -60,7 +60,7 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
     if (arrived < senders.length) timedOut = true;
     ctx.setPhase('aggregating');
     const a0 = ctx.clock.now();
-    const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal));
+    const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal, trained.fresh));
     if (out) {
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
       ctx.state.age = out.age;
