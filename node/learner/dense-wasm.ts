@@ -14,8 +14,8 @@ import type { AnyModelSpec } from './create-model.js';
 import { checkedWidths, denseBatches, layerOffsets, sparseRows } from './dense-shape.js';
 import { resolveTrainOptions, type TrainOptions, type TrainResult } from './train.js';
 
-/** A dataset's CSR (and its row starts) in kernel memory, by byte offset. */
-interface ResidentCsr { start: number; col: number; val: number }
+/** A dataset's CSR (and its row starts) in kernel memory, by byte offset; `rowStart` is the JS copy of the row starts. */
+interface ResidentCsr { start: number; col: number; val: number; rowStart: Int32Array }
 
 /** Resident CSR bytes per thread at most (all datasets together). */
 const MAX_RESIDENT_BYTES = 256 * 2 ** 20;
@@ -34,13 +34,34 @@ function residentCsr(k: Kernels, ds: Dataset): ResidentCsr | null {
   k.i32.set(csr.start, start / 4);
   k.i32.set(csr.col, col / 4);
   k.f32.set(csr.val, val / 4);
-  const entry = { start, col, val };
+  const entry = { start, col, val, rowStart: csr.start };
   resident.set(ds, entry);
   return entry;
 }
 
-/** The net table of aggregation/kernels/assembly/dense.ts, laid out in a fresh region. */
-function layOut(k: Kernels, widths: readonly number[], size: number, batch: number, csr: ResidentCsr, momentum: boolean): { desc: number; w: number; labels: number; fromTo: number } {
+interface NetAt { desc: number; w: number; labels: number; fromTo: number }
+/** The last net laid out, with what it was laid out for: a simulator trains hundreds of tasks of one shape in a row. */
+let lastNet: { k: Kernels; base: number; widths: readonly number[]; size: number; batch: number; csr: ResidentCsr; momentum: boolean; table: number[]; scale: number; at: NetAt } | null = null;
+
+/**
+ * The net table of aggregation/kernels/assembly/dense.ts, laid out in a fresh region. Regions start at the
+ * reserved base and memory never shrinks, so the same inputs give the same offsets: the last layout is reused
+ * (its table written again, other kernels may have used the region since).
+ */
+function layOut(k: Kernels, widths: readonly number[], size: number, batch: number, csr: ResidentCsr, momentum: boolean): NetAt {
+  const c = lastNet;
+  if (c && c.k === k && c.base === k.reserved && c.size === size && c.batch === batch && c.csr === csr && c.momentum === momentum
+    && c.widths.length === widths.length && c.widths.every((x, i) => x === widths[i])) {
+    k.i32.set(c.table, c.at.desc / 4);
+    k.f64.fill(1, c.scale / 8, c.scale / 8 + widths.length - 1);
+    return c.at;
+  }
+  const at = layOutAfresh(k, widths, size, batch, csr, momentum);
+  lastNet = { k, base: k.reserved, widths: [...widths], size, batch, csr, momentum, table: at.table, scale: at.scale, at: at.net };
+  return at.net;
+}
+
+function layOutAfresh(k: Kernels, widths: readonly number[], size: number, batch: number, csr: ResidentCsr, momentum: boolean): { net: NetAt; table: number[]; scale: number } {
   const L = widths.length - 1, offsets = layerOffsets(widths);
   const r = k.region();
   const desc = r.alloc(4 * (8 + 8 * L)), w = r.alloc(4 * size + 16), scale = r.alloc(8 * L), labels = r.alloc(4 * batch);
@@ -50,9 +71,10 @@ function layOut(k: Kernels, widths: readonly number[], size: number, batch: numb
     return [fi, fo, offsets[l]!, r.alloc(8 * batch * fo), r.alloc(8 * batch * fo),
       l === 0 ? csr.col : r.alloc(4 * batch * fi), l === 0 ? csr.val : r.alloc(4 * batch * fi), r.alloc(8 * batch)];
   });
-  k.i32.set([L, w, scale, labels, v, g, 0, 0, ...layers.flat()], desc / 4);
+  const table = [L, w, scale, labels, v, g, 0, 0, ...layers.flat()];
+  k.i32.set(table, desc / 4);
   k.f64.fill(1, scale / 8, scale / 8 + L);
-  return { desc, w, labels, fromTo: layers[0]![7]! };
+  return { net: { desc, w, labels, fromTo: layers[0]![7]! }, table, scale };
 }
 
 /**
@@ -69,7 +91,7 @@ export function trainDenseWasmInPlace(spec: AnyModelSpec, weights: Float32Array,
   const momentum = o.momentum > 0, batch = o.batchSize;
   const net = layOut(k, widths, weights.length, batch, csr, momentum);
   k.f32.set(weights, net.w / 4);
-  const rowStart = sparseRows(ds).start, i32 = k.i32, labels = net.labels / 4, from = net.fromTo / 4;
+  const rowStart = csr.rowStart, i32 = k.i32, labels = net.labels / 4, from = net.fromTo / 4;
   let lossSum = 0, steps = 0, samples = 0;
   for (const b of denseBatches(indices, o)) {
     for (let i = 0; i < b.size; i++) {

@@ -58,6 +58,20 @@ describe('dense kernels on WebAssembly SIMD', () => {
     }
   }
 
+  it('train task after task of one shape, with an evaluation in between, bit-identically to JS (the reused net layout)', () => {
+    // A simulator trains hundreds of tasks of one shape in a row; an evaluation between two of them reuses the
+    // scratch region the training's net table lives in, so the table must be written again each time.
+    const spec = specs[1]!, options: TrainOptions = { lr: 0.1, weightDecay: 1e-3, batchSize: 8, epochs: 1, seed: 'e' };
+    const js = initial(spec), wasm = js.slice();
+    for (let t = 0; t < 3; t++) {
+      const indices = order.subarray(16 * t, 16 * t + 16);
+      trainDenseScalarInPlace(spec, js, digits, indices, options);
+      assert.ok(trainDenseWasmInPlace(spec, wasm, digits, indices, options));
+      sameBits(wasm, js, `task ${t}`);
+      assert.ok(denseScoresWasm(spec, wasm, digits, order.subarray(8000, 8100)));
+    }
+  });
+
   it('evaluate within Float32 summation error of the Float64 JS evaluation', () => {
     // Each logit sums ≤ 784 products in Float32: |error| ≤ 784·2⁻²⁴·Σ|wᵢxᵢ| (about 5e-5·Σ|wᵢxᵢ|). With these weights
     // logits are O(1), so the mean loss agrees to 1e-4 and at most a few of 400 argmaxes can flip (near-ties).
