@@ -61,7 +61,11 @@ export class ModestEngine implements Engine {
     if (settings === undefined) throw new ModestConfigError('the MoDeST engine needs its settings as engine options (the registry entry node/algorithms/modest.ts gives them)');
     this.s = settings;
     this.needed = modelsNeeded(this.s.sampleSize, this.s.successFraction);
-    this.ledger = new RoundLedger((a) => finishRound(ctx, a, this.signal), (err) => this.failed(err, 'round summary'));
+    // Engines start after the join phase: ctx.state.round is the round the peer resumed from its store.
+    this.ledger = new RoundLedger({
+      emit: (a) => finishRound(ctx, a, this.signal), onError: (err) => this.failed(err, 'round summary'), reported: ctx.state.round,
+      onLate: (a, reported) => ctx.logger.debug({ round: a.round, roles: [...a.roles], reported }, 'late work on a round already reported; no summary of its own'),
+    });
   }
 
   private get maxRounds(): number { return this.ctx.rounds.maxRounds; }
