@@ -186,16 +186,32 @@ export function encodeRankingFrame(meta: FrameMeta, layout: Layout, rankings: re
  */
 export type FrameBytes = Uint8Array | Uint8ArrayList;
 
+/** Where decodeFrame puts dense values. */
+export interface DecodeOptions {
+  /**
+   * Decode the values of an f32, f16 or q8 model/aggregate frame into this array (layout.size floats) instead
+   * of a new one: e.g. a receive buffer from `kernelVectors`, which the f16 and q8 kernels then fill in place
+   * (no copy out of kernel memory, no 10 MB allocation per frame) and the aggregation rules read in place.
+   * The frame's `values` is then this array. After a refusal its contents are unspecified.
+   */
+  into?: Float32Array;
+}
+
 /**
  * Decode and fully validate one frame against the receiver's layout, swarm and limits. Never throws on
  * any input (including unaligned subarrays and pieces split at any byte); a refusal is `{ ok: false, reason, detail }`.
+ * @throws RangeError when `options.into` is not layout.size long (a caller's bug, not the input's)
  */
-export function decodeFrame(bytes: FrameBytes, expect: DecodeExpectations): DecodeResult {
-  if (bytes instanceof Uint8Array) return decodeWhole(bytes, expect);
+export function decodeFrame(bytes: FrameBytes, expect: DecodeExpectations, options: DecodeOptions = {}): DecodeResult {
+  if (options.into !== undefined && options.into.length !== expect.layout.size) {
+    throw new RangeError(`decodeFrame: 'into' holds ${options.into.length} floats, the layout ${expect.layout.size}`);
+  }
+  const into = options.into ?? null;
+  if (bytes instanceof Uint8Array) return decodeWhole(bytes, expect, into);
   const chunks = [...bytes];
   if (chunks.length <= 1) {
     const one = bytes.subarray(); // may be a Node Buffer (TCP): decode a plain Uint8Array over its memory
-    return decodeWhole(new Uint8Array(one.buffer, one.byteOffset, one.byteLength), expect);
+    return decodeWhole(new Uint8Array(one.buffer, one.byteOffset, one.byteLength), expect, into);
   }
   // The head (header, swarm id, extension) is joined; it is small next to the payload.
   const total = bytes.byteLength;
@@ -204,8 +220,8 @@ export function decodeFrame(bytes: FrameBytes, expect: DecodeExpectations): Deco
   const checked = checkHeader(head, total, expect);
   if (!checked.ok) return checked;
   const { header } = checked;
-  if (header.kind === 'ranking' || (header.encoding !== 'f16' && header.encoding !== 'q8')) return decodeWhole(bytes.slice(), expect);
-  return decodeConverted(header, expect.layout, extensionOf(head, header), chunkSource(chunks), total - header.payloadLength);
+  if (header.kind === 'ranking' || (header.encoding !== 'f16' && header.encoding !== 'q8')) return decodeWhole(bytes.slice(), expect, into);
+  return decodeConverted(header, expect.layout, extensionOf(head, header), chunkSource(chunks), total - header.payloadLength, into);
 }
 
 /** The header checks every frame passes first: the fixed header against the limits, then swarm and layout hash. */
@@ -222,14 +238,14 @@ function checkHeader(head: Uint8Array, length: number, expect: DecodeExpectation
 const accepted = (header: FrameHeader, extension: Uint8Array, part: Partial<DecodedFrame>): DecodeResult =>
   ({ ok: true, frame: { header, values: null, sparse: null, rankings: null, extension, ...part } });
 
-function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations): DecodeResult {
+function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations, into: Float32Array | null): DecodeResult {
   const checked = checkHeader(bytes, bytes.length, expect);
   if (!checked.ok) return checked;
   const { header } = checked;
   const { layout } = expect;
   if (header.kind !== 'ranking' && (header.encoding === 'f16' || header.encoding === 'q8')) {
     // Converted through the kernels' staging, which needs no alignment: no aligned copy of the payload.
-    return decodeConverted(header, layout, extensionOf(bytes, header), bytesOf(bytes), bytes.length - header.payloadLength);
+    return decodeConverted(header, layout, extensionOf(bytes, header), bytesOf(bytes), bytes.length - header.payloadLength, into);
   }
   const { extension, payload } = frameParts(bytes, header);
   const frame = (part: Partial<DecodedFrame>): DecodeResult => accepted(header, extension, part);
@@ -255,16 +271,20 @@ function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations): DecodeResul
     return frame({ sparse: { indices, values } });
   }
   if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
-  const values = new Float32Array(buf, at, n);
+  let values = new Float32Array(buf, at, n);
+  if (into !== null) {
+    into.set(values);
+    values = into;
+  }
   const bad = firstNonFinite(values);
   return bad >= 0 ? reject('non-finite', `element ${bad} is ${values[bad]}`) : frame({ values });
 }
 
-/** The dense f16 or q8 payload at byte `start` of `source` (header checked), converted into a new array. */
-function decodeConverted(header: FrameHeader, layout: Layout, extension: Uint8Array, source: ByteSource, start: number): DecodeResult {
+/** The dense f16 or q8 payload at byte `start` of `source` (header checked), converted into `into` or a new array. */
+function decodeConverted(header: FrameHeader, layout: Layout, extension: Uint8Array, source: ByteSource, start: number, into: Float32Array | null): DecodeResult {
   const n = header.elementCount;
   if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
-  const values = new Float32Array(n);
+  const values = into ?? new Float32Array(n);
   if (header.encoding === 'f16') {
     return halvesToFloatsFrom(source, start, values) ? accepted(header, extension, { values }) : reject('non-finite', 'f16 payload holds an Inf or NaN bit pattern');
   }

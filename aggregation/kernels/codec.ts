@@ -72,23 +72,29 @@ export function f16EncodeKernel(k: Kernels, src: Float32Array, dst: Uint16Array)
 
 /**
  * halvesToFloats of the dst.length halves at byte `start` of `src`: returns false when a half infinity or NaN
- * is present (`dst` is fully written either way).
+ * is present (`dst` is fully written either way). A `dst` resident in kernel memory (`kernelVectors`) is
+ * written in place by the kernel, with no copy out.
  */
 export function f16DecodeKernel(k: Kernels, src: ByteSource, start: number, dst: Float32Array): boolean {
+  const at = k.addressOf(dst);
   let ok = true;
-  chunked(k, dst.length, 2, 4, (i0, len, inp, out) => {
+  chunked(k, dst.length, 2, at >= 0 ? 0 : 4, (i0, len, inp, out) => {
     src(k.u8, inp, start + 2 * i0, 2 * len);
-    if (!k.x.f16Decode(inp, out, len)) ok = false;
-    dst.set(k.f32.subarray(out / 4, out / 4 + len), i0);
+    if (!k.x.f16Decode(inp, at >= 0 ? at + 4 * i0 : out, len)) ok = false;
+    if (at < 0) dst.set(k.f32.subarray(out / 4, out / 4 + len), i0);
   });
   return ok;
 }
 
-/** out[i] = f32(min + codes[i]·scale) for the out.length codes at byte `start` of `codes`, in Float64 as quantize.ts does. */
+/**
+ * out[i] = f32(min + codes[i]·scale) for the out.length codes at byte `start` of `codes`, in Float64 as
+ * quantize.ts does. An `out` resident in kernel memory is written in place.
+ */
 export function q8DecodeKernel(k: Kernels, codes: ByteSource, start: number, out: Float32Array, min: number, scale: number): void {
-  chunked(k, out.length, 1, 4, (i0, len, inp, res) => {
+  const at = k.addressOf(out);
+  chunked(k, out.length, 1, at >= 0 ? 0 : 4, (i0, len, inp, res) => {
     codes(k.u8, inp, start + i0, len);
-    k.x.q8Decode(inp, res, len, min, scale);
-    out.set(k.f32.subarray(res / 4, res / 4 + len), i0);
+    k.x.q8Decode(inp, at >= 0 ? at + 4 * i0 : res, len, min, scale);
+    if (at < 0) out.set(k.f32.subarray(res / 4, res / 4 + len), i0);
   });
 }

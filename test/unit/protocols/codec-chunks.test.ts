@@ -1,4 +1,7 @@
 /**
+ * Also: decodeFrame's `into` (decode into the caller's array, e.g. a receive buffer resident in kernel memory,
+ * which the kernels fill in place) gives the same values as a new array.
+ *
  * decodeFrame on a frame given as the chunks it arrived in (a Uint8ArrayList split anywhere: inside the header,
  * at odd offsets inside halves, in 1-byte and empty pieces) gives exactly what it gives on the joined frame:
  * the same values bit for bit, header, extension and refusals, with the WebAssembly kernels and with the JS path.
@@ -6,7 +9,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Uint8ArrayList } from 'uint8arraylist';
-import { useWasmKernels } from '../../../aggregation/kernels/wasm.js';
+import { kernels, kernelVectors, useWasmKernels } from '../../../aggregation/kernels/wasm.js';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { rngFor } from '../../../node/data/rng.js';
 import { decodeFrame, encodeModelFrame, encodeRankingFrame, type DecodeResult, type Encoding, type FrameMeta } from '../../../protocols/codec.js';
@@ -109,6 +112,30 @@ describe('decodeFrame on a frame in pieces', () => {
       });
     });
   }
+
+  it("decodes into the caller's array, resident in kernel memory or not, exactly as into a new one", () => {
+    useWasmKernels(true);
+    const [resident] = kernelVectors(1, layout.size);
+    assert.ok(kernels()!.addressOf(resident!) >= 0, 'a kernelVectors vector is resident');
+    for (const wasm of [true, false]) {
+      useWasmKernels(wasm);
+      for (const into of [resident!, new Float32Array(layout.size)]) {
+        for (const encoding of ['f32', 'f16', 'q8'] as Encoding[]) {
+          const frame = encodeModelFrame(meta, layout, values, { encoding, extension });
+          const fresh = decodeFrame(frame, expect);
+          for (const input of [frame, pieces(frame, [5, 63, 64, 1001, 20_001, 70_003])]) {
+            into.fill(7);
+            const r = decodeFrame(input, expect, { into });
+            sameResult(r, fresh, `${encoding} into ${into === resident ? 'resident' : 'plain'} array, wasm ${wasm}`);
+            assert.ok(r.ok && r.frame.values === into, 'values is the given array');
+          }
+        }
+      }
+    }
+    useWasmKernels(true);
+    const f16 = encodeModelFrame(meta, layout, values, { encoding: 'f16' });
+    assert.throws(() => decodeFrame(f16, expect, { into: new Float32Array(layout.size - 1) }), RangeError);
+  });
 
   it('chunkSource reads any range of the pieces, forwards and back', () => {
     const r = rngFor('chunk-source');
