@@ -278,6 +278,7 @@ export class Peer {
     }
     this.components.logger.info({
       round: s.round, accuracy: s.evaluation?.accuracy, received: s.received, expected: s.expected, timedOut: s.timedOut, sendFailures: s.sendFailures,
+      ...(s.roles !== undefined ? { roles: s.roles } : {}),
     }, 'round finished');
     for (const l of this.roundListeners) l(s);
   }
