@@ -87,9 +87,11 @@ const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postM
 /**
  * Answers go out in batches: each message wakes the pool's thread, and on a busy machine a wake-up can cost it
  * its CPU (the woken thread runs first). An answer waits at most ANSWER_DELAY_MS for the tasks after it, and
- * never for a task that has not arrived yet (the batch goes when the queue runs dry).
+ * never for a task that has not arrived yet (the batch goes when the queue runs dry), nor for one that may run
+ * long: only a plain-JS/kernel training task (tens to hundreds of µs) starts while answers wait. Short: a round
+ * whose peers wait on one result must not wait for the tasks queued behind it.
  */
-const ANSWER_DELAY_MS = 1;
+const ANSWER_DELAY_MS = 0.25;
 let outbox: TaskResult[] = [], outboxTransfer: ArrayBuffer[] = [], outboxSince = 0, pendingTasks = 0;
 function answer(result: TaskResult, transfer: ArrayBuffer[]): void {
   if (outbox.length === 0) outboxSince = performance.now();
@@ -97,6 +99,12 @@ function answer(result: TaskResult, transfer: ArrayBuffer[]): void {
   outboxTransfer.push(...transfer);
   pendingTasks--;
   if (pendingTasks === 0 || performance.now() - outboxSince >= ANSWER_DELAY_MS) flushAnswers();
+}
+/** Before a task starts: send the waiting answers unless the task is a short one and they are young. */
+function beforeTask(task: WireTask): void {
+  if (outbox.length === 0) return;
+  const short = task.kind === 'train' && usesDenseJs(task.spec, task.options);
+  if (!short || performance.now() - outboxSince >= ANSWER_DELAY_MS) flushAnswers();
 }
 function flushAnswers(): void {
   if (outbox.length === 0) return;
@@ -119,7 +127,7 @@ port.on('message', (msg: ToWorker) => {
   }
   pendingTasks += msg.items.length;
   for (const { id, task } of msg.items) {
-    queue = queue.then(() => run(task, id, msg.slot * msg.lanes + (id % msg.lanes))).then(
+    queue = queue.then(() => { beforeTask(task); return run(task, id, msg.slot * msg.lanes + (id % msg.lanes)); }).then(
       ({ value, transfer }) => answer({ id, ok: true, value }, transfer),
       (err) => answer({ id, ok: false, error: serialize(err) }, []),
     );

@@ -73,6 +73,25 @@ describe('worker pool', () => {
     } finally { await pool.stop(); }
   });
 
+  it('answers a short training task before a long task queued behind it runs (answers batch only across short tasks)', async () => {
+    const pool = new WorkerPool({ size: 1, prefer: ['wasm', 'cpu'] });
+    await pool.start();
+    try {
+      const { initial } = await pool.describe(spec);
+      // Five TF.js tasks fill the worker (pool.ts refills at 4 in flight), so the next two wait and go out in one
+      // message: the plain-JS training, then a TF.js training of many epochs.
+      const fillers = Array.from({ length: 5 }, (_, i) => pool.train({ spec, weights: initial, dataset, indices: shards[2]!, options: { epochs: 1, seed: i } }));
+      const ac = new AbortController();
+      const short = pool.train({ spec, weights: initial, dataset, indices: shards[0]!.subarray(0, 8), options: { epochs: 1, seed: 's', kernel: 'js' } });
+      const long = pool.train({ spec, weights: initial, dataset, indices: shards[1]!, options: { batchSize: 1, epochs: 50, seed: 'l' } }, { signal: ac.signal });
+      await short;
+      // Had the short answer waited for the long task, the long one would have settled with it: too late to abort.
+      ac.abort();
+      await assert.rejects(long, (e: Error & { code?: string }) => e.code === 'ERR_ABORTED');
+      await Promise.all(fillers);
+    } finally { await pool.stop(); }
+  });
+
   it('rejects tasks before start with a clear error', async () => {
     const pool = new WorkerPool({ size: 1 });
     await assert.rejects(pool.describe(spec), /has not started/);
