@@ -113,7 +113,7 @@ describe('decodeFrame on a frame in pieces', () => {
     });
   }
 
-  it("decodes into the caller's array, resident in kernel memory or not, exactly as into a new one", () => {
+  it("decodes into the caller's array, resident in kernel memory or not, exactly as into a new one (and encodes from one)", () => {
     useWasmKernels(true);
     const [resident] = kernelVectors(1, layout.size);
     assert.ok(kernels()!.addressOf(resident!) >= 0, 'a kernelVectors vector is resident');
@@ -135,6 +135,11 @@ describe('decodeFrame on a frame in pieces', () => {
     useWasmKernels(true);
     const f16 = encodeModelFrame(meta, layout, values, { encoding: 'f16' });
     assert.throws(() => decodeFrame(f16, expect, { into: new Float32Array(layout.size - 1) }), RangeError);
+    // Encoding reads a resident vector in place: the same bytes as from an ordinary array.
+    resident!.set(values);
+    for (const encoding of ['f16', 'q8'] as Encoding[]) {
+      assert.deepEqual(encodeModelFrame(meta, layout, resident!, { encoding }), encodeModelFrame(meta, layout, values, { encoding }), encoding);
+    }
   });
 
   it('chunkSource reads any range of the pieces, forwards and back', () => {
