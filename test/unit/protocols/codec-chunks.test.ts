@@ -109,6 +109,10 @@ describe('decodeFrame on a frame in pieces', () => {
         const longer = new Uint8Array(f16.length + 2); longer.set(f16);
         checkEverySplit(longer, 'f16 with trailing bytes');
         checkEverySplit(encodeModelFrame({ ...meta, swarm: 'other' }, layout, values, { encoding: 'q8' }), 'foreign swarm');
+        for (const huge of [0x7ffffffd, 0xfffffff0]) { // an extension length whose payload offset overflows int32
+          const ext = f16.slice(); new DataView(ext.buffer).setUint32(36, huge, true);
+          checkEverySplit(ext, `extension length ${huge}`);
+        }
       });
     });
   }
