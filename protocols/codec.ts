@@ -48,7 +48,7 @@ import { dequantizeQ8From, q8PayloadBytes, Q8_PARAM_BYTES, quantizeQ8 } from './
 import { rankingShape, rankingsProblem, readRankings, writeRankings } from './codec/ranking.js';
 import { selectTopk, topkCount } from './codec/topk.js';
 import {
-  allocateFrame, declaredPayloadOffset, DEFAULT_FRAME_LIMITS, extensionOf, fail, FIXED_HEADER_BYTES, frameParts, peekHeader, reject,
+  allocateFrame, declaredPayloadOffset, DEFAULT_FRAME_LIMITS, ENCODINGS, extensionOf, fail, FIXED_HEADER_BYTES, FRAME_KINDS, frameParts, peekHeader, reject,
   type Encoding, type FrameHeader, type FrameLimits, type FrameMeta, type Reject,
 } from './codec/header.js';
 
@@ -185,6 +185,21 @@ export function encodeRankingFrame(meta: FrameMeta, layout: Layout, rankings: re
  * f16 and q8 payloads are converted straight from the pieces; other frames are joined once).
  */
 export type FrameBytes = Uint8Array | Uint8ArrayList;
+
+/**
+ * A received frame as decodeFrame should get it: the pieces themselves when its header (kind, encoding bytes)
+ * announces a dense f16 or q8 payload, which is converted straight from them; else the frame joined once into
+ * a plain Uint8Array, so the pieces are released at once (holding 10 MB of an f32 frame's pieces until the
+ * reply is out measurably slowed the f32 push through garbage collection).
+ */
+export function frameForDecode(pieces: Uint8ArrayList): FrameBytes {
+  if (pieces.byteLength > FIXED_HEADER_BYTES) {
+    const kind = FRAME_KINDS[pieces.get(5)], encoding = ENCODINGS[pieces.get(6)];
+    if (kind !== undefined && kind !== 'ranking' && (encoding === 'f16' || encoding === 'q8')) return pieces;
+  }
+  const joined = pieces.subarray(); // a Node Buffer (TCP) when in one piece: a plain Uint8Array over its memory
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
+}
 
 /** Where decodeFrame puts dense values. */
 export interface DecodeOptions {

@@ -11,6 +11,7 @@
 import type { Stream } from '@libp2p/interface';
 import { InvalidDataLengthError } from '@libp2p/utils';
 import { Uint8ArrayList } from 'uint8arraylist';
+import { frameForDecode, type FrameBytes } from './codec.js';
 import { boundedLengthDecoder, MAX_VARINT_BYTES, varintLength } from './length-prefix.js';
 
 /** Raised when the buffer would exceed `maxBufferSize` (named as @libp2p/utils names it). */
@@ -62,17 +63,18 @@ export class FrameReader {
   }
 
   /**
-   * The next whole frame as the chunks it arrived in (no copy: the codec converts f16 and q8 payloads
-   * straight from them), or null when the stream ended cleanly before a next frame began. Rejects with the reader's failure (InvalidDataLengthError,
+   * The next whole frame as decodeFrame should get it (codec.ts frameForDecode: an f16 or q8 frame as the
+   * chunks it arrived in, converted straight from them; others joined once), or null when the stream ended
+   * cleanly before a next frame began. Rejects with the reader's failure (InvalidDataLengthError,
    * LengthPrefixTooLongError, StreamBufferError), UnexpectedEOFError, the stream's error, or the
    * signal's reason.
    */
-  async read(options: { signal?: AbortSignal } = {}): Promise<Uint8ArrayList | null> {
+  async read(options: { signal?: AbortSignal } = {}): Promise<FrameBytes | null> {
     for (;;) {
       if (this.failure !== null) throw this.failure;
       if (this.length >= 0 && this.buffer.byteLength >= this.prefixBytes + this.length) {
         const end = this.prefixBytes + this.length;
-        const frame = this.buffer.sublist(this.prefixBytes, end);
+        const frame = frameForDecode(this.buffer.sublist(this.prefixBytes, end));
         this.buffer.consume(end);
         this.length = -1;
         this.parsePrefix();

@@ -12,7 +12,7 @@ import { setMaxListeners } from 'node:events';
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface';
 import { deadline, releasableDeadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
-import { DEFAULT_FRAME_LIMITS, type FrameBytes } from './codec.js';
+import { DEFAULT_FRAME_LIMITS, frameForDecode, type FrameBytes } from './codec.js';
 import {
   ACK_ACCEPTED, ACK_BYTES, ackCode, ackReason, DEFAULT_IDLE_STREAMS_PER_PEER, DEFAULT_INBOUND_IDLE_MS, DEFAULT_INBOUND_TIMEOUT_MS,
   DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_SEND_TIMEOUT_MS, MODEL_PROTOCOL, MODEL_STREAM_PROTOCOL, silentLogger,
@@ -354,8 +354,8 @@ class DefaultModelExchange implements ModelExchange {
   private async serveFrame(stream: Stream, input: LengthPrefixedStream<Stream> | FrameReader, from: string, expiry: AbortSignal): Promise<boolean> {
     let bytes: FrameBytes;
     try {
-      // The chunks the frame arrived in: the codec joins them only where it must (not for f16 and q8 payloads).
-      const raw = await input.read({ signal: expiry });
+      // f16/q8 frames as the chunks they arrived in (decoded without joining them), others joined (codec.ts).
+      const raw = input instanceof FrameReader ? await input.read({ signal: expiry }) : frameForDecode(await input.read({ signal: expiry }));
       if (raw === null) return false;
       bytes = raw;
     } catch (err) {

@@ -59,12 +59,13 @@ export function q8QuantizeKernel(k: Kernels, values: Float32Array, codes: Uint8A
   return [min, max];
 }
 
-/** floatsToHalves: returns false when `src` holds NaN or ±Inf. */
+/** floatsToHalves: returns false when `src` holds NaN or ±Inf. A `src` resident in kernel memory is read in place. */
 export function f16EncodeKernel(k: Kernels, src: Float32Array, dst: Uint16Array): boolean {
+  const at = k.addressOf(src);
   let finite = true;
-  chunked(k, src.length, 4, 2, (i0, len, inp, out) => {
-    k.f32.set(src.subarray(i0, i0 + len), inp / 4);
-    if (!k.x.f16Encode(inp, out, len)) finite = false;
+  chunked(k, src.length, at >= 0 ? 0 : 4, 2, (i0, len, inp, out) => {
+    if (at < 0) k.f32.set(src.subarray(i0, i0 + len), inp / 4);
+    if (!k.x.f16Encode(at >= 0 ? at + 4 * i0 : inp, out, len)) finite = false;
     dst.set(k.u16.subarray(out / 2, out / 2 + len), i0);
   });
   return finite;

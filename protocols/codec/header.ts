@@ -97,10 +97,14 @@ const OFF = { magic: 0, version: 4, kind: 5, encoding: 6, swarmLength: 7, round:
 export const payloadOffset = (swarmLength: number, extensionLength: number): number =>
   (FIXED_HEADER_BYTES + swarmLength + extensionLength + 3) & ~3;
 
-/** The payload offset a frame's fixed header (its first FIXED_HEADER_BYTES bytes) declares, unchecked. */
+/**
+ * The payload offset a frame's fixed header (its first FIXED_HEADER_BYTES bytes) declares, unchecked: for any
+ * extension length up to 2³² − 1 (in double arithmetic; payloadOffset's bit operations would wrap negative).
+ */
 export function declaredPayloadOffset(fixed: Uint8Array): number {
   const dv = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
-  return payloadOffset(fixed[OFF.swarmLength]!, dv.getUint32(OFF.extensionLength, true));
+  const end = FIXED_HEADER_BYTES + fixed[OFF.swarmLength]! + dv.getUint32(OFF.extensionLength, true);
+  return Math.ceil(end / 4) * 4;
 }
 
 const utf8 = new TextEncoder();

@@ -3,11 +3,13 @@
  * truncation, appended bytes, random header fields or replaced wholesale by random bytes, at aligned and
  * unaligned offsets. decodeFrame and peekHeader must never throw, and an accepted frame must hold only
  * finite values of the right size (dense: layout.size; topk: ascending in-range indices; rankings:
- * permutations). Seeded: fc.assert({ seed: 42 }); a failure prints the counterexample and its path.
+ * permutations). The same frame split into pieces at random points (as a Uint8ArrayList, the way frames arrive
+ * from a stream) must get the same outcome. Seeded: fc.assert({ seed: 42 }); a failure prints the counterexample.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { Uint8ArrayList } from 'uint8arraylist';
 import { makeLayout } from '../../aggregation/layout.js';
 import { rngFor } from '../../node/data/rng.js';
 import { decodeFrame, encodeModelFrame, encodeRankingFrame, peekHeader, type DecodedFrame, type FrameMeta } from '../../protocols/codec.js';
@@ -101,7 +103,7 @@ describe('codec fuzz', () => {
   it('never throws on mutated frames and accepts only finite, well-sized content', () => {
     let accepted = 0;
     fc.assert(
-      fc.property(fc.nat({ max: bases.length - 1 }), mutation, fc.integer({ min: 0, max: 3 }), (base, mutate, shift) => {
+      fc.property(fc.nat({ max: bases.length - 1 }), mutation, fc.integer({ min: 0, max: 3 }), fc.array(fc.nat(), { maxLength: 6 }), (base, mutate, shift, cuts) => {
         const bytes = at(mutate(bases[base]!), shift);
         peekHeader(bytes);
         const r = decodeFrame(bytes, { layout, swarm });
@@ -111,6 +113,15 @@ describe('codec fuzz', () => {
         } else {
           assert.equal(typeof r.reason, 'string');
         }
+        const pieces = new Uint8ArrayList();
+        let from = 0;
+        for (const cut of [...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length]) {
+          pieces.append(bytes.slice(from, cut));
+          from = cut;
+        }
+        const p = decodeFrame(pieces, { layout, swarm });
+        assert.equal(p.ok ? 'accepted' : p.reason, r.ok ? 'accepted' : r.reason, 'the same outcome from pieces');
+        if (p.ok && r.ok) assert.deepEqual(p.frame.values, r.frame.values);
       }),
       { seed: 42, numRuns: 2000 },
     );

@@ -12,7 +12,7 @@ import { Uint8ArrayList } from 'uint8arraylist';
 import { kernels, kernelVectors, useWasmKernels } from '../../../aggregation/kernels/wasm.js';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { rngFor } from '../../../node/data/rng.js';
-import { decodeFrame, encodeModelFrame, encodeRankingFrame, type DecodeResult, type Encoding, type FrameMeta } from '../../../protocols/codec.js';
+import { decodeFrame, encodeModelFrame, encodeRankingFrame, frameForDecode, type DecodeResult, type Encoding, type FrameMeta } from '../../../protocols/codec.js';
 import { chunkSource } from '../../../protocols/codec/chunks.js';
 
 after(() => { useWasmKernels(true); });
@@ -109,11 +109,15 @@ describe('decodeFrame on a frame in pieces', () => {
         const longer = new Uint8Array(f16.length + 2); longer.set(f16);
         checkEverySplit(longer, 'f16 with trailing bytes');
         checkEverySplit(encodeModelFrame({ ...meta, swarm: 'other' }, layout, values, { encoding: 'q8' }), 'foreign swarm');
+        for (const huge of [0x7ffffffd, 0xfffffff0]) { // an extension length whose payload offset overflows int32
+          const ext = f16.slice(); new DataView(ext.buffer).setUint32(36, huge, true);
+          checkEverySplit(ext, `extension length ${huge}`);
+        }
       });
     });
   }
 
-  it("decodes into the caller's array, resident in kernel memory or not, exactly as into a new one", () => {
+  it("decodes into the caller's array, resident in kernel memory or not, exactly as into a new one (and encodes from one)", () => {
     useWasmKernels(true);
     const [resident] = kernelVectors(1, layout.size);
     assert.ok(kernels()!.addressOf(resident!) >= 0, 'a kernelVectors vector is resident');
@@ -135,6 +139,28 @@ describe('decodeFrame on a frame in pieces', () => {
     useWasmKernels(true);
     const f16 = encodeModelFrame(meta, layout, values, { encoding: 'f16' });
     assert.throws(() => decodeFrame(f16, expect, { into: new Float32Array(layout.size - 1) }), RangeError);
+    // Encoding reads a resident vector in place: the same bytes as from an ordinary array.
+    resident!.set(values);
+    for (const encoding of ['f16', 'q8'] as Encoding[]) {
+      assert.deepEqual(encodeModelFrame(meta, layout, resident!, { encoding }), encodeModelFrame(meta, layout, values, { encoding }), encoding);
+    }
+  });
+
+  it('frameForDecode keeps the pieces of f16 and q8 frames only, and joins every other frame into a plain Uint8Array', () => {
+    for (const encoding of ['f32', 'f16', 'q8', 'topk'] as Encoding[]) {
+      const frame = encodeModelFrame({ ...meta, kind: 'aggregate' }, layout, values, { encoding });
+      const list = pieces(frame, [1, 5, 7, 999]);
+      const got = frameForDecode(list);
+      if (encoding === 'f16' || encoding === 'q8') assert.equal(got, list, encoding);
+      else {
+        assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype, encoding);
+        assert.deepEqual(got, frame, encoding);
+      }
+    }
+    const ranking = encodeRankingFrame({ ...meta, kind: 'ranking' }, layout, [Uint32Array.from({ length: 63 }, (_, i) => i)]);
+    assert.deepEqual(frameForDecode(pieces(ranking, [3, 50])), ranking);
+    assert.deepEqual(frameForDecode(pieces(Uint8Array.of(1, 2, 3), [1])), Uint8Array.of(1, 2, 3));
+    assert.deepEqual(frameForDecode(new Uint8ArrayList(Buffer.from([9, 8]))), Uint8Array.of(9, 8));
   });
 
   it('chunkSource reads any range of the pieces, forwards and back', () => {
