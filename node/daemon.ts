@@ -11,7 +11,7 @@ import { datasetParts } from './data/dataset.js';
 import { loadPeerData } from './data/peer-share.js';
 import { backendTip, describeBackend, type BackendName } from './learner/backend-info.js';
 import { WorkerPool } from './learner/pool.js';
-import { DEFAULT_JOIN_WAIT_MS, DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinHook } from './join.js';
+import { commitAdoptedState, DEFAULT_JOIN_WAIT_MS, DEFAULT_STATE_REQUEST_MS, joinPhase, type JoinComponents, type JoinHook } from './join.js';
 import type { Logger } from './logger.js';
 import type { Network } from './network.js';
 import { registerStallGauge, StallDetector } from './stall.js';
@@ -80,7 +80,7 @@ function dialBootstrapPeers(node: MurmurNode, addresses: readonly string[], logg
  * does not wait. MoDeST only waits (its members are then in its initial view); it gets its model through
  * its own protocol, from the aggregators of the round it is sampled for (ALGORITHMS.md §3.3).
  */
-function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined): JoinHook {
+function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: () => string[], logger: Logger, engine: string | undefined, persist: JoinComponents['persist']): JoinHook {
   const canFindNeighbours = cfg.network.bootstrap.length > 0 || cfg.network.mdns || cfg.network.neighbours !== 'connected';
   // The wait ends a second after the first announcement; the bound matters only when none comes: under
   // load (30-90 s starts at load 50 on 2 cores) gossipsub took longer than 2 periods of 2 s to deliver one.
@@ -94,6 +94,7 @@ function daemonJoin(cfg: Readonly<DaemonConfig>, node: MurmurNode, neighbours: (
     },
     clock: systemClock,
     logger: logger.child({ component: 'join' }),
+    persist,
   });
 }
 
@@ -215,7 +216,8 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
       model: spec, layout, initial, train: { ...cfg.train }, dataset: { id: data.dataset.name, parts: datasetParts(data.dataset) },
       trainIndices: share.train, testIndices: share.test,
       rounds: { ...cfg.rounds, maxRounds: cfg.rounds.max ?? Infinity },
-    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.engine.name),
+    }, { network, pool, clock: systemClock, logger: logger.child({ component: 'peer' }), store, neighbours, join: daemonJoin(cfg, node, neighbours, logger, algorithm.engine.name,
+        commitAdoptedState(store, layout.hash, { model: spec, algorithm: algorithmName, swarm: cfg.swarm })),
       memberSilenceMs: cfg.network.memberSilencePeriods * cfg.network.announceEveryMs,
     });
     // What a joining neighbour gets: our model once we finished a round (a peer still joining has none to give).

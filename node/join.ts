@@ -6,10 +6,19 @@
  * starts from it instead of from the initial weights or an old checkpoint. The engine then lands on the
  * swarm's round. Node-side only: the transfer arrives through the narrow `requestState` function the
  * daemon binds to libp2p, so node/ never imports protocols/.
+ *
+ * An adopted state is persisted (`persist`: the daemon commits it to its store as the current model, with a
+ * history entry naming the neighbour) before the first round runs on it. Otherwise the round a peer shows
+ * would be one its store does not hold: a `kill -9` between the join and the first commit restarted it fresh
+ * (joining and transferring again) and `murmur status` of the stopped peer fell back to an older round; a
+ * test that killed a joiner "at round ≥ 3" found nothing committed. A failed commit (full disk) only warns:
+ * the peer still starts from the adopted state and its first round commits again.
  */
 import type { Clock } from './clock.js';
 import { anySignal } from './deadline.js';
 import type { Logger } from './logger.js';
+import { modelHash } from './model-hash.js';
+import type { Store } from './store.js';
 import type { NeighbourProgress } from './engine/sync-rounds.js';
 
 /** A neighbour's model as the transfer delivers it: values of our layout, its last finished round and age. */
@@ -52,6 +61,8 @@ export interface JoinComponents {
   requestState(peer: string, options: { signal: AbortSignal }): Promise<JoinedState | null>;
   clock: Clock;
   logger: Logger;
+  /** Make an adopted state the peer's committed model before its first round (the daemon: a store commit). */
+  persist?(state: JoinedState, from: string): Promise<void>;
 }
 
 /** What the join phase found and did (logged, and returned for tests). */
@@ -96,6 +107,7 @@ export async function joinSwarm(own: OwnStanding, progress: NeighbourProgress, i
       }
       c.logger.info({ ...summary, from: peer, round: state.round, age: state.age, transferMs: c.clock.now() - t1 },
         "join: adopted a neighbour's current model (verified layout and model hash)");
+      await persistAdopted(state, peer, c);
       return { swarmRound, heard, waitedMs, from: peer, state };
     } catch (err) {
       signal.throwIfAborted();
@@ -104,6 +116,31 @@ export async function joinSwarm(own: OwnStanding, progress: NeighbourProgress, i
   }
   c.logger.warn(summary, 'join: no neighbour gave its state; starting on our own state on the swarm round');
   return { swarmRound, heard, waitedMs, from: null, state: null };
+}
+
+/** Commit the adopted state (see the header); a failure is logged, never thrown: the state is still good. */
+async function persistAdopted(state: JoinedState, from: string, c: JoinComponents): Promise<void> {
+  if (c.persist === undefined) return;
+  try {
+    await c.persist(state, from);
+  } catch (err) {
+    c.logger.warn({ round: state.round, err: (err as Error)?.message }, 'join: could not commit the adopted model; its first round will');
+  }
+}
+
+/**
+ * The daemon's `persist`: the adopted state becomes the store's current model (a checkpoint), with a history
+ * entry that names the neighbour it came from and has no evaluation; `extra` as a round commit gives it.
+ */
+export function commitAdoptedState(store: Pick<Store, 'commitRound'>, layoutHash: string, extra: Record<string, unknown>): NonNullable<JoinComponents['persist']> {
+  return async (state, from) => {
+    const hash = modelHash(state.vector), now = Date.now();
+    await store.commitRound({
+      model: { round: state.round, age: state.age, layoutHash, vector: state.vector, hash, savedAt: now },
+      history: { round: state.round, time: now, modelHash: hash, age: state.age, accuracy: null, loss: null, adoptedFrom: from },
+      extra,
+    });
+  };
 }
 
 /**

@@ -169,6 +169,11 @@ export class Peer {
 
   /** The current weights (a copy). */
   vector(): Float32Array { return this.state.vector.slice(); }
+  /**
+   * The current weights themselves, read-only: engines replace the state vector once a round is over and never
+   * write a finished round's vector again (model-hash.ts), so a round listener may keep it without a copy.
+   */
+  vectorView(): Float32Array { return this.state.vector; }
   get layout(): Layout { return this.init.layout; }
   get round(): number { return this.state.round; }
   get age(): number { return this.state.age; }
@@ -273,6 +278,7 @@ export class Peer {
     }
     this.components.logger.info({
       round: s.round, accuracy: s.evaluation?.accuracy, received: s.received, expected: s.expected, timedOut: s.timedOut, sendFailures: s.sendFailures,
+      ...(s.roles !== undefined ? { roles: s.roles } : {}),
     }, 'round finished');
     for (const l of this.roundListeners) l(s);
   }

@@ -10,7 +10,10 @@
  * (from 'murmur daemon running', its join phase included; the process start-up before it is printed apart);
  * live peers' rounds differ by at most 3 at the end; every live peer ends within 3 points of a lockstep
  * simulation of the same swarm at the same round; no daemon crashes; every restart resumes the round its
- * store committed. Peak RSS per daemon is printed.
+ * store committed. Peak RSS per daemon is printed. MoDeST is measured as the simulator measures it: a
+ * peer's round is its round estimate ('in round', from `murmur status`; it finishes only the rounds it is
+ * sampled for), and a round's model is its aggregator's average (accuracy of the peer's last round as
+ * aggregator), not a trainer's local model.
  * Usage: npm run bench -- soak-swarm [--ci] [--peers 8] [--minutes 10] [--algorithms dpsgd,gossip-learning,modest]
  *        [--seed 1] [--keep] [--json]   (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer;
  *        --keep: leave the work dir with every daemon's log, daemon-<lifetime>.log beside its data dir)
@@ -36,12 +39,12 @@ function arg(name: string, fallback: string): string {
 function printPass(algorithm: string, report: SoakPassReport, reference: number[]): void {
   if (jsonMode) return;
   console.log(`\n${algorithm}: ${(report.wallMs / 60_000).toFixed(1)} min`);
-  console.log('peer  role    rounds  last  longest gap  start-up  accuracy  lockstep  peak RSS  restarts (committed→resumed)');
+  console.log('peer  role    rounds  last  in round  longest gap  start-up  accuracy (round)  lockstep  peak RSS  restarts (committed→resumed)');
   for (const p of report.peers) {
-    const ref = reference[Math.min(p.roundAtEnd, reference.length - 1)];
+    const ref = reference[Math.min(p.finalAccuracyRound ?? p.roundAtEnd, reference.length - 1)];
     console.log([
-      String(p.index).padEnd(4), p.role.padEnd(7), String(p.roundsDone).padStart(6), String(p.roundAtEnd).padStart(5),
-      `${(p.longestGapMs / 1000).toFixed(1)} s`.padStart(12), `${(p.longestBootMs / 1000).toFixed(1)} s`.padStart(9), (p.finalAccuracy === null ? '—' : `${(100 * p.finalAccuracy).toFixed(2)}%`).padStart(9),
+      String(p.index).padEnd(4), p.role.padEnd(7), String(p.roundsDone).padStart(6), String(p.roundAtEnd).padStart(5), String(p.swarmRoundAtEnd ?? '—').padStart(9),
+      `${(p.longestGapMs / 1000).toFixed(1)} s`.padStart(12), `${(p.longestBootMs / 1000).toFixed(1)} s`.padStart(9), (p.finalAccuracy === null ? '—' : `${(100 * p.finalAccuracy).toFixed(2)}% (${String(p.finalAccuracyRound)})`).padStart(16),
       (ref === undefined ? '—' : `${(100 * ref).toFixed(2)}%`).padStart(9), `${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB`.padStart(9),
       ' ' + (p.restarts.map((r) => `${String(r.committed)}→${String(r.resumed)}`).join(', ') || '—'),
     ].join(' '));

@@ -89,10 +89,13 @@ export function consensusSpec(records: readonly RoundRecord[], runs: readonly st
   const rows = records.filter((r) => runs.includes(r.run) && finite(r.round) && finite(r.consensusDistance) && r.consensusDistance > 0)
     .map((r) => ({ run: r.run, round: r.round, distance: r.consensusDistance }));
   if (rows.length === 0) return null;
-  // The axis spans the data exactly (a "nice" log domain added a blank band up to the next decade), and is
-  // labelled at powers of ten only (every 2…9 tick labelled crowded the axis).
+  // The axis spans the data with a 10% margin in log space (a "nice" log domain added a blank band up to the
+  // next decade; an exact one drew the extreme points on the frame, half cut off), and is labelled at powers
+  // of ten only (every 2…9 tick labelled crowded the axis).
   const values = rows.map((r) => r.distance);
-  const lo = Math.min(...values), hi = Math.max(...values);
+  const min = Math.min(...values), max = Math.max(...values);
+  const margin = min === max ? 2 : (max / min) ** 0.1;
+  const lo = min / margin, hi = max * margin;
   const decades: number[] = [];
   for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) decades.push(10 ** e);
   const axis = decades.length >= 2 ? { format: '.0e', values: decades, grid: true } : { format: '.1e', tickCount: 4, labelOverlap: 'greedy', grid: true };
@@ -103,7 +106,7 @@ export function consensusSpec(records: readonly RoundRecord[], runs: readonly st
       x: ROUND_X,
       y: {
         field: 'distance', type: 'quantitative', title: 'consensus distance (log scale)',
-        scale: { type: 'log', nice: false, domain: lo === hi ? [lo / 2, hi * 2] : [lo, hi] }, axis,
+        scale: { type: 'log', nice: false, domain: [lo, hi] }, axis,
       },
       color: colour(runs),
     },

@@ -4,7 +4,16 @@
  * is merged as it arrives and, for classic gossip learning, followed by local training. Model updates are
  * serialised through one chain, so a merge never interleaves with a training step. A "round" here is one
  * period: history, evaluation and commits happen once per period.
+ *
+ * In a live swarm (neighbours announce their rounds; simulations announce nothing and are unaffected) the
+ * period count follows the swarm, so rounds mean the same on every peer: a peer behind the round its
+ * neighbours are in jumps to it (a slow device, a restart), and a peer more than one round ahead holds its
+ * next period back up to one period more (announcements wake it). Frames that wait for the update chain are
+ * coalesced (the newest per sender, merged in one turn, one training after them): a peer slower than its
+ * senders used to queue a merge and a training per frame without bound (a soak's 3-epoch peer: 18 merges
+ * queued, 53 s between rounds).
  */
+import { anySignal } from '../deadline.js';
 import { withModelHash } from '../model-hash.js';
 import type { ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
@@ -35,25 +44,40 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     if (Number.isFinite(r.loss)) { trainLoss += r.loss; trainSteps++; }
     samples += r.samples;
   };
-  const onFrame = (f: ReceivedFrame): void => {
-    void serialise(async () => {
-      if (signal.aborted) return;
+  // Frames not yet merged, the newest per sender (a sender's newer model supersedes its older one).
+  const waiting = new Map<string, ReceivedFrame>();
+  let drainQueued = false;
+  const drain = async (): Promise<void> => {
+    drainQueued = false;
+    const frames = [...waiting.values()].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+    waiting.clear();
+    if (signal.aborted) return;
+    const round = ctx.state.round + 1;
+    let any = false;
+    for (const f of frames) {
       const t = ctx.clock.now();
-      const round = ctx.state.round + 1;
       const out = await ctx.algorithm.aggregate(aggregateInput(ctx, [f], round, 0, ctx.neighbours().length, `merge-${f.from}-${f.round}`, signal));
       mergeMs += ctx.clock.now() - t;
-      if (!out) return;
+      if (!out) continue;
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
       ctx.state.age = out.age;
       merged++;
-      if (opts.trainAfterMerge) await train(round);
-    });
+      any = true;
+    }
+    if (any && opts.trainAfterMerge) await train(round);
+  };
+  const onFrame = (f: ReceivedFrame): void => {
+    waiting.set(f.from, f);
+    if (drainQueued) return;
+    drainQueued = true;
+    void serialise(drain);
   };
   const unsubscribe = ctx.network.onFrame(onFrame);
   try {
     while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
       await ctx.clock.sleep(ctx.rounds.periodMs, { signal });
-      const round = ctx.state.round + 1;
+      await holdIfAhead(ctx, signal);
+      const round = Math.max(ctx.state.round + 1, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
       const t0 = ctx.clock.now();
       let pushed = { failures: 0, bytes: 0 };
       const neighbours = ctx.neighbours();
@@ -82,4 +106,22 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     unsubscribe();
     await chain;
   }
+}
+
+/**
+ * Hold the next period back while it would run more than one round ahead of the round the neighbours are in
+ * (progress.swarmRound(); 0: unknown, no hold), at most one period: announcements wake it, and a swarm that
+ * stopped announcing cannot stop the peer.
+ */
+async function holdIfAhead(ctx: EngineContext, signal: AbortSignal): Promise<void> {
+  const ahead = (): boolean => {
+    const swarm = ctx.progress.swarmRound();
+    return swarm > 0 && ctx.state.round + 1 > swarm + 1;
+  };
+  if (!ahead()) return;
+  const wake = new AbortController();
+  const off = ctx.progress.onAnnouncement(() => { if (!ahead()) wake.abort(); });
+  try {
+    await ctx.clock.sleep(ctx.rounds.periodMs, { signal: anySignal(signal, wake.signal) }).catch((err: unknown) => { if (signal.aborted) throw err; });
+  } finally { off(); }
 }

@@ -9,10 +9,11 @@ import type { SoakPassReport } from './soak-run.js';
 export function soakChecks(algorithm: string, report: SoakPassReport, reference: number[], roundTimeoutMs: number): Check[] {
   const live = report.peers.filter((p) => p.live);
   const worstGap = Math.max(...report.peers.map((p) => p.longestGapMs));
-  const ends = live.map((p) => p.roundAtEnd);
+  // MoDeST: the round each peer is in (its estimate), not the last round its sample draws gave it (soak-run.ts).
+  const ends = live.map((p) => p.swarmRoundAtEnd ?? p.roundAtEnd);
   const spread = Math.max(...ends) - Math.min(...ends);
   const offRef = live.map((p) => {
-    const ref = reference[Math.min(p.roundAtEnd, reference.length - 1)];
+    const ref = reference[Math.min(p.finalAccuracyRound ?? p.roundAtEnd, reference.length - 1)];
     return p.finalAccuracy === null || ref === undefined ? Number.POSITIVE_INFINITY : Math.abs(p.finalAccuracy - ref) * 100;
   });
   const crashes = report.peers.reduce((s, p) => s + p.unexpectedExits, 0);

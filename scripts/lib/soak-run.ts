@@ -7,6 +7,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { store } from '../../node/store.js';
+import { connectControl } from '../../node/control/client.js';
+import type { StatusInfo } from '../../node/control/types.js';
 import { logEntries, spawnDaemon, waitFor, type DaemonProcess } from './daemon-harness.js';
 import { processMemory } from './rss.js';
 import { runHostilePeer, type HostileReport } from './soak-hostile.js';
@@ -44,7 +46,13 @@ export interface SoakPeerReport {
    * apart: it measures the machine's load, not the swarm (22 s seen at load 15 on 2 cores).
    */
   readonly longestBootMs: number;
+  /**
+   * Accuracy of the peer's last evaluated model that stands for its round, and that round: its last evaluated
+   * round; for MoDeST its last round as aggregator (the round's average), as the lockstep simulation measures
+   * a MoDeST round (topology-sim/run-rounds.ts: a trainer's local model stands in only where no aggregator reported).
+   */
   readonly finalAccuracy: number | null;
+  readonly finalAccuracyRound: number | null;
   readonly peakRssBytes: number;
   readonly restarts: readonly SoakRestart[];
   /** Exits nobody asked for (crashes). */
@@ -53,6 +61,12 @@ export interface SoakPeerReport {
   readonly live: boolean;
   /** Last round finished when the run ended, before the daemons were stopped. */
   readonly roundAtEnd: number;
+  /**
+   * The round the peer was in when the run ended: roundAtEnd, or for MoDeST its round estimate (`murmur status`
+   * sampleIndex, ALGORITHMS.md §3.3): a MoDeST peer finishes only the rounds it is sampled for, so its last
+   * finished round says how lucky the draw was, not whether it kept up (null: not running, or no answer).
+   */
+  readonly swarmRoundAtEnd: number | null;
   /**
    * A restart that had finished no round yet when the run ended (still starting or joining under load);
    * the end is then read once it landed (or 3 round timeouts later), for every peer at the same moment.
@@ -75,8 +89,20 @@ async function freePort(): Promise<number> {
   });
 }
 
-const rounds = (proc: DaemonProcess): Array<{ round: number; time: number; accuracy?: number }> =>
-  logEntries(proc).filter((e) => e.msg === 'round finished').map((e) => ({ round: Number(e.round), time: Number(e.time), accuracy: e.accuracy as number | undefined }));
+const rounds = (proc: DaemonProcess): Array<{ round: number; time: number; accuracy?: number; roles?: string[] }> =>
+  logEntries(proc).filter((e) => e.msg === 'round finished')
+    .map((e) => ({ round: Number(e.round), time: Number(e.time), accuracy: e.accuracy as number | undefined, roles: e.roles as string[] | undefined }));
+
+/** A running daemon's round estimate (MoDeST: the sample index its status shows), or null. */
+async function roundEstimate(dataDir: string): Promise<number | null> {
+  try {
+    const status = await (await connectControl(dataDir)).get<StatusInfo>('/status');
+    const index = (status.extra as { sampleIndex?: unknown } | undefined)?.sampleIndex;
+    return typeof index === 'number' ? index : status.round;
+  } catch {
+    return null;
+  }
+}
 
 export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const { plan, algorithm } = init;
@@ -91,6 +117,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
   const peakRss = new Array<number>(n).fill(0);
   const roundAtEnd = new Array<number>(n).fill(0);
   const startingAtEnd = new Array<boolean>(n).fill(false);
+  const swarmRoundAtEnd = new Array<number | null>(n).fill(null);
   const address = (i: number): string => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${ids[i]}`;
   const current = (i: number): Life | undefined => lives[i]!.at(-1);
   const running = (i: number): boolean => { const l = current(i); return l !== undefined && l.proc.child.exitCode === null && l.proc.child.signalCode === null; };
@@ -171,6 +198,9 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
       await waitFor(`peer ${i}'s first round`, async () => rounds(life.proc).length > 0 || life.endedAt !== null, 3 * init.roundTimeoutMs).catch(() => null);
     }));
     for (let i = 0; i < n; i++) roundAtEnd[i] = Math.max(0, ...lives[i]!.flatMap((l) => rounds(l.proc).map((r) => r.round)));
+    if (algorithm === 'modest') {
+      await Promise.all(dirs.map(async (dir, i) => { swarmRoundAtEnd[i] = running(i) ? await roundEstimate(dir) : null; }));
+    } else for (let i = 0; i < n; i++) swarmRoundAtEnd[i] = roundAtEnd[i]!;
   } finally {
     hostileStop.abort();
     clearInterval(rssTimer);
@@ -190,12 +220,13 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
       for (let k = 1; k < times.length; k++) longestGapMs = Math.max(longestGapMs, times[k]! - times[k - 1]!);
     }
     const evaluated = all.filter((r) => typeof r.accuracy === 'number');
+    const standing = algorithm === 'modest' ? (evaluated.filter((r) => r.roles?.includes('aggregator')).at(-1) ?? evaluated.at(-1)) : evaluated.at(-1);
     return {
       index: i, role: plan.slowPeer === i ? 'slow' : plan.leave?.peer === i ? 'leaver' : 'normal', peerId: ids[i]!,
       lastRound: Math.max(0, ...all.map((r) => r.round)), roundsDone: all.length, longestGapMs, longestBootMs,
-      finalAccuracy: evaluated.at(-1)?.accuracy ?? null, peakRssBytes: peakRss[i]!, restarts: restarts[i]!,
+      finalAccuracy: standing?.accuracy ?? null, finalAccuracyRound: standing?.round ?? null, peakRssBytes: peakRss[i]!, restarts: restarts[i]!,
       unexpectedExits: lives[i]!.filter((l) => !l.expectedExit).length,
-      live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!, startingAtEnd: startingAtEnd[i]!,
+      live: plan.leave?.peer !== i, roundAtEnd: roundAtEnd[i]!, swarmRoundAtEnd: swarmRoundAtEnd[i]!, startingAtEnd: startingAtEnd[i]!,
     };
   });
   return { peers, hostile: hostileReport, wallMs: Date.now() - t0 };

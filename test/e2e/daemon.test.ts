@@ -51,8 +51,9 @@ describe('three murmur daemons on loopback', { timeout: 300_000 }, () => {
       return ok ? all : null;
     }, 180_000);
     assert.equal(new Set(statuses.map((s) => s.peerId)).size, 3);
-    // A joiner's status round can be one it adopted from a neighbour (node/join.ts), not yet one it committed:
-    // wait until the victim committed a round of its own, so the kill below has something to resume from.
+    // A status round is the model in memory: its commit can still be under way (and before joins committed an
+    // adopted model, node/join.ts, it could be one never committed). Wait until the victim's store holds a round,
+    // so the kill below has something to resume from.
     await waitFor('the third peer to commit a round', async () =>
       (await cli<unknown[]>(['history', '--data-dir', dirs[2]!])).length > 0);
 

@@ -5,9 +5,23 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, spawnDaemon, waitFor, type DaemonProcess } from '../../scripts/lib/daemon-harness.js';
+import { MAX_HISTORY_LIMIT } from '../../node/control/server.js';
 
 interface History { round: number; accuracy: number | null; modelHash: string }
 interface Status { state: 'running' | 'stopped'; round: number | null; stoppedAt?: number | null; controlUrl?: string; modelHash?: string | null }
+
+/**
+ * The whole history, page by page: `murmur history` shows 100 rounds by default, and how many rounds the daemon
+ * runs before the test stops it depends on the machine's load (the report in between takes seconds to minutes).
+ */
+async function wholeHistory(dataDir: string): Promise<History[]> {
+  const all: History[] = [];
+  for (;;) {
+    const page = await cli<History[]>(['history', '--data-dir', dataDir, '--from', String((all.at(-1)?.round ?? -1) + 1), '--limit', String(MAX_HISTORY_LIMIT)]);
+    all.push(...page);
+    if (page.length < MAX_HISTORY_LIMIT) return all;
+  }
+}
 
 describe('inspecting a daemon while it runs and after it stopped', { timeout: 240_000 }, () => {
   let root = '';
@@ -42,7 +56,7 @@ describe('inspecting a daemon while it runs and after it stopped', { timeout: 24
     const stopped = await cli<Status>(['status', '--data-dir', dataDir]);
     assert.equal(stopped.state, 'stopped');
     assert.ok(typeof stopped.stoppedAt === 'number' && stopped.stoppedAt <= Date.now());
-    const history = await cli<History[]>(['history', '--data-dir', dataDir]);
+    const history = await wholeHistory(dataDir);
     assert.ok(history.length >= running.length);
     assert.deepEqual(history.slice(0, running.length).map((h) => h.modelHash), running.map((h) => h.modelHash));
     assert.equal(stopped.round, history.at(-1)!.round);

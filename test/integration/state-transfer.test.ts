@@ -3,9 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLayout } from '../../aggregation/layout.js';
 import { systemClock } from '../../node/clock.js';
-import { joinSwarm } from '../../node/join.js';
+import { commitAdoptedState, joinSwarm } from '../../node/join.js';
+import { store as createStore } from '../../node/store.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '../../node/logger.js';
 import { lpStream } from '@libp2p/utils';
+import { pino } from 'pino';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { createMurmurNode, type MurmurNode } from '../../protocols/libp2p.js';
 import { largestFrameBytes } from '../../protocols/libp2p-network.js';
@@ -93,6 +98,43 @@ describe('joinSwarm decides from the announced rounds', () => {
     const o = await run({ round: 10, fresh: false }, { a: 33, b: 34 });
     assert.deepEqual(o.asked, ['b']);
     assert.equal(o.state?.round, 34);
+  });
+
+  it('an adopted state is committed as the current model before the first round (a kill -9 then resumes from it)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'murmur-join-'));
+    const st = createStore({ dataDir: dir });
+    await st.start();
+    try {
+      const persist = commitAdoptedState(st, layout.hash, { swarm: 'st' });
+      const o = await joinSwarm({ round: 0, fresh: true }, progress({ a: 33, b: 34 }), { waitMs: 50, settleMs: 0 }, {
+        neighbours: () => ['a', 'b'], requestState: async (p) => ({ vector, round: p === 'b' ? 34 : 33, age: 7 }),
+        clock: systemClock, logger: silentLogger(), persist,
+      }, new AbortController().signal);
+      assert.equal(o.state?.round, 34);
+      const current = await st.current();
+      assert.equal(current?.round, 34);
+      assert.equal(current?.age, 7);
+      assert.deepEqual(current?.vector, vector);
+      const [entry] = await st.history({ reverse: true, limit: 1 });
+      assert.equal(entry?.adoptedFrom, 'b');
+      assert.equal(entry?.modelHash, current?.hash);
+      assert.deepEqual(await st.verify(), []);
+    } finally {
+      await st.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a commit of the adopted state that fails (full disk) warns and the state is still adopted', async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => { warnings.push((JSON.parse(line) as { msg: string }).msg); } });
+    const o = await joinSwarm({ round: 0, fresh: true }, progress({ b: 34 }), { waitMs: 50, settleMs: 0 }, {
+      neighbours: () => ['b'], requestState: async () => ({ vector, round: 34, age: 1 }),
+      clock: systemClock, logger, persist: async () => { throw new Error('the disk is full'); },
+    }, new AbortController().signal);
+    assert.equal(o.from, 'b');
+    assert.equal(o.state?.round, 34);
+    assert.deepEqual(warnings, ['join: could not commit the adopted model; its first round will']);
   });
 
   it('the first peer of a swarm (nobody announces) waits at most waitMs and keeps its state', async () => {

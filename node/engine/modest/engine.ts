@@ -25,7 +25,7 @@ import { ModestConfigError } from './errors.js';
 import { RoundLedger } from './ledger.js';
 import { Membership } from './membership.js';
 import type { ModestSettings } from './settings.js';
-import { aggregateInput, announceRound, announceWithRetry, finishRound } from './steps.js';
+import { aggregateInput, announceRound, announceWithRetry, finishRound, paceRound } from './steps.js';
 import { EngineTasks } from './tasks.js';
 import { aggregatedRound, modelsNeeded, trainedModelIndex } from './view.js';
 import { ProgressWatch } from './watch.js';
@@ -61,7 +61,11 @@ export class ModestEngine implements Engine {
     if (settings === undefined) throw new ModestConfigError('the MoDeST engine needs its settings as engine options (the registry entry node/algorithms/modest.ts gives them)');
     this.s = settings;
     this.needed = modelsNeeded(this.s.sampleSize, this.s.successFraction);
-    this.ledger = new RoundLedger((a) => finishRound(ctx, a, this.signal), (err) => this.failed(err, 'round summary'));
+    // Engines start after the join phase: ctx.state.round is the round the peer resumed from its store.
+    this.ledger = new RoundLedger({
+      emit: (a) => finishRound(ctx, a, this.signal), onError: (err) => this.failed(err, 'round summary'), reported: ctx.state.round,
+      onLate: (a, reported) => ctx.logger.debug({ round: a.round, roles: [...a.roles], reported }, 'late work on a round already reported; no summary of its own'),
+    });
   }
 
   private get maxRounds(): number { return this.ctx.rounds.maxRounds; }
@@ -176,7 +180,7 @@ export class ModestEngine implements Engine {
     this.training = training;
     this.ledger.open(round, 'trainer');
     const t0 = ctx.clock.now();
-    let trained: Float32Array, loss: number, samples: number;
+    let trained: Float32Array, loss: number, samples: number, trainMs: number;
     try {
       ({ trained, loss, samples } = await this.tasks.withLock(async () => {
         ctx.state.vector = start;
@@ -185,6 +189,8 @@ export class ModestEngine implements Engine {
         ctx.state.round = Math.max(ctx.state.round, round);
         return { trained: ctx.state.vector, ...r };
       }));
+      trainMs = ctx.clock.now() - t0;
+      await paceRound(ctx, t0, anySignal(this.signal, training.controller.signal));
     } catch (err) {
       this.ledger.drop(round, 'trainer');
       if (this.signal.aborted || !training.controller.signal.aborted) throw err;
@@ -194,7 +200,7 @@ export class ModestEngine implements Engine {
       if (this.training === training) this.training = null;
     }
     this.view.touch(ctx.selfId, round);
-    this.ledger.add(round, { trainLoss: Number.isFinite(loss) ? loss : null, samples, phaseMs: { train: ctx.clock.now() - t0 } });
+    this.ledger.add(round, { trainLoss: Number.isFinite(loss) ? loss : null, samples, phaseMs: { train: trainMs } });
     await this.sendTrained(round, trained, false);
     this.ledger.close(round, 'trainer');
     // Watch both our model's aggregation and the next one: if the aggregator or the next trainers died,

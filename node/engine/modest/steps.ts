@@ -23,6 +23,16 @@ export function announceRound(ctx: EngineContext, algorithm: string, round: numb
   });
 }
 
+/**
+ * A daemon paces itself (rounds.minRoundMs; 0 in simulations): a trainer hands its model on no sooner than
+ * minRoundMs after it started the round, so a small model does not run rounds back to back and starve a
+ * shared CPU (sync rounds pad their rounds the same way).
+ */
+export async function paceRound(ctx: EngineContext, startedAt: number, signal: AbortSignal): Promise<void> {
+  const rest = ctx.rounds.minRoundMs - (ctx.clock.now() - startedAt);
+  if (rest > 0) await ctx.clock.sleep(rest, { signal });
+}
+
 /** A join advertisement that could not be published (no gossipsub peer yet) is retried this often… */
 const ADVERTISE_RETRY_MS = 1000;
 /** …at most this many times in all. */

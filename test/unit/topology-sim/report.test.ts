@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { rngFor } from '../../../node/data/rng.js';
 import { accuracyStats, type RoundRecord } from '../../../topology-sim/metrics.js';
 import { escapeHtml, renderReportHtml, renderSvg, writeReport } from '../../../topology-sim/report.js';
+import { consensusSpec } from '../../../topology-sim/plots.js';
 
 const HOSTILE = '<script>alert("x")</script> & co';
 const RUNS = ['gossip/ring', HOSTILE];
@@ -98,5 +99,19 @@ describe('the report page', () => {
     assert.match(table, /<th>final mean accuracy<\/th>/);
     assert.match(table, /<td>\d{1,3}\.\d\d%<\/td>/);
     assert.doesNotMatch(table, /<td>0\.\d{4}<\/td>/);
+  });
+});
+
+describe('the consensus-distance plot', () => {
+  it('spans the data with a margin on its log axis, so no point sits on the frame', () => {
+    const records = fakeRecords();
+    const spec = consensusSpec(records, RUNS) as unknown as { encoding: { y: { scale: { type: string; domain: [number, number] } } } };
+    const values = records.map((r) => r.consensusDistance);
+    const [lo, hi] = spec.encoding.y.scale.domain;
+    assert.equal(spec.encoding.y.scale.type, 'log');
+    assert.ok(lo < Math.min(...values) && hi > Math.max(...values), `domain [${lo}, ${hi}]`);
+    // 10% of the data's span in log space on each side: no blank decade either.
+    const span = Math.log10(Math.max(...values) / Math.min(...values));
+    assert.ok(Math.abs(Math.log10(hi / lo) - 1.2 * span) < 1e-9);
   });
 });

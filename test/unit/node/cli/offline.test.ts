@@ -61,6 +61,11 @@ describe('inspecting a stopped peer from its store', () => {
       });
     }
     await st.stop();
+    // Open it once more: LevelDB replays its log into a table file, so inspection meets a .ldb (hard-linked, not copied).
+    const again = store({ dataDir, sync: false });
+    await again.start();
+    await again.stop();
+    assert.ok((await readdir(join(dataDir, 'db'))).some((f) => f.endsWith('.ldb')), 'the fixture store has a table file');
     await writeFile(join(dataDir, 'last-run.json'), JSON.stringify({ pid: 1, startedAt: NOW - 600_000, stoppedAt: NOW - 30_000 }));
   });
 
