@@ -17,7 +17,8 @@
  * between two finalised round records. The figure is the median over the timed rounds, or their mean if that is
  * larger: over libp2p, peers drift apart (push gossip waits only for the peers that push to you), so rounds can
  * close in bursts after a straggler, and a median of short intervals would hide the slow one. Both are printed,
- * with the p95 round time; the memory rows also check p95 ≤ 2 × median (issue 16: no straggler bursts).
+ * with the p95 round time; the memory rows also check p95 ≤ 2 × median (issue 16: no straggler bursts), and the N=500
+ * memory rows a bring-up within 10 s (issue 16: 500 peers connected and ready).
  * About 5 minutes on 2 cores, most of it the memory transport's 500-peer runs.
  *
  * Each line also gives, per round, the CPU time of the main thread and of the other threads (training workers,
@@ -52,6 +53,8 @@ const FALLBACK_S: Record<string, number> = { 'logreg-100': 0.13, 'mlp-100': 0.20
 const TARGET_FACTOR = { virtual: 0.33, memory: 1.0 } as const;
 /** Issue 16: rounds over libp2p must not close in bursts; the memory rows' p95 round time is at most this × their median. */
 const P95_OVER_MEDIAN = 2;
+/** Issue 16: 500 memory-transport peers connected and ready within this many seconds (checked on the N=500 memory rows). */
+const BRING_UP_500_S = 10;
 const roundsAt = process.argv.indexOf('--gossipy-rounds');
 const GOSSIPY_ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 20;
 
@@ -168,6 +171,7 @@ try {
     }
     if (transport === 'memory') {
       checks.push({ name: `${run.name} p95/median`, pass: m.p95S <= P95_OVER_MEDIAN * s.median, figure: `p95 ${m.p95S.toFixed(3)} s = ${(m.p95S / s.median).toFixed(2)}× median`, target: `≤ ${P95_OVER_MEDIAN}× median` });
+      if (e.peers === 500) checks.push({ name: `${run.name} bring-up`, pass: m.bringUpS <= BRING_UP_500_S, figure: `bring-up ${m.bringUpS.toFixed(1)} s`, target: `≤ ${BRING_UP_500_S} s` });
     }
     checks.push({ name: run.name, pass: figure <= target, figure: `${figure.toFixed(3)} s/round = ${(figure / ref).toFixed(2)}× gossipy`, target: `≤ ${TARGET_FACTOR[transport]}× gossipy = ${target.toFixed(3)} s` });
   }
