@@ -232,7 +232,8 @@ export class ModestEngine implements Engine {
       agg = this.startAggregation(index);
     } else if (agg.done) return;
     if (!agg.models.has(c.from)) agg.models.set(c.from, c);
-    if (agg.models.size >= this.needed) this.tasks.track(this.complete(agg, false));
+    // An index dropped once is late already: its second try goes on at minModels, without another timeout.
+    if (agg.models.size >= (agg.index === this.droppedIndex ? Math.min(this.needed, this.s.minModels) : this.needed)) this.tasks.track(this.complete(agg, false));
   }
 
   private startAggregation(index: number): Aggregation {
