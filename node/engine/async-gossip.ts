@@ -77,7 +77,7 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
       await ctx.clock.sleep(ctx.rounds.periodMs, { signal });
       await holdIfAhead(ctx, signal);
-      const round = Math.max(ctx.state.round + 1, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
+      const round = atSwarmRound(ctx, ctx.state.round + 1);
       const t0 = ctx.clock.now();
       let pushed = { failures: 0, bytes: 0 };
       const neighbours = ctx.neighbours();
@@ -92,9 +92,7 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
       ctx.setPhase('evaluating');
       const e0 = ctx.clock.now();
       const evaluation = await evaluateIfDue(ctx, round, signal);
-      // A period is labelled when it ends: one that took long (a cold start, a slow device) and ends while the
-      // neighbours are in a later round is that round, not the one it started in.
-      const finished = Math.max(round, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
+      const finished = atSwarmRound(ctx, round);
       ctx.state.round = finished;
       await ctx.finishRound(withModelHash({
         round: finished, time: ctx.clock.now(), age: ctx.state.age,
@@ -109,6 +107,15 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     unsubscribe();
     await chain;
   }
+}
+
+/**
+ * `round`, or the round the neighbours are in if that is later (0 when unknown; capped at maxRounds). Used when
+ * a period starts and again when it ends: a period that took long (a cold start, a slow device) and ends while
+ * the neighbours are in a later round is labelled with that round, not the one it started in.
+ */
+function atSwarmRound(ctx: EngineContext, round: number): number {
+  return Math.max(round, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
 }
 
 /**
