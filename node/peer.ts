@@ -169,6 +169,11 @@ export class Peer {
 
   /** The current weights (a copy). */
   vector(): Float32Array { return this.state.vector.slice(); }
+  /**
+   * The current weights themselves, read-only: engines replace the state vector once a round is over and never
+   * write a finished round's vector again (model-hash.ts), so a round listener may keep it without a copy.
+   */
+  vectorView(): Float32Array { return this.state.vector; }
   get layout(): Layout { return this.init.layout; }
   get round(): number { return this.state.round; }
   get age(): number { return this.state.age; }

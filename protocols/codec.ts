@@ -36,15 +36,19 @@
  * (short: 'truncated', long: 'wrong-length') → swarm → layout hash → layout-dependent lengths → payload
  * contents. topk indices that are not strictly ascending or not < layout.size are 'bad-header' (they are
  * the frame's addressing, not its values). Decoded arrays may be views into the input bytes (f32 and
- * topk when 4-byte aligned; the extension always), so don't reuse the input buffer while you keep them.
+ * topk when 4-byte aligned; the extension when the input is one array), so don't reuse the input buffer
+ * while you keep them. f16 and q8 values are always a new array.
  */
+import type { Uint8ArrayList } from 'uint8arraylist';
+import { bytesOf, type ByteSource } from '../aggregation/kernels/codec.js';
 import type { Layout } from '../aggregation/layout.js';
-import { floatsToHalves, halvesToFloats } from './codec/f16.js';
-import { dequantizeQ8, q8PayloadBytes, Q8_PARAM_BYTES, quantizeQ8 } from './codec/quantize.js';
+import { chunkSource } from './codec/chunks.js';
+import { floatsToHalves, halvesToFloatsFrom } from './codec/f16.js';
+import { dequantizeQ8From, q8PayloadBytes, Q8_PARAM_BYTES, quantizeQ8 } from './codec/quantize.js';
 import { rankingShape, rankingsProblem, readRankings, writeRankings } from './codec/ranking.js';
 import { selectTopk, topkCount } from './codec/topk.js';
 import {
-  allocateFrame, DEFAULT_FRAME_LIMITS, fail, frameParts, peekHeader, reject,
+  allocateFrame, declaredPayloadOffset, DEFAULT_FRAME_LIMITS, extensionOf, fail, FIXED_HEADER_BYTES, frameParts, peekHeader, reject,
   type Encoding, type FrameHeader, type FrameLimits, type FrameMeta, type Reject,
 } from './codec/header.js';
 
@@ -177,19 +181,74 @@ export function encodeRankingFrame(meta: FrameMeta, layout: Layout, rankings: re
 }
 
 /**
- * Decode and fully validate one frame against the receiver's layout, swarm and limits. Never throws on
- * any input (including unaligned subarrays); a refusal is `{ ok: false, reason, detail }`.
+ * A frame as decodeFrame takes it: one array, or the pieces it arrived in (a Uint8ArrayList, not joined:
+ * f16 and q8 payloads are converted straight from the pieces; other frames are joined once).
  */
-export function decodeFrame(bytes: Uint8Array, expect: DecodeExpectations): DecodeResult {
-  const peek = peekHeader(bytes, expect.limits ?? DEFAULT_FRAME_LIMITS);
+export type FrameBytes = Uint8Array | Uint8ArrayList;
+
+/** Where decodeFrame puts dense values. */
+export interface DecodeOptions {
+  /**
+   * Decode the values of an f32, f16 or q8 model/aggregate frame into this array (layout.size floats) instead
+   * of a new one: e.g. a receive buffer from `kernelVectors`, which the f16 and q8 kernels then fill in place
+   * (no copy out of kernel memory, no 10 MB allocation per frame) and the aggregation rules read in place.
+   * The frame's `values` is then this array. After a refusal its contents are unspecified.
+   */
+  into?: Float32Array;
+}
+
+/**
+ * Decode and fully validate one frame against the receiver's layout, swarm and limits. Never throws on
+ * any input (including unaligned subarrays and pieces split at any byte); a refusal is `{ ok: false, reason, detail }`.
+ * @throws RangeError when `options.into` is not layout.size long (a caller's bug, not the input's)
+ */
+export function decodeFrame(bytes: FrameBytes, expect: DecodeExpectations, options: DecodeOptions = {}): DecodeResult {
+  if (options.into !== undefined && options.into.length !== expect.layout.size) {
+    throw new RangeError(`decodeFrame: 'into' holds ${options.into.length} floats, the layout ${expect.layout.size}`);
+  }
+  const into = options.into ?? null;
+  if (bytes instanceof Uint8Array) return decodeWhole(bytes, expect, into);
+  const chunks = [...bytes];
+  if (chunks.length <= 1) {
+    const one = bytes.subarray(); // may be a Node Buffer (TCP): decode a plain Uint8Array over its memory
+    return decodeWhole(new Uint8Array(one.buffer, one.byteOffset, one.byteLength), expect, into);
+  }
+  // The head (header, swarm id, extension) is joined; it is small next to the payload.
+  const total = bytes.byteLength;
+  const headLength = total < FIXED_HEADER_BYTES ? total : Math.min(total, declaredPayloadOffset(bytes.subarray(0, FIXED_HEADER_BYTES)));
+  const head = bytes.subarray(0, headLength);
+  const checked = checkHeader(head, total, expect);
+  if (!checked.ok) return checked;
+  const { header } = checked;
+  if (header.kind === 'ranking' || (header.encoding !== 'f16' && header.encoding !== 'q8')) return decodeWhole(bytes.slice(), expect, into);
+  return decodeConverted(header, expect.layout, extensionOf(head, header), chunkSource(chunks), total - header.payloadLength, into);
+}
+
+/** The header checks every frame passes first: the fixed header against the limits, then swarm and layout hash. */
+function checkHeader(head: Uint8Array, length: number, expect: DecodeExpectations): { ok: true; header: FrameHeader } | Reject {
+  const peek = peekHeader(head, expect.limits ?? DEFAULT_FRAME_LIMITS, length);
   if (!peek.ok) return peek;
   const header = peek.header;
   const { layout } = expect;
   if (header.swarm !== expect.swarm) return reject('foreign-swarm', `frame of swarm ${JSON.stringify(header.swarm)}, this peer is in ${JSON.stringify(expect.swarm)}`);
   if (header.layoutHash !== layout.hash) return reject('foreign-layout', `layout hash ${header.layoutHash}, this peer's is ${layout.hash}`);
+  return peek;
+}
+
+const accepted = (header: FrameHeader, extension: Uint8Array, part: Partial<DecodedFrame>): DecodeResult =>
+  ({ ok: true, frame: { header, values: null, sparse: null, rankings: null, extension, ...part } });
+
+function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations, into: Float32Array | null): DecodeResult {
+  const checked = checkHeader(bytes, bytes.length, expect);
+  if (!checked.ok) return checked;
+  const { header } = checked;
+  const { layout } = expect;
+  if (header.kind !== 'ranking' && (header.encoding === 'f16' || header.encoding === 'q8')) {
+    // Converted through the kernels' staging, which needs no alignment: no aligned copy of the payload.
+    return decodeConverted(header, layout, extensionOf(bytes, header), bytesOf(bytes), bytes.length - header.payloadLength, into);
+  }
   const { extension, payload } = frameParts(bytes, header);
-  const frame = (part: Partial<DecodedFrame>): DecodeResult =>
-    ({ ok: true, frame: { header, values: null, sparse: null, rankings: null, extension, ...part } });
+  const frame = (part: Partial<DecodedFrame>): DecodeResult => accepted(header, extension, part);
 
   if (header.kind === 'ranking') {
     const rankings = decodeRankings(header, layout, payload);
@@ -212,25 +271,29 @@ export function decodeFrame(bytes: Uint8Array, expect: DecodeExpectations): Deco
     return frame({ sparse: { indices, values } });
   }
   if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
-  switch (header.encoding) {
-    case 'f32': {
-      const values = new Float32Array(buf, at, n);
-      const bad = firstNonFinite(values);
-      return bad >= 0 ? reject('non-finite', `element ${bad} is ${values[bad]}`) : frame({ values });
-    }
-    case 'f16': {
-      const values = new Float32Array(n);
-      return halvesToFloats(new Uint16Array(buf, at, n), values) ? frame({ values }) : reject('non-finite', 'f16 payload holds an Inf or NaN bit pattern');
-    }
-    case 'q8': {
-      const expected = q8PayloadBytes(layout);
-      if (header.payloadLength !== expected) return reject('wrong-length', `q8 payload of ${header.payloadLength} bytes, layout needs ${expected}`);
-      const paramsBytes = layout.tensors.length * Q8_PARAM_BYTES;
-      const values = new Float32Array(n);
-      const bad = dequantizeQ8(layout, new Float32Array(buf, at, paramsBytes / 4), payload.subarray(paramsBytes), values);
-      return bad >= 0 ? reject('non-finite', `q8 min/scale of tensor ${layout.tensors[bad]!.name} are non-finite or overflow float32`) : frame({ values });
-    }
+  let values = new Float32Array(buf, at, n);
+  if (into !== null) {
+    into.set(values);
+    values = into;
   }
+  const bad = firstNonFinite(values);
+  return bad >= 0 ? reject('non-finite', `element ${bad} is ${values[bad]}`) : frame({ values });
+}
+
+/** The dense f16 or q8 payload at byte `start` of `source` (header checked), converted into `into` or a new array. */
+function decodeConverted(header: FrameHeader, layout: Layout, extension: Uint8Array, source: ByteSource, start: number, into: Float32Array | null): DecodeResult {
+  const n = header.elementCount;
+  if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
+  const values = into ?? new Float32Array(n);
+  if (header.encoding === 'f16') {
+    return halvesToFloatsFrom(source, start, values) ? accepted(header, extension, { values }) : reject('non-finite', 'f16 payload holds an Inf or NaN bit pattern');
+  }
+  const expected = q8PayloadBytes(layout);
+  if (header.payloadLength !== expected) return reject('wrong-length', `q8 payload of ${header.payloadLength} bytes, layout needs ${expected}`);
+  const params = new Float32Array(2 * layout.tensors.length);
+  source(new Uint8Array(params.buffer), 0, start, params.byteLength);
+  const bad = dequantizeQ8From(layout, params, source, start + params.byteLength, values);
+  return bad >= 0 ? reject('non-finite', `q8 min/scale of tensor ${layout.tensors[bad]!.name} are non-finite or overflow float32`) : accepted(header, extension, { values });
 }
 
 function decodeRankings(header: FrameHeader, layout: Layout, payload: Uint8Array): Uint32Array[] | Reject {

@@ -79,6 +79,14 @@ export class InvalidAnnouncementError extends MurmurError {
   }
 }
 
+/** announce() on a network whose node was built with `announcements: false` (no gossipsub). */
+export class AnnouncementsOffError extends MurmurError {
+  static override name = 'AnnouncementsOffError';
+  constructor() {
+    super('ERR_ANNOUNCEMENTS_OFF', 'this node was built with announcements: false (no gossipsub); build it with announcements to publish');
+  }
+}
+
 /** A method that needs the service running was called before start() or after stop(). */
 export class NotStartedError extends MurmurError {
   static override name = 'NotStartedError';

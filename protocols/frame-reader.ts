@@ -62,17 +62,17 @@ export class FrameReader {
   }
 
   /**
-   * The next whole frame (a view when it arrived in one chunk, else one copy), or null when the stream
-   * ended cleanly before a next frame began. Rejects with the reader's failure (InvalidDataLengthError,
+   * The next whole frame as the chunks it arrived in (no copy: the codec converts f16 and q8 payloads
+   * straight from them), or null when the stream ended cleanly before a next frame began. Rejects with the reader's failure (InvalidDataLengthError,
    * LengthPrefixTooLongError, StreamBufferError), UnexpectedEOFError, the stream's error, or the
    * signal's reason.
    */
-  async read(options: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+  async read(options: { signal?: AbortSignal } = {}): Promise<Uint8ArrayList | null> {
     for (;;) {
       if (this.failure !== null) throw this.failure;
       if (this.length >= 0 && this.buffer.byteLength >= this.prefixBytes + this.length) {
         const end = this.prefixBytes + this.length;
-        const frame = this.buffer.subarray(this.prefixBytes, end);
+        const frame = this.buffer.sublist(this.prefixBytes, end);
         this.buffer.consume(end);
         this.length = -1;
         this.parsePrefix();

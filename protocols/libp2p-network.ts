@@ -19,16 +19,19 @@ import { payloadOffset } from './codec/header.js';
 import { DEFAULT_PING_TIMEOUT_MS, silentLogger } from './constants.js';
 import type { Logger } from './constants.js';
 import { encodeOutgoing } from './frames.js';
-import type { MurmurNode } from './libp2p.js';
+import type { AnySwarmNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
 import { Receiver } from './receiver.js';
-import { InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
+import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
 export interface Libp2pNetworkInit {
-  /** The node (protocols/libp2p.ts). The network owns it from now on: start() starts it, stop() stops it. */
-  node: MurmurNode;
+  /**
+   * The node (protocols/libp2p.ts). The network owns it from now on: start() starts it, stop() stops it. A node
+   * built with `announcements: false` has no gossipsub: announce() then throws and no announcement arrives.
+   */
+  node: AnySwarmNode;
   /** Our swarm id: frames and announcements of other swarms are refused. */
   swarm: string;
   /** Our model layout: frames of another layout are refused ('foreign-layout'). */
@@ -69,12 +72,13 @@ function parsePeer(peer: string): PeerId {
 /** `Network` over libp2p, plus the per-protocol counters behind `traffic()`. */
 export class Libp2pNetwork implements Network {
   readonly selfId: string;
-  private readonly node: MurmurNode;
+  private readonly node: AnySwarmNode;
   private readonly receiver: Receiver;
   private readonly swarm: string;
   private readonly layout: Layout;
   private readonly exchange: ModelExchange;
-  private readonly announcer: Announcements;
+  /** Null when the node runs no gossipsub (`announcements: false`). */
+  private readonly announcer: Announcements | null;
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly seen = new Map<string, number>();
@@ -101,7 +105,8 @@ export class Libp2pNetwork implements Network {
       connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
       graylist: node.services.graylist,
     });
-    this.announcer = announcements({ swarm, logger: init.logger })({ pubsub: node.services.pubsub });
+    const pubsub = node.services.pubsub;
+    this.announcer = pubsub === undefined ? null : announcements({ swarm, logger: init.logger })({ pubsub });
     this.onConnectionEvent = this.onConnectionEvent.bind(this);
   }
 
@@ -113,8 +118,8 @@ export class Libp2pNetwork implements Network {
     this.node.addEventListener('peer:connect', this.onConnectionEvent);
     this.node.addEventListener('peer:disconnect', this.onConnectionEvent);
     await this.exchange.start();
-    this.announcer.start();
-    this.stopAnnouncementWatch = this.announcer.onAnnouncement((from) => { this.seen.set(from, this.now()); });
+    this.announcer?.start();
+    this.stopAnnouncementWatch = this.announcer?.onAnnouncement((from) => { this.seen.set(from, this.now()); }) ?? null;
     this.started = true;
     this.log.debug({ peer: this.selfId }, 'network started');
   }
@@ -124,7 +129,7 @@ export class Libp2pNetwork implements Network {
     this.started = false;
     this.stopController.abort(new AbortError('network stopped'));
     this.stopAnnouncementWatch?.();
-    this.announcer.stop();
+    this.announcer?.stop();
     await this.exchange.stop();
     this.node.removeEventListener('peer:connect', this.onConnectionEvent);
     this.node.removeEventListener('peer:disconnect', this.onConnectionEvent);
@@ -177,12 +182,15 @@ export class Libp2pNetwork implements Network {
     }
   }
 
+  /** As `Network.announce`; throws AnnouncementsOffError on a node built with `announcements: false`. */
   async announce(message: Announcement): Promise<void> {
+    if (this.announcer === null) throw new AnnouncementsOffError();
     await this.announcer.publish(message, { signal: this.stopController.signal });
   }
 
+  /** As `Network.onAnnouncement`; on a node without gossipsub nothing ever arrives. */
   onAnnouncement(listener: (from: string, message: Announcement) => void): () => void {
-    return this.announcer.onAnnouncement(listener);
+    return this.announcer?.onAnnouncement(listener) ?? (() => {});
   }
 
   traffic(): PeerTraffic[] {
@@ -207,7 +215,7 @@ export class Libp2pNetwork implements Network {
 
   /** Announcement counters by propagating peer (valid ones received, refusals by reason). */
   announcementCounters(): AnnouncementPeerCounters[] {
-    return this.announcer.counters();
+    return this.announcer?.counters() ?? [];
   }
 
   /** Frame counters with the reasons peers refused our frames (`rejectedByRemote`), beyond `traffic()`. */

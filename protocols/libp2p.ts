@@ -52,6 +52,12 @@ export type MurmurServices = {
 /** A Murmuration libp2p node. */
 export type MurmurNode = Libp2p<MurmurServices>;
 
+/** Services of a node that may have been built without announcements (`announcements: false`): no gossipsub, no identify. */
+export type SwarmNodeServices = Omit<MurmurServices, 'pubsub' | 'identify'> & Partial<Pick<MurmurServices, 'pubsub' | 'identify'>>;
+
+/** A node of either kind; what the network (libp2p-network.ts) and the simulator's swarm hold. */
+export type AnySwarmNode = Libp2p<SwarmNodeServices>;
+
 /** Options of `createMurmurNode`. */
 export interface MurmurNodeOptions {
   /** Default 'tcp'. 'memory' only reaches nodes of the same process (simulator, tests). */
@@ -94,6 +100,14 @@ export interface MurmurNodeOptions {
   graylist?: Omit<GraylistInit, 'onListed'>;
   /** Serve and request the current model (a joining peer's state transfer) for this swarm and layout. */
   state?: StateTransferInit;
+  /**
+   * Run gossipsub (announcements) and identify, which gossipsub needs; default true. Only the 'swarm' preset may
+   * turn them off: a simulated swarm whose engine never announces (synchronous rounds, async gossip) then
+   * skips identify's two signed records, the peer-store writes and gossipsub's streams on every connection,
+   * about two thirds of a connection's set-up cost (protocols/docs/exchange-tuning.md §7), and gossipsub's
+   * heartbeat on every node during the rounds.
+   */
+  announcements?: boolean;
 }
 
 /**
@@ -184,6 +198,8 @@ export function checkNodeOptions(options: MurmurNodeOptions): string[] {
     const bytes = Buffer.byteLength(options.swarm, 'utf8');
     if (bytes === 0 || bytes > MAX_SWARM_BYTES) problems.push(`swarm "${options.swarm}" is ${bytes} bytes of UTF-8; allowed 1–${MAX_SWARM_BYTES}`);
   }
+  if (options.announcements === false && preset !== 'swarm') problems.push("announcements: false is for the 'swarm' preset (a simulated swarm whose engine never announces); a device must announce");
+  if (options.announcements === false && options.state !== undefined) problems.push('announcements: false cannot serve state transfer (a joiner finds the swarm through announcements)');
   if (options.reachability !== undefined) {
     if (preset !== 'device' || transport !== 'tcp') problems.push("reachability options (relay, DHT, UPnP, announce) need the 'device' preset over tcp");
     else checkReachabilityOptions(options.reachability, options.swarm, problems);
@@ -196,10 +212,29 @@ export function checkNodeOptions(options: MurmurNodeOptions): string[] {
 }
 
 /**
+ * Gossipsub for the announcement topic. All simulated peers share 127.0.0.1; the default colocation penalty
+ * would punish every one. A device exempts only loopback: the penalty (beyond 10 peers on one IP) makes remote
+ * Sybils costly, but it also counts every identity a peer ever connected from, for an hour, so daemons on one
+ * host (and any local prober's identities) drove each other below the publish threshold: announcements
+ * stopped and late joiners ran alone (seen in the 8-daemon soak).
+ */
+function announcementPubsub(swarm: boolean, topics: Record<string, TopicScoreParams>): ReturnType<typeof gossipsub> {
+  return gossipsub({
+    allowPublishToZeroTopicPeers: true,
+    emitSelf: false,
+    maxInboundDataLength: MAX_PUBSUB_RPC_BYTES,
+    scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }), topics },
+  });
+}
+
+/**
  * Build (and by default start) a node. Throws InvalidNodeOptionsError, listing every problem, when options
  * are malformed or contradict each other (e.g. the memory transport with a /tcp listen address).
  */
-export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise<MurmurNode> {
+export async function createMurmurNode(options: MurmurNodeOptions & { announcements: false }): Promise<AnySwarmNode>;
+export async function createMurmurNode(options?: MurmurNodeOptions & { announcements?: true }): Promise<MurmurNode>;
+export async function createMurmurNode(options?: MurmurNodeOptions): Promise<AnySwarmNode>;
+export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise<AnySwarmNode> {
   const problems = checkNodeOptions(options);
   if (problems.length > 0) throw new InvalidNodeOptionsError(problems);
   const transport = options.transport ?? 'tcp';
@@ -215,7 +250,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
   const topics: Record<string, TopicScoreParams> = {};
   if (options.swarm !== undefined) topics[announceTopic(options.swarm)] = createTopicScoreParams({ ...ANNOUNCE_TOPIC_SCORE });
   const swarm = preset === 'swarm';
-  let node: MurmurNode | undefined;
+  let node: AnySwarmNode | undefined;
   const graylist = new Graylist({
     ...options.graylist,
     onListed: (peer) => { void node?.hangUp(peerIdFromString(peer)).catch(() => {}); },
@@ -227,7 +262,8 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
   };
   const nat = !swarm && transport === 'tcp' ? natParts(options.reachability ?? {}, options.swarm) : null;
 
-  node = await createLibp2p<MurmurServices>({
+  const announcing = options.announcements !== false;
+  node = await createLibp2p<SwarmNodeServices>({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -242,22 +278,11 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     // event loop under load, which would kill healthy connections (notes §4).
     ...(swarm ? { connectionMonitor: { enabled: false } } : {}),
     services: {
-      identify: identify(),
+      ...(announcing ? { identify: identify(), pubsub: announcementPubsub(swarm, topics) } : {}),
       // libp2p's connection monitor, the DHT (before it adds a peer) and our engines may ping one
       // connection at once; with ping's default of 1 outbound stream the monitor's ping is refused and the
       // monitor then aborts the healthy connection (seen in the NAT test bed: the bootstrap link dropped).
       ping: swarm ? ping() : ping({ maxOutboundStreams: DEVICE_PING_STREAMS, maxInboundStreams: DEVICE_PING_STREAMS }),
-      pubsub: gossipsub({
-        allowPublishToZeroTopicPeers: true,
-        emitSelf: false,
-        maxInboundDataLength: MAX_PUBSUB_RPC_BYTES,
-        // All simulated peers share 127.0.0.1; the default colocation penalty would punish every one. A
-        // device exempts only loopback: the penalty (beyond 10 peers on one IP) makes remote Sybils costly,
-        // but it also counts every identity a peer ever connected from, for an hour, so daemons on one host
-        // (and any local prober's identities) drove each other below the publish threshold: announcements
-        // stopped and late joiners ran alone (seen in the 8-daemon soak).
-        scoreParams: { ...(swarm ? { IPColocationFactorWeight: 0 } : { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }), topics },
-      }),
       graylist: () => graylist,
       ...(options.state !== undefined ? { state: stateTransfer(options.state) } : {}),
       ...(nat?.services ?? {}),

@@ -12,7 +12,7 @@ import { setMaxListeners } from 'node:events';
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface';
 import { deadline, releasableDeadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
-import { DEFAULT_FRAME_LIMITS } from './codec.js';
+import { DEFAULT_FRAME_LIMITS, type FrameBytes } from './codec.js';
 import {
   ACK_ACCEPTED, ACK_BYTES, ackCode, ackReason, DEFAULT_IDLE_STREAMS_PER_PEER, DEFAULT_INBOUND_IDLE_MS, DEFAULT_INBOUND_TIMEOUT_MS,
   DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_SEND_TIMEOUT_MS, MODEL_PROTOCOL, MODEL_STREAM_PROTOCOL, silentLogger,
@@ -352,13 +352,12 @@ class DefaultModelExchange implements ModelExchange {
    * stalled (counted, and the stream reset), or ended cleanly before a next frame.
    */
   private async serveFrame(stream: Stream, input: LengthPrefixedStream<Stream> | FrameReader, from: string, expiry: AbortSignal): Promise<boolean> {
-    let bytes: Uint8Array;
+    let bytes: FrameBytes;
     try {
-      // subarray() copies only when the frame spans several chunks. The result may be a Node Buffer
-      // (TCP), whose slice() is a view, not a copy; hand decode a plain Uint8Array over the same memory.
-      const raw = input instanceof FrameReader ? await input.read({ signal: expiry }) : (await input.read({ signal: expiry })).subarray();
+      // The chunks the frame arrived in: the codec joins them only where it must (not for f16 and q8 payloads).
+      const raw = await input.read({ signal: expiry });
       if (raw === null) return false;
-      bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      bytes = raw;
     } catch (err) {
       const name = (err as Error | undefined)?.name;
       if (name === 'StreamBufferError') {

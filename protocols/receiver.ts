@@ -8,7 +8,7 @@
  */
 import type { Layout } from '../aggregation/layout.js';
 import type { ReceivedFrame } from '../node/network.js';
-import { decodeFrame, DEFAULT_FRAME_LIMITS, type FrameLimits } from './codec.js';
+import { decodeFrame, DEFAULT_FRAME_LIMITS, type FrameBytes, type FrameLimits } from './codec.js';
 import { silentLogger, type Logger } from './constants.js';
 import { toReceivedFrame } from './frames.js';
 import { Inbox, type InboxCollectOptions } from './inbox.js';
@@ -86,8 +86,11 @@ export class Receiver {
     this.inbox = new Inbox<ReceivedFrame>({ maxBytes: init.inboxMaxBytes, logger: this.log });
   }
 
-  /** Decode, validate, file and count one whole frame from `from`. Never throws (a decoder bug counts as 'internal'). */
-  accept(from: string, frame: Uint8Array): AcceptOutcome {
+  /**
+   * Decode, validate, file and count one whole frame from `from` (one array, or the chunks it arrived in).
+   * Never throws (a decoder bug counts as 'internal').
+   */
+  accept(from: string, frame: FrameBytes): AcceptOutcome {
     const stats = this.countersFor(from);
     stats.lastSeen = this.now();
     const bytes = this.init.copyFrames === true ? frame.slice() : frame;

@@ -1,9 +1,11 @@
 /**
  * Question: how fast does protocols/codec.ts encode and decode a 2.5M-parameter model frame, per
  * encoding? Target: f16 and q8 encode+decode each ≥ 200 M params/s (params / (encode ms + decode ms)).
- * Also reports the bare f16 conversion loops (target ≥ 100 M values/s) and the frame sizes.
+ * Also reports the bare f16 conversion loops (target ≥ 100 M values/s), the frame sizes, and f16/q8 decoding into
+ * a receive buffer resident in kernel memory (decodeFrame's `into`; not checked).
  * Run: npm run bench -- bench-codec [--json]
  */
+import { kernelVectors } from '../aggregation/kernels/wasm.js';
 import { makeLayout } from '../aggregation/layout.js';
 import { rngFor } from '../node/data/rng.js';
 import { decodeFrame, encodeModelFrame, ENCODINGS, type Encoding, type FrameMeta } from '../protocols/codec.js';
@@ -50,6 +52,19 @@ for (const encoding of ENCODINGS as readonly Encoding[]) {
   if (encoding === 'f16' || encoding === 'q8') {
     checks.push({ name: `${encoding} encode+decode`, pass: both >= TARGET_MPS, figure: `${both.toFixed(0)} M params/s`, target: `≥ ${TARGET_MPS} M params/s` });
   }
+}
+
+// Decoding into a receive buffer resident in kernel memory (decodeFrame's `into`): the kernels write the values
+// in place, with no copy out and no new array per frame. Reported beside the checks above, not checked.
+const [resident] = kernelVectors(1, n);
+for (const encoding of ['f16', 'q8'] as const) {
+  const frame = encodeModelFrame(meta, layout, values, { encoding });
+  const dec = await timeIt(() => {
+    const r = decodeFrame(frame, expect, { into: resident });
+    if (!r.ok) throw new Error(`bench frame rejected: ${r.reason} ${r.detail}`);
+  }, REPS);
+  figures[`${encoding}DecodeIntoResident`] = { decodeMs: dec, decodeMps: mps(dec) };
+  if (!jsonMode) console.log(`${encoding.padEnd(4)} decode into a resident receive buffer ${fmtMs(dec)} = ${mps(dec).toFixed(0)} M/s`);
 }
 
 // The bare conversion loops, without frame allocation and validation around them.

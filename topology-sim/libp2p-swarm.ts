@@ -14,7 +14,7 @@ import { silentLogger } from '../node/logger.js';
 import type { Network } from '../node/network.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
 import { swarmPeerIds, swarmPeerSeed } from '../protocols/keys.js';
-import { createMurmurNode, type MurmurNode } from '../protocols/libp2p.js';
+import { createMurmurNode, type AnySwarmNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { SwarmError } from './errors.js';
 import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
@@ -26,6 +26,12 @@ export interface Libp2pSwarmInit extends SwarmInit {
   dialConcurrency?: number;
   /** Give every node every address (O(N²) peer-store entries) so sends can dial peers outside the graph. */
   dialOnDemand?: boolean;
+  /**
+   * Run gossipsub (and identify) on every node: only engines that announce need it (MoDeST's beacons and
+   * membership). Default false: a connection then costs about a third to set up and no heartbeat runs
+   * (protocols/docs/exchange-tuning.md §7).
+   */
+  announcements?: boolean;
   /**
    * Multi-process swarms (`--processes K`, or one share per machine): this process hosts only these peer
    * indices; every peer listens on the fixed address `address(i)` and the others are reached there.
@@ -47,7 +53,7 @@ const LOCAL_DIAL_ATTEMPTS = 3;
 const CREATE_CONCURRENCY = 16;
 
 export class Libp2pSwarm implements Swarm {
-  readonly nodes: MurmurNode[] = [];
+  readonly nodes: AnySwarmNode[] = [];
   readonly networks: Network[] = [];
   peers: Peer[] = [];
   /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
@@ -71,8 +77,8 @@ export class Libp2pSwarm implements Swarm {
     const { init } = this;
     const n = init.peers.length;
     const logger = this.components.logger ?? silentLogger();
-    const create = (i: number): Promise<MurmurNode> => createMurmurNode({
-      transport: init.transport, seed: swarmPeerSeed(init.seed, i), preset: 'swarm', swarm: init.swarm,
+    const create = (i: number): Promise<AnySwarmNode> => createMurmurNode({
+      transport: init.transport, seed: swarmPeerSeed(init.seed, i), preset: 'swarm', swarm: init.swarm, announcements: init.announcements === true,
       listen: init.shares ? [init.shares.address(i)] : init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
     });
     for (let at = 0; at < this.hosted.length; at += CREATE_CONCURRENCY) {

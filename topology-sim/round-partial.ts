@@ -27,9 +27,16 @@ export interface RoundPartial {
 
 /** Add a model to a partial's sums. */
 export function addModel(p: Pick<RoundPartial, 'sum' | 'sumSq' | 'count'>, v: Float32Array): void {
-  let sq = 0;
-  for (let k = 0; k < v.length; k++) { const x = v[k]!; p.sum[k] = p.sum[k]! + x; sq += x * x; }
-  p.sumSq += sq;
+  // Four squared-norm partial sums: one running sum is a chain of dependent adds, 4 cycles per element.
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, k = 0;
+  const sum = p.sum, d = v.length;
+  for (; k + 4 <= d; k += 4) {
+    const x0 = v[k]!, x1 = v[k + 1]!, x2 = v[k + 2]!, x3 = v[k + 3]!;
+    sum[k] = sum[k]! + x0; sum[k + 1] = sum[k + 1]! + x1; sum[k + 2] = sum[k + 2]! + x2; sum[k + 3] = sum[k + 3]! + x3;
+    s0 += x0 * x0; s1 += x1 * x1; s2 += x2 * x2; s3 += x3 * x3;
+  }
+  for (; k < d; k++) { const x = v[k]!; sum[k] = sum[k]! + x; s0 += x * x; }
+  p.sumSq += (s0 + s1) + (s2 + s3);
   p.count++;
 }
 

@@ -80,7 +80,8 @@ export class RoundCollector {
     if (this.b.overlapping && s.round <= this.closedUpTo) { this.lateBytes += s.bytesOut; return; }
     let p = this.pending.get(s.round);
     if (!p) { p = { vectors: new Map(), summaries: new Map(), bytesOut: 0, aggregators: new Set() }; this.pending.set(s.round, p); }
-    p.vectors.set(i, this.b.swarm.peerAt(i)!.vector());
+    // No copy (100 kB per peer and round for the MLP): a finished round's vector is never written again (peer.ts).
+    p.vectors.set(i, this.b.swarm.peerAt(i)!.vectorView());
     p.summaries.set(i, s);
     p.bytesOut += s.bytesOut;
     if (s.roles?.includes('aggregator')) p.aggregators.add(i);

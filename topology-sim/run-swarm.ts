@@ -24,6 +24,12 @@ import { VirtualSwarm } from './virtual-swarm.js';
  * every address, and it has no per-round presence ('churn.online').
  */
 const OVERLAPPING_ENGINES = new Set(['modest']);
+/**
+ * Engines that publish announcements (MoDeST: round beacons, join and leave): only their libp2p swarms run
+ * gossipsub. The others never announce in a simulation (only a daemon does), so their nodes skip it and
+ * identify (libp2p-swarm.ts `announcements`).
+ */
+const ANNOUNCING_ENGINES = new Set(['modest']);
 
 /** The swarm of a run and what the round collection needs to know about it. */
 export interface BuiltSwarm {
@@ -74,7 +80,8 @@ function algorithmsOf(p: PreparedRun, attackers: ReadonlySet<number>, honestMode
 }
 
 /** The experiment's transport: the virtual network, or libp2p in this process (or this share of it). */
-function swarmOver(p: PreparedRun, init: SwarmInit, overlapping: boolean, pool: WorkerPool, share: { index: number; count: number } | undefined): Swarm {
+function swarmOver(p: PreparedRun, init: SwarmInit, engine: string, pool: WorkerPool, share: { index: number; count: number } | undefined): Swarm {
+  const overlapping = OVERLAPPING_ENGINES.has(engine);
   const { e, n } = p;
   if (e.transport === 'virtual') {
     return new VirtualSwarm({
@@ -94,7 +101,7 @@ function swarmOver(p: PreparedRun, init: SwarmInit, overlapping: boolean, pool: 
     hosted: Array.from({ length: n }, (_, i) => i).filter((i) => i % spread.count === spread.index),
     address: (i: number) => `/ip4/${e.network.hosts[i % spread.count] ?? '127.0.0.1'}/tcp/${e.network.portBase + i}`,
   } : undefined;
-  return new Libp2pSwarm({ ...init, transport: e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample || overlapping, shares }, { pool });
+  return new Libp2pSwarm({ ...init, transport: e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample || overlapping, announcements: ANNOUNCING_ENGINES.has(engine), shares }, { pool });
 }
 
 /** Topology, attackers, churn, algorithms and the swarm (not started). */
@@ -120,6 +127,6 @@ export function buildSwarm(p: PreparedRun, pool: WorkerPool, info: (line: string
     neighboursOf: (i: number, round: number) => graphAt(round)[i]!.filter((j) => !churn.knownAbsent(j, round)),
     isOnline: (i: number, round: number) => churn.online(i, round),
   };
-  swarm = swarmOver(p, init, overlapping, pool, share);
+  swarm = swarmOver(p, init, engine, pool, share);
   return { swarm, graph, topology, attackers, honest, churn, overlapping };
 }

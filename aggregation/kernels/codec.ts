@@ -1,8 +1,22 @@
 /**
  * The codec's conversions (protocols/codec/f16.ts, quantize.ts) through the WebAssembly kernels, in chunks
  * staged into kernel memory (CHUNK values: 256 KiB of floats, in L2). Bit-identical to the JS versions.
+ * Decoders read their input through a ByteSource, so a frame that arrived in many pieces is staged piece by
+ * piece straight into kernel memory (no concatenated copy of the frame first).
  */
 import type { Kernels, Region } from './wasm.js';
+
+/**
+ * Copies bytes [start, start + length) of some byte sequence into `dst` at `at`. Calls come in ascending
+ * `start` order within one decode (an implementation may keep a cursor).
+ */
+export type ByteSource = (dst: Uint8Array, at: number, start: number, length: number) => void;
+
+/** A ByteSource over one contiguous array (any typed array; offsets in bytes). */
+export function bytesOf(view: ArrayBufferView): ByteSource {
+  const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  return (dst, at, start, length) => dst.set(u8.subarray(start, start + length), at);
+}
 
 const CHUNK = 65536;
 /** Below this many values the JS loops win (staging and call overhead). */
@@ -56,22 +70,31 @@ export function f16EncodeKernel(k: Kernels, src: Float32Array, dst: Uint16Array)
   return finite;
 }
 
-/** halvesToFloats: returns false when a half infinity or NaN is present (`dst` is fully written either way). */
-export function f16DecodeKernel(k: Kernels, src: Uint16Array, dst: Float32Array): boolean {
+/**
+ * halvesToFloats of the dst.length halves at byte `start` of `src`: returns false when a half infinity or NaN
+ * is present (`dst` is fully written either way). A `dst` resident in kernel memory (`kernelVectors`) is
+ * written in place by the kernel, with no copy out.
+ */
+export function f16DecodeKernel(k: Kernels, src: ByteSource, start: number, dst: Float32Array): boolean {
+  const at = k.addressOf(dst);
   let ok = true;
-  chunked(k, src.length, 2, 4, (i0, len, inp, out) => {
-    k.u16.set(src.subarray(i0, i0 + len), inp / 2);
-    if (!k.x.f16Decode(inp, out, len)) ok = false;
-    dst.set(k.f32.subarray(out / 4, out / 4 + len), i0);
+  chunked(k, dst.length, 2, at >= 0 ? 0 : 4, (i0, len, inp, out) => {
+    src(k.u8, inp, start + 2 * i0, 2 * len);
+    if (!k.x.f16Decode(inp, at >= 0 ? at + 4 * i0 : out, len)) ok = false;
+    if (at < 0) dst.set(k.f32.subarray(out / 4, out / 4 + len), i0);
   });
   return ok;
 }
 
-/** out[i] = f32(min + codes[i]·scale), computed in Float64 as quantize.ts does. */
-export function q8DecodeKernel(k: Kernels, codes: Uint8Array, out: Float32Array, min: number, scale: number): void {
-  chunked(k, codes.length, 1, 4, (i0, len, inp, res) => {
-    k.u8.set(codes.subarray(i0, i0 + len), inp);
-    k.x.q8Decode(inp, res, len, min, scale);
-    out.set(k.f32.subarray(res / 4, res / 4 + len), i0);
+/**
+ * out[i] = f32(min + codes[i]·scale) for the out.length codes at byte `start` of `codes`, in Float64 as
+ * quantize.ts does. An `out` resident in kernel memory is written in place.
+ */
+export function q8DecodeKernel(k: Kernels, codes: ByteSource, start: number, out: Float32Array, min: number, scale: number): void {
+  const at = k.addressOf(out);
+  chunked(k, out.length, 1, at >= 0 ? 0 : 4, (i0, len, inp, res) => {
+    codes(k.u8, inp, start + i0, len);
+    k.x.q8Decode(inp, at >= 0 ? at + 4 * i0 : res, len, min, scale);
+    if (at < 0) out.set(k.f32.subarray(res / 4, res / 4 + len), i0);
   });
 }

@@ -31,10 +31,13 @@ export const gossipLearning: AlgorithmDefinition<GossipParams> = {
       ...fullExchange(env.layout),
       aggregate(input) {
         let cur = { vector: input.own, age: input.ownAge };
+        // Merges go into `own` when the engine offers it, else into one new vector (ours from the first merge on).
+        let out = input.ownWritable ? input.own : undefined;
         let changed = false;
         for (const c of input.received) {
           if (!c.values) continue;
-          cur = ageMerge(cur, { vector: c.values, age: c.age });
+          cur = ageMerge(cur, { vector: c.values, age: c.age }, out);
+          out = cur.vector;
           changed = true;
         }
         return changed ? cur : null;

@@ -29,6 +29,11 @@ export interface AggregateInput {
   /** The peer's own payload in the exchange layout (for a full-model exchange, the whole vector). */
   readonly own: Float32Array;
   readonly ownAge: number;
+  /**
+   * `own` is this round's private training output, held by nobody else yet: the rule may write its result
+   * into it (the simulator then allocates no new vector per peer and round). Unset: treat `own` as read-only.
+   */
+  readonly ownWritable?: boolean;
   /** The peer's current neighbour count. */
   readonly degree: number;
   /** Contributions sorted by sender id (determinism: DESIGN.md seam 5). */

@@ -4,9 +4,13 @@ import type { Evaluation } from '../learner/evaluate.js';
 import type { OutgoingFrame, ReceivedFrame } from '../network.js';
 import type { EngineContext } from './context.js';
 
-/** Train the current model on the local data; returns the loss and sample count. */
-export async function trainLocal(ctx: EngineContext, round: number, signal: AbortSignal): Promise<{ loss: number; samples: number }> {
+/**
+ * Train the current model on the local data; returns the loss, the sample count and the new state vector when it
+ * is the pool's fresh output (no one else holds it yet: aggregateInput may offer it to the rule as writable).
+ */
+export async function trainLocal(ctx: EngineContext, round: number, signal: AbortSignal): Promise<{ loss: number; samples: number; fresh?: Float32Array }> {
   if (ctx.trainIndices.length === 0) return { loss: NaN, samples: 0 };
+  const before = ctx.state.vector;
   const out = await ctx.pool.train({
     spec: ctx.spec, weights: ctx.state.vector, dataset: ctx.dataset, indices: ctx.trainIndices,
     options: { ...ctx.train, ...ctx.algorithm.trainer, ...ctx.algorithm.trainerForRound?.(round), seed: `${String(ctx.seed)}/${ctx.selfId}/${round}` },
@@ -16,7 +20,7 @@ export async function trainLocal(ctx: EngineContext, round: number, signal: Abor
     : out.weights;
   ctx.state.vector = after;
   ctx.state.age += out.result.samples;
-  return { loss: out.result.loss, samples: out.result.samples };
+  return { loss: out.result.loss, samples: out.result.samples, fresh: after !== before && after === out.weights ? after : undefined };
 }
 
 /** Test accuracy and loss of the current model, or null when evaluation is off for this round. */
@@ -87,11 +91,14 @@ function densify(sparse: { indices: Uint32Array; values: Float32Array } | null, 
   return v;
 }
 
-/** The aggregator's view of one gossip step (or one received model in asynchronous mode). */
-export function aggregateInput(ctx: EngineContext, frames: readonly ReceivedFrame[], round: number, step: number, degree: number, purpose: string, signal: AbortSignal): AggregateInput {
+/**
+ * The aggregator's view of one gossip step (or one received model in asynchronous mode). `fresh`: the round's
+ * training output (trainLocal); while the state vector is that very array, `own` is offered as writable.
+ */
+export function aggregateInput(ctx: EngineContext, frames: readonly ReceivedFrame[], round: number, step: number, degree: number, purpose: string, signal: AbortSignal, fresh?: Float32Array): AggregateInput {
   const own = ctx.algorithm.extract(ctx.state.vector);
   return {
-    own, ownAge: ctx.state.age, degree, received: toContributions(frames, own), round, step, rng: ctx.rng(round, purpose),
+    own, ownAge: ctx.state.age, degree, ownWritable: fresh !== undefined && own === fresh && ctx.state.vector === fresh, received: toContributions(frames, own), round, step, rng: ctx.rng(round, purpose),
     full: ctx.state.vector, trainIndices: ctx.trainIndices, labels: ctx.labels,
     evaluate: (full: Float32Array, indices: Uint32Array): Promise<Evaluation> =>
       ctx.pool.evaluate({ spec: ctx.spec, weights: full, dataset: ctx.dataset, indices, kernel: ctx.train.kernel }, { signal }),

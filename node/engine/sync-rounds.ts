@@ -3,7 +3,7 @@
  * model to every neighbour and waits for theirs (or the timeout), then aggregates the frames sorted by
  * sender id, so a simulation with one seed is bit-identical whatever the delivery order.
  */
-import { anySignal } from '../deadline.js';
+import { releasableDeadline } from '../deadline.js';
 import { withModelHash } from '../model-hash.js';
 import type { EngineContext, NeighbourProgress, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
@@ -45,11 +45,13 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
     const senders = progress ? awaitedSenders(plan.senders, round, progress) : plan.senders;
     const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
     const released = progress ? releaseWhenSettled(ctx, senders, round, progress) : null;
+    // Released after the collect: a listener left on the deadline would keep it (and its timer) alive until it fires.
+    const collectSignal = released ? releasableDeadline(Infinity, deadline, released.signal) : null;
     progress?.waiting?.(senders);
     const [sent, frames] = await Promise.all([
       pushModel(ctx, targets, round, step, neighbours.length, signal),
-      ctx.network.collect(round, step, senders, { signal: released ? anySignal(deadline, released.signal) : deadline }),
-    ]).finally(() => { released?.stop(); progress?.waiting?.([]); });
+      ctx.network.collect(round, step, senders, { signal: collectSignal?.signal ?? deadline }),
+    ]).finally(() => { released?.stop(); collectSignal?.release(); progress?.waiting?.([]); });
     signal.throwIfAborted();
     if (deadline.aborted) warnTimedOut(ctx, round, step, senders, frames);
     sendFailures += sent.failures; bytesOut += sent.bytes;
@@ -60,7 +62,7 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
     if (arrived < senders.length) timedOut = true;
     ctx.setPhase('aggregating');
     const a0 = ctx.clock.now();
-    const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal));
+    const out = await ctx.algorithm.aggregate(aggregateInput(ctx, frames, round, step, neighbours.length, `aggregate-${step}`, signal, trained.fresh));
     if (out) {
       ctx.state.vector = ctx.algorithm.insert(ctx.state.vector, out.vector);
       ctx.state.age = out.age;

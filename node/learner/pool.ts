@@ -298,12 +298,13 @@ export class WorkerPool implements LearnerPool {
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') { readyResolve(msg.backend); return; }
       if (msg.type === 'init-failed') { readyReject(new WorkerPoolError(`a training worker could not start TF.js: ${msg.error.message}`)); return; }
-      const i = slot.inFlight.findIndex((x) => x.id === msg.id);
-      if (i >= 0) {
+      for (const r of msg.items) {
+        const i = slot.inFlight.findIndex((x) => x.id === r.id);
+        if (i < 0) continue;
         const p = slot.inFlight.splice(i, 1)[0]!;
         slot.work -= p.work ?? 0;
-        if (msg.ok) { const value = this.answer(p, msg.value); this.settle(p, () => p.resolve(value)); }
-        else { this.answer(p, undefined); this.settle(p, () => p.reject(rehydrate(msg.error))); }
+        if (r.ok) { const value = this.answer(p, r.value); this.settle(p, () => p.resolve(value)); }
+        else { this.answer(p, undefined); this.settle(p, () => p.reject(rehydrate(r.error))); }
       }
       this.pump();
     });

@@ -48,7 +48,9 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; backend: BackendChoice }
   | { type: 'init-failed'; error: SerializedError }
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: SerializedError };
+  /** Answers of one or more tasks, in the order they finished (worker.ts sends them in batches). */
+  | { type: 'results'; items: TaskResult[] };
+
+export type TaskResult = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
 
 export interface SerializedError { name: string; code?: string; message: string; stack?: string }

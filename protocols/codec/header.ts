@@ -97,6 +97,12 @@ const OFF = { magic: 0, version: 4, kind: 5, encoding: 6, swarmLength: 7, round:
 export const payloadOffset = (swarmLength: number, extensionLength: number): number =>
   (FIXED_HEADER_BYTES + swarmLength + extensionLength + 3) & ~3;
 
+/** The payload offset a frame's fixed header (its first FIXED_HEADER_BYTES bytes) declares, unchecked. */
+export function declaredPayloadOffset(fixed: Uint8Array): number {
+  const dv = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
+  return payloadOffset(fixed[OFF.swarmLength]!, dv.getUint32(OFF.extensionLength, true));
+}
+
 const utf8 = new TextEncoder();
 // fatal: malformed UTF-8 is a bad header, not U+FFFD; ignoreBOM: a leading U+FEFF stays part of the id.
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -183,11 +189,12 @@ export function allocateFrame(f: HeaderFields, extension: Uint8Array): { out: Ui
  * Parse and check the header against `limits` without touching the payload: every size is checked
  * before anything is allocated from it, and the frame's total length must match the header exactly.
  * Never throws. Layout-dependent checks (q8 and ranking payload sizes, dense element count, layout
- * hash, swarm) are decodeFrame's.
+ * hash, swarm) are decodeFrame's. `bytes` may be just the frame's head when `length` gives the whole
+ * frame's length: the head must then hold every byte before the payload (or the whole frame, if shorter).
  */
-export function peekHeader(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): { ok: true; header: FrameHeader } | Reject {
-  if (bytes.length > limits.maxFrameBytes) return reject('oversized', `frame is ${bytes.length} bytes, limit maxFrameBytes ${limits.maxFrameBytes}`);
-  if (bytes.length < FIXED_HEADER_BYTES) return reject('truncated', `frame is ${bytes.length} bytes, the fixed header alone is ${FIXED_HEADER_BYTES}`);
+export function peekHeader(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS, length = bytes.length): { ok: true; header: FrameHeader } | Reject {
+  if (length > limits.maxFrameBytes) return reject('oversized', `frame is ${length} bytes, limit maxFrameBytes ${limits.maxFrameBytes}`);
+  if (length < FIXED_HEADER_BYTES) return reject('truncated', `frame is ${length} bytes, the fixed header alone is ${FIXED_HEADER_BYTES}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getUint32(OFF.magic, false) !== MAGIC) return reject('bad-magic', `magic 0x${dv.getUint32(OFF.magic, false).toString(16)}, expected 0x${MAGIC.toString(16)} ('MRMF')`);
   const version = bytes[OFF.version]!;
@@ -219,8 +226,8 @@ export function peekHeader(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAM
   const offset = payloadOffset(swarmLength, extensionLength);
   const total = offset + payloadLength;
   if (total > limits.maxFrameBytes) return reject('oversized', `header declares a ${total}-byte frame, limit maxFrameBytes ${limits.maxFrameBytes}`);
-  if (bytes.length < total) return reject('truncated', `frame is ${bytes.length} bytes, header declares ${total}`);
-  if (bytes.length > total) return reject('wrong-length', `frame is ${bytes.length} bytes, header declares ${total}`);
+  if (length < total) return reject('truncated', `frame is ${length} bytes, header declares ${total}`);
+  if (length > total) return reject('wrong-length', `frame is ${length} bytes, header declares ${total}`);
   for (let i = FIXED_HEADER_BYTES + swarmLength + extensionLength; i < offset; i++) {
     if (bytes[i] !== 0) return reject('bad-header', `non-zero padding byte at offset ${i}`);
   }
@@ -238,15 +245,20 @@ export function peekHeader(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAM
   };
 }
 
+/** The extension of a frame (or of its head) that passed peekHeader: a view. */
+export function extensionOf(bytes: Uint8Array, header: FrameHeader): Uint8Array {
+  const start = FIXED_HEADER_BYTES + bytes[OFF.swarmLength]!;
+  return bytes.subarray(start, start + header.extensionLength);
+}
+
 /**
  * The extension (a view) and the payload of a frame that passed peekHeader. The payload is a view when
  * it is 4-byte aligned in its buffer and a copy otherwise (one copy), so typed views on it line up.
  */
 export function frameParts(bytes: Uint8Array, header: FrameHeader): { extension: Uint8Array; payload: Uint8Array } {
-  const extStart = FIXED_HEADER_BYTES + bytes[OFF.swarmLength]!;
   const raw = bytes.subarray(bytes.length - header.payloadLength);
   return {
-    extension: bytes.subarray(extStart, extStart + header.extensionLength),
+    extension: extensionOf(bytes, header),
     // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view (still unaligned).
     payload: raw.byteOffset % 4 === 0 ? raw : Uint8Array.prototype.slice.call(raw),
   };

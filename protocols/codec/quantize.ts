@@ -12,7 +12,7 @@
  * Payload: T × (min f32, scale f32) for the T tensors in layout order, then the layout.size u8 codes.
  */
 import type { Layout } from '../../aggregation/layout.js';
-import { CODEC_KERNEL_MIN, q8DecodeKernel, q8QuantizeKernel } from '../../aggregation/kernels/codec.js';
+import { bytesOf, CODEC_KERNEL_MIN, q8DecodeKernel, q8QuantizeKernel, type ByteSource } from '../../aggregation/kernels/codec.js';
 import { kernels } from '../../aggregation/kernels/wasm.js';
 
 /** Bytes of per-tensor parameters (min, scale) before the codes. */
@@ -82,6 +82,10 @@ export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32
   return true;
 }
 
+/** Reconstruction is monotone in q, so checking both ends bounds every value of the tensor. */
+const unsound = (min: number, scale: number): boolean =>
+  !Number.isFinite(min) || !Number.isFinite(scale) || !Number.isFinite(Math.fround(min + LEVELS * scale));
+
 /**
  * Reconstruct values from `params` and `codes` into `out`. Returns the index of the first tensor whose
  * parameters are non-finite or would reconstruct outside the float32 range, or -1 when all are sound.
@@ -89,15 +93,39 @@ export function quantizeQ8(layout: Layout, values: Float32Array, params: Float32
 export function dequantizeQ8(layout: Layout, params: Float32Array, codes: Uint8Array, out: Float32Array): number {
   const tensors = layout.tensors;
   const k = kernels();
+  const source = bytesOf(codes);
   for (let ti = 0; ti < tensors.length; ti++) {
     const t = tensors[ti]!;
     const min = params[2 * ti]!;
     const scale = params[2 * ti + 1]!;
-    // Reconstruction is monotone in q, so checking both ends bounds every value of the tensor.
-    if (!Number.isFinite(min) || !Number.isFinite(scale) || !Number.isFinite(Math.fround(min + LEVELS * scale))) return ti;
+    if (unsound(min, scale)) return ti;
     const end = t.offset + t.size;
-    if (k && t.size >= CODEC_KERNEL_MIN) q8DecodeKernel(k, codes.subarray(t.offset, end), out.subarray(t.offset, end), min, scale);
+    if (k && t.size >= CODEC_KERNEL_MIN) q8DecodeKernel(k, source, t.offset, out.subarray(t.offset, end), min, scale);
     else for (let i = t.offset; i < end; i++) out[i] = min + codes[i]! * scale;
+  }
+  return -1;
+}
+
+/**
+ * dequantizeQ8 of the layout.size codes at byte `start` of `codes` (a frame received in pieces, split
+ * anywhere): large tensors are staged piece by piece into the kernels' memory, small ones gathered for the JS loop.
+ */
+export function dequantizeQ8From(layout: Layout, params: Float32Array, codes: ByteSource, start: number, out: Float32Array): number {
+  const tensors = layout.tensors;
+  const k = kernels();
+  let small: Uint8Array | null = null;
+  for (let ti = 0; ti < tensors.length; ti++) {
+    const t = tensors[ti]!;
+    const min = params[2 * ti]!;
+    const scale = params[2 * ti + 1]!;
+    if (unsound(min, scale)) return ti;
+    if (k && t.size >= CODEC_KERNEL_MIN) {
+      q8DecodeKernel(k, codes, start + t.offset, out.subarray(t.offset, t.offset + t.size), min, scale);
+      continue;
+    }
+    if (small === null || small.length < t.size) small = new Uint8Array(t.size);
+    codes(small, 0, start + t.offset, t.size);
+    for (let i = 0; i < t.size; i++) out[t.offset + i] = min + small[i]! * scale;
   }
   return -1;
 }

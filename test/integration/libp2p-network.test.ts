@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { makeLayout } from '../../aggregation/layout.js';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { createMurmurNode } from '../../protocols/libp2p.js';
-import type { MurmurNode } from '../../protocols/libp2p.js';
+import type { AnySwarmNode } from '../../protocols/libp2p.js';
 import { libp2pNetwork } from '../../protocols/libp2p-network.js';
 import type { Libp2pNetwork } from '../../protocols/libp2p-network.js';
 
@@ -18,7 +18,7 @@ const layout = makeLayout([{ name: 'dense/kernel', shape: [32, 10], role: 'kerne
 const fillOf = (i: number, round: number, step: number): number => i + 10 * round + 100 * step;
 
 /** Resolves once `net` holds a connection to each of the other PEERS − 1 peers. */
-function connectedToAll(node: MurmurNode, net: Libp2pNetwork): Promise<void> {
+function connectedToAll(node: AnySwarmNode, net: Libp2pNetwork): Promise<void> {
   return new Promise((resolve) => {
     const check = (): void => {
       if (net.connectedPeers().length < PEERS - 1) return;
@@ -30,15 +30,16 @@ function connectedToAll(node: MurmurNode, net: Libp2pNetwork): Promise<void> {
   });
 }
 
-for (const transport of ['tcp', 'memory'] as const) {
-  describe(`libp2p network: ${PEERS} peers over ${transport}`, () => {
-    const nodes: MurmurNode[] = [];
+// The simulator's swarms of engines that never announce build their nodes without gossipsub and identify.
+for (const [transport, announcements] of [['tcp', true], ['memory', true], ['memory', false]] as const) {
+  describe(`libp2p network: ${PEERS} peers over ${transport}${announcements ? '' : ', without announcements'}`, () => {
+    const nodes: AnySwarmNode[] = [];
     const nets: Libp2pNetwork[] = [];
 
     before(async () => {
       for (let i = 0; i < PEERS; i++) {
         const node = await createMurmurNode({
-          transport, seed: `net-${transport}-${i}`, preset: 'swarm', swarm: SWARM,
+          transport, seed: `net-${transport}-${i}`, preset: 'swarm', swarm: SWARM, announcements,
           ...(transport === 'tcp' ? { listen: ['/ip4/127.0.0.1/tcp/0'] } : {}),
         });
         const net = libp2pNetwork({ node, swarm: SWARM, layout, sendTimeoutMs: 10_000 });
@@ -110,5 +111,17 @@ for (const transport of ['tcp', 'memory'] as const) {
       assert.ok(rtt >= 0);
       await assert.rejects(nets[0]!.sendBytes('not-a-peer-id', new Uint8Array(1)), { code: 'ERR_INVALID_PEER_ID' });
     });
+
+    if (!announcements) {
+      it('runs neither gossipsub nor identify; announce() says why it cannot, and no announcement arrives', async () => {
+        assert.equal(nodes[0]!.services.pubsub, undefined);
+        assert.equal(nodes[0]!.services.identify, undefined);
+        const off = nets[1]!.onAnnouncement(() => assert.fail('no announcement can arrive without gossipsub'));
+        await assert.rejects(nets[0]!.announce({ swarm: SWARM, round: 1, degree: 3, age: 1, algorithm: 'gossip-learning', layoutHash: layout.hash, addresses: [] }),
+          { code: 'ERR_ANNOUNCEMENTS_OFF' });
+        off();
+        assert.deepEqual(nets[0]!.announcementCounters(), []);
+      });
+    }
   });
 }

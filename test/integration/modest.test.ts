@@ -138,7 +138,7 @@ describe('MoDeST over the libp2p memory transport: 30 peers, s = 10, a = 2, 10 r
     // the workers up), or an aggregation goes on short of models that were merely late.
     const params = { sampleSize: S, aggregators: A, aggregationTimeoutMs: 15_000, pingTimeoutMs: 10_000, progressTimeoutMs: 60_000, localSteps: 5 };
     const swarm = new Libp2pSwarm({
-      swarm: 'it-modest-memory', seed: SEED, transport: 'memory', graph: ring(N), dialOnDemand: true,
+      swarm: 'it-modest-memory', seed: SEED, transport: 'memory', graph: ring(N), dialOnDemand: true, announcements: true,
       peers: parts.map((p) => ({ trainIndices: p, algorithm: registry.resolve('modest', params, { layout, mode: 'sync' }) })),
       algorithmName: 'modest', mode: 'sync', model: spec, layout, initial,
       train: { lr: 0.1, batchSize: 20, epochs: 1 },

@@ -7,8 +7,10 @@
   const normal = i32x4.shr_u(i32x4.add(i32x4.sub(a, i32x4.splat(0x37fff001)), v128.and(i32x4.shr_u(a, 13), i32x4.splat(1))), 13);
   const big = i32x4.gt_s(a, i32x4.splat(0x477fe000));
   const isNormal = i32x4.ge_s(a, i32x4.splat(0x38800000));
-  // Subnormal halves: |x|·2²⁴ rounded to an integer, ties to even (exact in float32 for |x| < 2⁻¹⁴).
-  const sub = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(f32x4.abs(x), f32x4.splat(16777216))));
+  // Subnormal halves: |x|·2²⁴ rounded to an integer, ties to even. For |x| < 2⁻¹⁴, 0.5 + |x| rounds (float32
+  // add, ties to even) to a multiple of 2⁻²⁴, the ulp of 0.5, so its bits minus those of 0.5 are that integer
+  // (Giesen's denormal magic): two instructions instead of mul, nearest and a saturating convert.
+  const sub = i32x4.sub(f32x4.add(a, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
   const h = v128.bitselect(v128.bitselect(i32x4.splat(0x7bff), normal, big), sub, isNormal);
   return v128.or(v128.and(i32x4.shr_u(x, 16), i32x4.splat(0x8000)), h);
 }
@@ -61,22 +63,51 @@ export function f16Decode(src: usize, dst: usize, n: i32): i32 {
   return ok;
 }
 
-/** min and max of n floats into out[0], out[1] (f32; NaN propagates, as Math.min/max in quantize.ts). */
+/**
+ * min and max of n floats into out[0], out[1], as Math.min/max in quantize.ts: NaN if any input is NaN or ±Inf
+ * (the caller refuses those; it only asks whether both are finite), else the exact extremes, signed zeros included.
+ * The main loop uses pmin/pmax (one x86 instruction each; the IEEE min/max take several) on four accumulators and
+ * flags non-finite inputs by their bits; pmin keeps either zero when -0 meets +0, so an extreme of zero is
+ * recomputed with the exact min/max.
+ */
 export function minMax(src: usize, n: i32, out: usize): void {
-  let mn = f32x4.splat(Infinity), mx = f32x4.splat(-Infinity);
+  const inf = i32x4.splat(0x7f800000 - 1), abs = i32x4.splat(0x7fffffff);
+  let bad = i32x4.splat(0);
+  let mn0 = f32x4.splat(Infinity), mn1 = mn0, mx0 = f32x4.splat(-Infinity), mx1 = mx0;
   let i = 0;
-  for (; i + 4 <= n; i += 4) { const x = v128.load(src + (<usize>i << 2)); mn = f32x4.min(mn, x); mx = f32x4.max(mx, x); }
+  for (; i + 8 <= n; i += 8) {
+    const p = src + (<usize>i << 2);
+    const x0 = v128.load(p), x1 = v128.load(p, 16);
+    bad = v128.or(bad, v128.or(i32x4.gt_s(v128.and(x0, abs), inf), i32x4.gt_s(v128.and(x1, abs), inf)));
+    mn0 = f32x4.pmin(mn0, x0); mx0 = f32x4.pmax(mx0, x0);
+    mn1 = f32x4.pmin(mn1, x1); mx1 = f32x4.pmax(mx1, x1);
+  }
+  const mn = f32x4.min(mn0, mn1), mx = f32x4.max(mx0, mx1);
   let a = min<f32>(min<f32>(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min<f32>(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
   let b = max<f32>(max<f32>(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max<f32>(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
   for (; i < n; i++) { const x = load<f32>(src + (<usize>i << 2)); a = min<f32>(a, x); b = max<f32>(b, x); }
+  if (v128.any_true(bad)) { a = NaN; b = NaN; } else if (a == 0 || b == 0) {
+    // Which zero is the extreme depends on every zero seen: redo it with the sign-exact min/max.
+    let en = f32x4.splat(Infinity), ex = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) { const x = v128.load(src + (<usize>j << 2)); en = f32x4.min(en, x); ex = f32x4.max(ex, x); }
+    a = min<f32>(min<f32>(f32x4.extract_lane(en, 0), f32x4.extract_lane(en, 1)), min<f32>(f32x4.extract_lane(en, 2), f32x4.extract_lane(en, 3)));
+    b = max<f32>(max<f32>(f32x4.extract_lane(ex, 0), f32x4.extract_lane(ex, 1)), max<f32>(f32x4.extract_lane(ex, 2), f32x4.extract_lane(ex, 3)));
+    for (; j < n; j++) { const x = load<f32>(src + (<usize>j << 2)); a = min<f32>(a, x); b = max<f32>(b, x); }
+  }
   store<f32>(out, a);
   store<f32>(out, b, 4);
 }
 
+/**
+ * Two codes as the low 32 bits of two doubles: y = (x − min)·inv + 0.5 lies in [0.5, 256), so floor(y) + 2⁵² is
+ * exact and its low bits are trunc(y), the |0 of quantize.ts (a floor and an add instead of a saturating convert).
+ */
 @inline function code2(src: usize, vmin: v128, vinv: v128): v128 {
-  return i32x4.trunc_sat_f64x2_s_zero(f64x2.add(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(src)), vmin), vinv), f64x2.splat(0.5)));
+  return f64x2.add(f64x2.floor(f64x2.add(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(src)), vmin), vinv), f64x2.splat(0.5))), f64x2.splat(4503599627370496));
 }
-@inline function join2(a: v128, b: v128): v128 { return i8x16.shuffle(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); }
+/** The four codes of two code2 results as i32 lanes. */
+@inline function join2(a: v128, b: v128): v128 { return i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27); }
 
 /** codes[i] = ((x[i] − min)·inv + 0.5) | 0 in Float64 (quantize.ts; every value lies in [min, max]). */
 export function q8Encode(src: usize, codes: usize, n: i32, mn: f64, inv: f64): void {
@@ -92,8 +123,9 @@ export function q8Encode(src: usize, codes: usize, n: i32, mn: f64, inv: f64): v
 }
 
 @inline function value4(q: v128, vmin: v128, vs: v128): v128 {
-  const lo = f64x2.add(vmin, f64x2.mul(f64x2.convert_low_i32x4_u(q), vs));
-  const hi = f64x2.add(vmin, f64x2.mul(f64x2.convert_low_i32x4_u(i8x16.shuffle(q, q, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), vs));
+  // Codes are below 2³¹: the signed convert (one x86 instruction, the unsigned one takes several) is exact.
+  const lo = f64x2.add(vmin, f64x2.mul(f64x2.convert_low_i32x4_s(q), vs));
+  const hi = f64x2.add(vmin, f64x2.mul(f64x2.convert_low_i32x4_s(i8x16.shuffle(q, q, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), vs));
   return i8x16.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
 }
 

@@ -16,4 +16,13 @@ describe('model hash', () => {
     v[0] = 9; // an engine never writes in place; the memo proves the hash is taken once
     assert.equal(s.modelHash, modelHash(Float32Array.of(1, 2, 3)));
   });
+
+  it('keeps each summary its own vector and hash behind the shared getter, and spreads only the hash', () => {
+    const a = withModelHash({ round: 1 }, Float32Array.of(1)), b = withModelHash({ round: 1 }, Float32Array.of(2));
+    assert.equal(b.modelHash, modelHash(Float32Array.of(2)));
+    assert.equal(a.modelHash, modelHash(Float32Array.of(1)));
+    assert.notEqual(a.modelHash, b.modelHash);
+    assert.deepEqual({ ...a }, { round: 1, modelHash: modelHash(Float32Array.of(1)) });
+    assert.deepEqual(Object.getOwnPropertySymbols({ ...a }), []);
+  });
 });

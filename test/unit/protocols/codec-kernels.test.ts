@@ -87,4 +87,38 @@ describe('codec kernels (WebAssembly SIMD vs JS)', () => {
     v[4000] = NaN;
     assert.equal(both(() => quantizeQ8(layout, v, new Float32Array(10), new Uint8Array(layout.size))).wasm, false);
   });
+
+  it('quantize q8 bit-identically when an extreme is a signed zero, and refuse ±Inf anywhere in a tensor', () => {
+    const rng = rngFor('codec-kernels-q8-zeros');
+    const layout = makeLayout([{ name: 'pos', shape: [9001], role: 'kernel' }, { name: 'neg', shape: [8999], role: 'kernel' }, { name: 'zeros', shape: [4100], role: 'kernel' }]);
+    const [pos, neg, zeros] = layout.tensors;
+    const quantize = (v: Float32Array) => both(() => {
+      const params = new Float32Array(2 * layout.tensors.length), codes = new Uint8Array(layout.size);
+      return { ok: quantizeQ8(layout, v, params, codes), params: bits(params), codes };
+    });
+    // Zeros of both signs at the minimum of 'pos', the maximum of 'neg', everywhere in 'zeros', in every order.
+    for (const order of [0, 1, 2]) {
+      const v = new Float32Array(layout.size);
+      for (let i = 0; i < pos!.size; i++) v[pos!.offset + i] = Math.abs(rng.normal());
+      for (let i = 0; i < neg!.size; i++) v[neg!.offset + i] = -Math.abs(rng.normal());
+      const zeroAt = (t: typeof pos, i: number, negative: boolean) => { v[t!.offset + i] = negative ? -0 : 0; };
+      for (const t of [pos, neg, zeros]) {
+        for (let j = 0; j < 40; j++) zeroAt(t, rng.int(t!.size), order === 0 ? j % 2 === 0 : order === 1);
+        zeroAt(t, t!.size - 1, order !== 1); // in the scalar tail too
+      }
+      const r = quantize(v);
+      assert.equal(r.wasm.ok, true);
+      assert.deepEqual(r.wasm.params, r.js.params, `order ${order}`);
+      assert.deepEqual(r.wasm.codes, r.js.codes, `order ${order}`);
+    }
+    for (const bad of [Infinity, -Infinity, NaN]) {
+      for (const at of [pos!.offset + 3, pos!.offset + pos!.size - 1, neg!.offset + 4096]) {
+        const v = Float32Array.from({ length: layout.size }, () => rng.normal());
+        v[at] = bad;
+        const r = quantize(v);
+        assert.equal(r.js.ok, false);
+        assert.equal(r.wasm.ok, false, `${bad} at ${at}`);
+      }
+    }
+  });
 });

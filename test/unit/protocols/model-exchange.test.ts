@@ -59,6 +59,8 @@ describe('createMurmurNode options', () => {
     );
     await assert.rejects(createMurmurNode({ bootstrap: ['/ip4/127.0.0.1/tcp/4001'], start: false }), /must end in \/p2p/);
     await assert.rejects(createMurmurNode({ listen: ['not-a-multiaddr'], start: false }), { name: 'InvalidNodeOptionsError' });
+    // Only a simulated swarm may go without gossipsub: a device must announce.
+    await assert.rejects(createMurmurNode({ transport: 'memory', announcements: false, start: false }), /announcements: false is for the 'swarm' preset/);
   });
 });
 

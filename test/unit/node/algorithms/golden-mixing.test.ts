@@ -6,6 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrame, encodeModelFrame } from '../../../../protocols/codec.js';
+import type { AggregateInput } from '../../../../node/algorithms/types.js';
+import { deriveRng } from '../../../../node/data/rng.js';
 import { aggregateInto, assertClose, frameOf, instanceOf, peer, smallLayout, syncStep, trained, trainOptions } from './golden-drive.js';
 
 // Three parameters per model: a 2×1 kernel and one bias.
@@ -106,6 +108,24 @@ describe('golden: gossip-learning', () => {
     assertClose(a.vector, [3, 3.75, 4.5]);
     assert.equal(out?.age, 30);
     assert.equal(a.age, 30);
+  });
+
+  it('merges into the own vector only when the engine offers it as writable (this round’s fresh training output)', async () => {
+    const inst = instanceOf('gossip-learning', {}, layout);
+    const input = (own: Float32Array, ownWritable: boolean): AggregateInput => ({
+      own, ownAge: 10, ownWritable, degree: 2, round: 1, step: 0, rng: deriveRng(1, 'a', 1, 'aggregate-0'), full: own,
+      received: [{ from: 'b', values: Float32Array.of(5, 6, 7), rankings: null, degree: 2, age: 30 }, { from: 'c', values: Float32Array.of(0, 0, 0), rankings: null, degree: 2, age: 10 }],
+      evaluate: () => Promise.reject(new Error('no evaluation')), trainIndices: new Uint32Array(0), labels: new Uint8Array(0),
+    });
+    const kept = Float32Array.of(1, 2, 3);
+    const apart = await inst.aggregate(input(kept, false));
+    assert.deepEqual([...kept], [1, 2, 3], 'a read-only own vector is left alone');
+    assert.notEqual(apart!.vector, kept);
+    assertClose(apart!.vector, [3, 3.75, 4.5]);
+    const fresh = Float32Array.of(1, 2, 3);
+    const inPlace = await inst.aggregate(input(fresh, true));
+    assert.equal(inPlace!.vector, fresh, 'the writable own vector receives the merge');
+    assertClose(fresh, [3, 3.75, 4.5]);
   });
 
   it('merges a top-k frame with the frame’s one age on the sent coordinates only (no per-partition ages, §0.3)', async () => {
