@@ -7,8 +7,8 @@
  *
  * In a live swarm (neighbours announce their rounds; simulations announce nothing and are unaffected) the
  * period count follows the swarm, so rounds mean the same on every peer: a peer behind the round its
- * neighbours are in jumps to it (a slow device, a restart), and a peer more than one round ahead holds its
- * next period back up to one period more (announcements wake it). Frames that wait for the update chain are
+ * neighbours are in jumps to it (a slow device, a restart; a period is labelled with that round when it ends),
+ * and a peer more than one round ahead holds its next period back up to one period more (announcements wake it). Frames that wait for the update chain are
  * coalesced (the newest per sender, merged in one turn, one training after them): a peer slower than its
  * senders used to queue a merge and a training per frame without bound (a soak's 3-epoch peer: 18 merges
  * queued, 53 s between rounds).
@@ -77,7 +77,7 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
       await ctx.clock.sleep(ctx.rounds.periodMs, { signal });
       await holdIfAhead(ctx, signal);
-      const round = Math.max(ctx.state.round + 1, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
+      const round = atSwarmRound(ctx, ctx.state.round + 1);
       const t0 = ctx.clock.now();
       let pushed = { failures: 0, bytes: 0 };
       const neighbours = ctx.neighbours();
@@ -92,9 +92,10 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
       ctx.setPhase('evaluating');
       const e0 = ctx.clock.now();
       const evaluation = await evaluateIfDue(ctx, round, signal);
-      ctx.state.round = round;
+      const finished = atSwarmRound(ctx, round);
+      ctx.state.round = finished;
       await ctx.finishRound(withModelHash({
-        round, time: ctx.clock.now(), age: ctx.state.age,
+        round: finished, time: ctx.clock.now(), age: ctx.state.age,
         trainLoss: trainSteps ? trainLoss / trainSteps : null, samples, evaluation,
         received: merged, expected: 0, timedOut: false, sendFailures: pushed.failures, bytesOut: pushed.bytes,
         phaseMs: { train: trainMs, exchange: ctx.clock.now() - t0 - trainMs - mergeMs, aggregate: mergeMs, evaluate: ctx.clock.now() - e0 },
@@ -106,6 +107,15 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     unsubscribe();
     await chain;
   }
+}
+
+/**
+ * `round`, or the round the neighbours are in if that is later (0 when unknown; capped at maxRounds). Used when
+ * a period starts and again when it ends: a period that took long (a cold start, a slow device) and ends while
+ * the neighbours are in a later round is labelled with that round, not the one it started in.
+ */
+function atSwarmRound(ctx: EngineContext, round: number): number {
+  return Math.max(round, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
 }
 
 /**

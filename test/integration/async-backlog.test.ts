@@ -19,25 +19,31 @@ const N = 6, ROUNDS = 8, PERIOD_MS = 100, SLOW = 0;
 /** The slow peer trains 10 samples at 100 ms each: one training lasts 10 periods of its senders. */
 const SLOW_TRAIN_MS = 1_000;
 
-/** A 3-peer async swarm in which peers 1 and 2 also announce `announced` as their finished round before it runs. */
-async function roundsOfPeer0(announced: number | null, maxRounds: number): Promise<Array<{ round: number; time: number }>> {
+/**
+ * A 3-peer async swarm in which peers 1 and 2 also announce `announced` as their finished round, before it runs
+ * or (`atMs`) at that virtual time; peer 0 evaluates every period, in `evalMs` of virtual time.
+ */
+async function roundsOfPeer0(announced: number | null, maxRounds: number, atMs: number | null = null, evalMs = 0): Promise<Array<{ round: number; time: number }>> {
   const layout = makeLayout([{ name: 'w', shape: [3], role: 'kernel' }]);
   const registry = defaultRegistry();
   const swarm = new VirtualSwarm({
     swarm: 'it-async-align', seed: 3, graph: complete(3),
     peers: Array.from({ length: 3 }, () => ({ trainIndices: new Uint32Array([0]), algorithm: registry.resolve('gossip-learning', {}, { layout, mode: 'async' }) })),
     algorithmName: 'gossip-learning', mode: 'async', model: { arch: 'logreg', inputShape: [784], classes: 10, seed: 1 }, layout, initial: new Float32Array(3),
-    train: {}, rounds: { maxRounds, timeoutMs: 1000, sendTimeoutMs: 5000, minRoundMs: 0, periodMs: PERIOD_MS, evalEvery: 0 },
-    dataset: { id: 'digits', parts: datasetParts(loadDigits()) }, testIndices: new Uint32Array(0),
+    train: {}, rounds: { maxRounds, timeoutMs: 1000, sendTimeoutMs: 5000, minRoundMs: 0, periodMs: PERIOD_MS, evalEvery: evalMs > 0 ? 1 : 0 },
+    dataset: { id: 'digits', parts: datasetParts(loadDigits()) }, testIndices: new Uint32Array(evalMs > 0 ? 10 : 0),
+    cost: (i) => ({ evaluateMsPerSample: i === 0 ? evalMs / 10 : 0 }),
   }, { pool: countingPool });
   const rounds: Array<{ round: number; time: number }> = [];
+  const announce = (): void => {
+    for (const i of [1, 2]) {
+      void swarm.networks[i]!.announce({ swarm: 'it-async-align', round: announced!, degree: 2, age: 0, algorithm: 'gossip-learning', layoutHash: layout.hash, addresses: [] });
+    }
+  };
   try {
     await swarm.start();
-    if (announced !== null) {
-      for (const i of [1, 2]) {
-        await swarm.networks[i]!.announce({ swarm: 'it-async-align', round: announced, degree: 2, age: 0, algorithm: 'gossip-learning', layoutHash: layout.hash, addresses: [] });
-      }
-    }
+    if (announced !== null && atMs === null) announce();
+    if (announced !== null && atMs !== null) swarm.scheduler.schedule(1, atMs, announce);
     await swarm.run((i, s) => { if (i === 0) rounds.push({ round: s.round, time: s.time }); });
   } finally { await swarm.stop(); }
   return rounds;
@@ -47,6 +53,12 @@ describe('asynchronous gossip in a live swarm: the period count follows the neig
   it('a peer behind the round its neighbours are in jumps to it', async () => {
     const rounds = await roundsOfPeer0(50, 60);
     assert.equal(rounds[0]!.round, 51, `first round ${rounds[0]!.round}: the neighbours finished 50, so they are in 51`);
+  });
+
+  it('a period that ends while the neighbours are in a later round is labelled with that round', async () => {
+    // Peer 0's first period starts at 100 ms (round 1) and evaluates for 500 ms; the neighbours say at 300 ms they finished 50.
+    const rounds = await roundsOfPeer0(50, 60, 300, 500);
+    assert.equal(rounds[0]!.round, 51, `first round ${rounds[0]!.round}`);
   });
 
   it('a peer more than one round ahead of its neighbours holds each period back, by one period at most', async () => {

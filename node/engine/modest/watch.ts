@@ -2,8 +2,11 @@
  * MoDeST liveness (ours; ALGORITHMS.md §3.2 HEAD retries a failed aggregator after AggAck): a peer that
  * handed a model on watches for the aggregation it should lead to. If it does not show up in time, the
  * peer repeats its hand-off to whoever answers now, so a crashed aggregator or a round whose trainers all
- * died does not stop the swarm. "In time" adapts: a round as slow as the slowest one seen so far (silent
- * peers cost a ping timeout each) is no stall.
+ * died does not stop the swarm. "In time" adapts: a round as slow as the slowest one seen lately (silent
+ * peers cost a ping timeout each) is no stall. "Lately": the slowest round's weight decays by
+ * SLOWEST_DECAY a round, so one slow round long ago (a swarm still filling up, a stall and its recovery) does
+ * not slow every later recovery (a soak's 22 s first round made later hand-offs wait 27 s, not 20 s, and a
+ * split aggregation cost 39 s).
  */
 import { anySignal } from '../../deadline.js';
 import type { Clock } from '../../clock.js';
@@ -12,6 +15,8 @@ import type { EngineTasks } from './tasks.js';
 
 /** Repeats of a hand-off when no progress follows, per watch. */
 export const MAX_RESENDS = 3;
+/** Per aggregated index, the remembered slowest round duration shrinks by this factor (a newer, slower one replaces it). */
+export const SLOWEST_DECAY = 0.9;
 
 export interface ProgressWatchInit {
   clock: Clock;
@@ -38,10 +43,16 @@ export class ProgressWatch {
     const level = this.init.level();
     if (level > this.seen.level) {
       const now = this.init.clock.now();
-      if (this.seen.level > 0) this.slowestMs = Math.max(this.slowestMs, (now - this.seen.at) / (level - this.seen.level));
+      const rounds = level - this.seen.level;
+      if (this.seen.level > 0) this.slowestMs = Math.max(this.slowestMs * SLOWEST_DECAY ** rounds, (now - this.seen.at) / rounds);
       this.seen = { level, at: now };
     }
     for (const w of [...this.watchers]) if (level >= w.k) w.controller.abort();
+  }
+
+  /** How long a watch waits for the first index it watches: max(baseMs, 2 × the slowest round seen lately), ms. */
+  firstWaitMs(): number {
+    return Math.max(this.init.baseMs, 2 * this.slowestMs);
   }
 
   /**
@@ -50,7 +61,7 @@ export class ProgressWatch {
    * before showed up. When one is late, run `again` (at most MAX_RESENDS times in all).
    */
   watch(first: number, last: number, again: () => Promise<unknown>): void {
-    const { clock, tasks, logger, signal, baseMs, level, active } = this.init;
+    const { clock, tasks, logger, signal, level, active } = this.init;
     if (first > last) return;
     tasks.track((async () => {
       let resends = 0;
@@ -59,7 +70,7 @@ export class ProgressWatch {
         const w = { k, controller: new AbortController() };
         this.watchers.add(w);
         try {
-          const wait = Math.max(baseMs, 2 * this.slowestMs) * 2 ** (k - first);
+          const wait = this.firstWaitMs() * 2 ** (k - first);
           await clock.sleep(wait, { signal: anySignal(signal, w.controller.signal) });
         } catch (err) {
           if (signal.aborted) throw err;

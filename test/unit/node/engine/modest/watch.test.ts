@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../../../../node/logger.js';
+import { EngineTasks } from '../../../../../node/engine/modest/tasks.js';
+import { ProgressWatch, SLOWEST_DECAY } from '../../../../../node/engine/modest/watch.js';
+import type { Clock } from '../../../../../node/clock.js';
+
+/** A watch whose clock and aggregated level the test moves by hand. */
+function watch(baseMs: number): { w: ProgressWatch; step: (level: number, atMs: number) => void } {
+  let now = 0, level = 0;
+  const clock = { now: () => now } as unknown as Clock;
+  const signal = new AbortController().signal;
+  const w = new ProgressWatch({ clock, tasks: new EngineTasks(signal, () => {}), logger: silentLogger(), signal, baseMs, level: () => level, active: () => true });
+  return { w, step: (l, at) => { level = l; now = at; w.onChange(); } };
+}
+
+describe('MoDeST progress watch: how long a hand-off waits before it is repeated', () => {
+  it('a round as slow as a recent slow one is no stall: the wait grows to twice it', () => {
+    const { w, step } = watch(20_000);
+    step(1, 0);
+    step(2, 15_000);
+    assert.equal(w.firstWaitMs(), 30_000);
+  });
+
+  it('one slow round long ago (a swarm filling up) no longer stretches the wait once rounds are quick again', () => {
+    const { w, step } = watch(20_000);
+    step(1, 0);
+    step(2, 22_000);
+    // 30 rounds of 1 s: 2 × 22 s × 0.9^30 ≈ 1.9 s, so the configured 20 s applies again (it stayed 44 s).
+    for (let k = 3; k <= 32; k++) step(k, 22_000 + (k - 2) * 1_000);
+    assert.equal(w.firstWaitMs(), 20_000);
+    assert.ok(2 * 22_000 * SLOWEST_DECAY ** 30 < 20_000);
+  });
+});
