@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MissingRoundError, timedRounds, type RoundTimings } from '../../../scripts/lib/round-times.js';
+import { MissingRoundError, timedRounds } from '../../../scripts/lib/round-times.js';
 
 /** Three peers; peer p reports round r at r × roundMs + p × spreadMs (ms); records close at `closed(r)`. */
-function swarm(rounds: number, roundMs: number, spreadMs: number, closed: (r: number) => number): RoundTimings {
+function swarm(rounds: number, roundMs: number, spreadMs: number, closed: (r: number) => number): { peerReports: number[][]; recordClosed: number[] } {
   const peerReports: number[][] = [];
   const recordClosed: number[] = [];
   for (let r = 1; r <= rounds; r++) {
