@@ -69,13 +69,14 @@ class PipeEnd extends AbstractMultiaddrConnection {
     const chunks = this.queue;
     this.queue = [];
     try {
-      if (chunks.length > 0 && this.status === 'open') this.onData(chunks.length === 1 ? chunks[0]! : new Uint8ArrayList(...chunks));
+      // onData drops the bytes itself once our readable end is closed.
+      if (chunks.length > 0) this.onData(chunks.length === 1 ? chunks[0]! : new Uint8ArrayList(...chunks));
     } catch (err) {
       this.abort(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     const end = this.end;
-    if (end === null || this.status !== 'open') return;
+    if (end === null) return;
     // Both directions end together, as a socket's would.
     const remote = this.remote;
     this.remote = null;
