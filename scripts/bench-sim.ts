@@ -15,7 +15,7 @@
  * virtual ones in the same process and pool, so they need fewer); then the timed rounds: all the rest but the
  * last, which is excluded because the runner evaluates every peer there, not 10%. Timing (scripts/lib/round-times.ts):
  * a round is done when its last peer reported it, and a timed round's time is the interval between two rounds
- * done; the mean is the wall time of the timed rounds (from the first peer's report of the last warm-up round
+ * done; the mean is the wall time of the timed rounds (from the median peer's report of the last warm-up round
  * to the close of the last timed round's record, evaluations included) over their number. Round records are no
  * clock: they wait for the round's evaluations and can close in a burst after slow rounds (an N=500 run of
  * ~7 s rounds once printed 0.11 s per round from their intervals, which are still printed for comparison).
@@ -130,8 +130,8 @@ async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
     },
     onPeerRound: (_peer, round) => {
       (peerReports[round] ??= []).push(performance.now());
-      // The timed rounds' CPU: from the first peer's start of timed work (as the mean's wall time, round-times.ts).
-      if (round === warmup && peerReports[round]!.length === 1) cpuFrom = threadCpu();
+      // The timed rounds' CPU: from the median peer's start of timed work (as the mean's wall time, round-times.ts).
+      if (round === warmup && peerReports[round]!.length === Math.ceil(e.peers / 2)) cpuFrom = threadCpu();
     },
     onRecord: (r) => {
       recordClosed[r.round] = performance.now();
