@@ -14,6 +14,7 @@ import type { LearnerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
+import { VectorBank } from '../node/vector-bank.js';
 import { swarmPeerIds } from '../protocols/keys.js';
 import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
 import { VirtualNet, type VirtualNetInit } from './virtual/net.js';
@@ -53,6 +54,8 @@ export class VirtualSwarm implements Swarm {
   readonly networks: VirtualNetwork[] = [];
   readonly pools: VirtualPool[] = [];
   readonly clocks: Clock[] = [];
+  /** Model-sized vectors shared by the peers across rounds (node/vector-bank.ts); the round collector holds what it keeps. */
+  readonly vectors = new VectorBank();
   peers: Peer[] = [];
   hosted: number[] = [];
   private ids: string[] = [];
@@ -84,7 +87,7 @@ export class VirtualSwarm implements Swarm {
       const clock = this.scheduler.clock(i);
       this.pools.push(pool);
       this.clocks.push(clock);
-      return { network: this.networks[i]!, pool, clock, logger };
+      return { network: this.networks[i]!, pool, clock, logger, vectors: this.vectors };
     });
   }
 
