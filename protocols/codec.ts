@@ -81,6 +81,8 @@ export interface EncodeOptions {
   topkFraction?: number;
   /** Opaque blob carried beside the payload; default empty. */
   extension?: Uint8Array;
+  /** The frame's buffer of a given byte length (a simulator recycles them: node/frame-buffers.ts); default a new one. */
+  buffer?: (byteLength: number) => Uint8Array;
 }
 
 export type DecodeResult = { ok: true; frame: DecodedFrame } | Reject;
@@ -147,7 +149,7 @@ export function encodeModelFrame(meta: FrameMeta, layout: Layout, values: Float3
     }
     default: return fail(reject('unknown-encoding', `encoding ${JSON.stringify(encoding)} is not one of f32, f16, q8, topk`));
   }
-  const { out, offset } = allocateFrame({ ...meta, layoutHash: layout.hash, encoding, elementCount, payloadLength }, options.extension ?? EMPTY);
+  const { out, offset } = allocateFrame({ ...meta, layoutHash: layout.hash, encoding, elementCount, payloadLength }, options.extension ?? EMPTY, options.buffer);
   const buf = out.buffer;
   switch (encoding) {
     case 'f32': new Float32Array(buf, offset, n).set(values); break;

@@ -57,16 +57,17 @@ describe('vector reuse across rounds on the virtual network', { timeout: 300_000
     try {
       const records: RoundRecord[] = [];
       await new RoundCollector(prepared, built, { pool, onRecord: (r) => records.push(r) }).collect();
-      return { records, copies, stats: swarm.vectors.stats(), prepared };
+      return { records, copies, stats: swarm.vectors.stats(), frames: swarm.frameStats(), prepared };
     } finally { await swarm.stop(); }
   }
 
   for (const [file, label] of [['scale-10000-virtual.yaml', 'D-PSGD (mixes into its training output)'], ['bench-sim.yaml', 'gossip learning (merges into its training output)']] as const) {
     it(`keeps every round's records equal to copies taken at report time: ${label}`, async () => {
       const rounds = 4;
-      const { records, copies, stats, prepared } = await runWithCopies(file, 12, rounds);
+      const { records, copies, stats, frames, prepared } = await runWithCopies(file, 12, rounds);
       assert.equal(records.length, rounds);
       assert.ok(stats.reused > 0, `the bank reused no vector (${JSON.stringify(stats)}): the swarm does not recycle, so this test checks nothing`);
+      assert.ok(frames.reused > 0, `no frame buffer was reused (${JSON.stringify(frames)})`);
       for (const rec of records) {
         const byPeer = copies.get(rec.round)!;
         const vectors = [...byPeer.keys()].sort((a, b) => a - b).map((i) => byPeer.get(i)!);
