@@ -15,7 +15,7 @@ import type { AnyModelSpec } from './learner/create-model.js';
 import type { LearnerPool, TaskOptions } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
 import type { Logger } from './logger.js';
-import { modelHash } from './model-hash.js';
+import { guardModelHash, modelHash } from './model-hash.js';
 import type { Network } from './network.js';
 import type { VectorBank } from './vector-bank.js';
 import type { PeerRecord, Store } from './store.js';
@@ -276,6 +276,12 @@ export class Peer {
 
   private async finishRound(s: RoundSummary): Promise<void> {
     if (s.evaluation) this.lastEval = s.evaluation;
+    const bank = this.bank;
+    if (bank !== undefined) {
+      // The summary's lazy hash reads the state vector, which the bank may reuse once the round is released.
+      const vector = this.state.vector, generation = bank.generation(vector);
+      guardModelHash(s, () => bank.generation(vector) === generation);
+    }
     const store = this.components.store;
     if (store) {
       try {

@@ -16,7 +16,8 @@
  * a round's vectors from the report until the round's record is written and its evaluations answered). A
  * worker-pool task copies its weights when dispatched, while the state still holds them; an encoded frame
  * copies the values when sent. A round summary's lazy `modelHash` reads its vector: with a bank, read it
- * before the round is released (the simulator reads none; the daemon runs without a bank).
+ * before the round is released (the simulator reads none; the daemon runs without a bank); a later first read throws
+ * (model-hash.ts guardModelHash).
  */
 
 /** Size-keyed free list of Float32Arrays with hold counts (see the module comment). */
@@ -24,6 +25,8 @@ export class VectorBank {
   private readonly free = new Map<number, Float32Array[]>();
   /** Hold counts of the vectors this bank handed out and that are not free. */
   private readonly holds = new WeakMap<Float32Array, number>();
+  /** How often each vector was handed out: a keeper that did not hold it sees the count move when it is reused. */
+  private readonly takes = new WeakMap<Float32Array, number>();
   private created = 0;
   private reused = 0;
 
@@ -34,6 +37,7 @@ export class VectorBank {
     else this.created++;
     const out = v ?? new Float32Array(length);
     this.holds.set(out, 0);
+    this.takes.set(out, (this.takes.get(out) ?? 0) + 1);
     return out;
   }
 
@@ -54,6 +58,9 @@ export class VectorBank {
     if (list === undefined) { list = []; this.free.set(v.length, list); }
     list.push(v);
   }
+
+  /** How often `v` was handed out (0 for other vectors): unchanged since a reader looked means not reused since. */
+  generation(v: Float32Array): number { return this.takes.get(v) ?? 0; }
 
   /** Whether `v` is a bank vector someone holds or was handed out (false once it is free again). */
   isOut(v: Float32Array): boolean { return this.holds.has(v); }
