@@ -17,6 +17,7 @@
  */
 import { AbortError } from '../../node/errors.js';
 import type { Clock } from '../../node/clock.js';
+import { deadlineOn, type ReleasableDeadline, type StartTimer } from '../../node/deadline.js';
 import { SimulationStalledError } from './errors.js';
 
 /** `setImmediate` turns the driver waits after each event, so promise chains (and one level of immediates) settle. */
@@ -260,7 +261,15 @@ export class VirtualScheduler {
  * never fires (only the signal ends a sleep); a negative or NaN delay counts as 0, as with setTimeout.
  */
 export class VirtualClock implements Clock {
-  constructor(private readonly scheduler: VirtualScheduler, readonly owner: number) {}
+  /** The scheduler as a deadline timer: an event of this owner, cancelled on release. */
+  private readonly timer: StartTimer;
+
+  constructor(private readonly scheduler: VirtualScheduler, readonly owner: number) {
+    this.timer = (ms, fire) => {
+      const event = scheduler.schedule(owner, ms, fire);
+      return () => event.cancel();
+    };
+  }
 
   now(): number {
     return this.scheduler.now();
@@ -294,5 +303,14 @@ export class VirtualClock implements Clock {
     const event = this.scheduler.schedule(this.owner, ms > 0 ? ms : 0, () => ref.deref()?.abort(timeoutReason()));
     abandonedTimeouts.register(signal, event);
     return signal;
+  }
+
+  /**
+   * As node/deadline.ts's releasableDeadline, on virtual time: an event of this owner after `ms` (Infinity:
+   * none) aborts the signal with a TimeoutError; a parent's abort cancels the event. `release()` cancels
+   * the event and leaves the parents at once; unreleased, the event stays queued until its time.
+   */
+  deadline(ms: number, ...parents: Array<AbortSignal | undefined>): ReleasableDeadline {
+    return deadlineOn(this.timer, ms > 0 ? ms : 0, parents);
   }
 }
