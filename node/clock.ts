@@ -19,7 +19,7 @@ export interface Clock {
    * A deadline after `ms` on this clock that also aborts when any of `parents` aborts (with its reason),
    * and whose timer and parent listeners go as soon as `release()` is called (node/deadline.ts). Cheaper
    * than `timeout` on the virtual clock (one AbortController, no weak references); call `release()` when
-   * the guarded work is done, or the parents hold it until it fires.
+   * the guarded work is done, or the parents hold it until it fires. `abort()` ends the wait early.
    */
   deadline(ms: number, ...parents: Array<AbortSignal | undefined>): ReleasableDeadline;
 }

@@ -45,6 +45,11 @@ export interface ReleasableDeadline {
    * span, thousands of them in a busy swarm). The signal then never aborts. Idempotent.
    */
   release(): void;
+  /**
+   * End the wait now, as its owner (e.g. nothing more can arrive): releases like `release()`, then aborts
+   * the signal with `reason` (default: an AbortError DOMException, so it is not taken for a timeout).
+   */
+  abort(reason?: unknown): void;
 }
 
 /** As `deadline`, plus an early `release()` (see ReleasableDeadline). */
@@ -62,13 +67,15 @@ export function deadlineOn(start: StartTimer, ms: number, parents: ReadonlyArray
   const controller = new AbortController();
   let cancelTimer = NO_OP;
   const unfollow = follow(controller, parents, () => cancelTimer());
-  if (controller.signal.aborted || ms === Infinity) return { signal: controller.signal, release: unfollow };
+  const release = (): void => { cancelTimer(); cancelTimer = NO_OP; unfollow(); };
+  const abort = (reason?: unknown): void => { release(); controller.abort(reason); };
+  if (controller.signal.aborted || ms === Infinity) return { signal: controller.signal, release, abort };
   cancelTimer = start(Math.max(0, ms), () => {
     cancelTimer = NO_OP;
     unfollow();
     controller.abort(timeoutReason(ms));
   });
-  return { signal: controller.signal, release: () => { cancelTimer(); cancelTimer = NO_OP; unfollow(); } };
+  return { signal: controller.signal, release, abort };
 }
 
 /**

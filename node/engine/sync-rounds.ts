@@ -42,15 +42,15 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
     const plan = exchangePlan(ctx, neighbours, round);
     const { targets } = plan;
     const senders = progress ? awaitedSenders(plan.senders, round, progress) : plan.senders;
-    const released = progress ? releaseWhenSettled(ctx, senders, round, progress) : null;
-    // One signal ends the collect: the round timeout, the peer's stop or `released`. Released after the
-    // collect, so neither its timer nor a listener on `signal` outlives the round.
-    const deadline = ctx.clock.deadline(ctx.rounds.timeoutMs, signal, released?.signal);
+    // One signal ends the collect: the round timeout, the peer's stop, or (endWhenSettled) nothing more to
+    // wait for. Released after the collect, so neither its timer nor a listener on `signal` outlives the round.
+    const deadline = ctx.clock.deadline(ctx.rounds.timeoutMs, signal);
+    const stopWatching = progress ? endWhenSettled(ctx, senders, round, progress, () => deadline.abort()) : null;
     progress?.waiting?.(senders);
     const [sent, frames] = await Promise.all([
       pushModel(ctx, targets, round, step, neighbours.length, signal),
       ctx.network.collect(round, step, senders, { signal: deadline.signal }),
-    ]).finally(() => { released?.stop(); deadline.release(); progress?.waiting?.([]); });
+    ]).finally(() => { stopWatching?.(); deadline.release(); progress?.waiting?.([]); });
     signal.throwIfAborted();
     if (isTimeout(deadline.signal)) warnTimedOut(ctx, round, step, senders, frames);
     sendFailures += sent.failures; bytesOut += sent.bytes;
@@ -116,17 +116,15 @@ export function awaitedSenders(senders: readonly string[], round: number, progre
 }
 
 /**
- * A signal that aborts the collect of `round` once waiting can bring nothing more: every awaited sender
- * has announced this round finished, or left the neighbour list (disconnected). Without it a round whose
+ * Ends the collect of `round` (calls `end`) once waiting can bring nothing more: every awaited sender has
+ * announced this round finished, or left the neighbour list (disconnected). Without it a round whose
  * neighbour finished without us (it did not count us as its neighbour yet) waits out its whole timeout.
+ * Returns the unsubscribe (null when there is no one to wait for: the collect ends at once anyway).
  */
-function releaseWhenSettled(ctx: EngineContext, senders: readonly string[], round: number, progress: NeighbourProgress): { signal: AbortSignal; stop: () => void } | null {
-  // Nobody to wait for: the collect ends at once, no release needed (and no AbortSignal made: they are not cheap).
+function endWhenSettled(ctx: EngineContext, senders: readonly string[], round: number, progress: NeighbourProgress, end: () => void): (() => void) | null {
   if (senders.length === 0) return null;
-  const controller = new AbortController();
-  const check = (): void => {
+  return progress.onAnnouncement(() => {
     const present = new Set(ctx.neighbours(round));
-    if (senders.every((s) => !present.has(s) || (progress.finished(s) ?? -1) >= round)) controller.abort();
-  };
-  return { signal: controller.signal, stop: progress.onAnnouncement(check) };
+    if (senders.every((s) => !present.has(s) || (progress.finished(s) ?? -1) >= round)) end();
+  });
 }
