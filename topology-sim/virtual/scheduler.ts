@@ -149,14 +149,13 @@ export class VirtualScheduler {
     entry.ready = false;
     entry.deferred = true;
     this.working++;
-    entry.whenReady = work.then(
-      (value) => { outcome = { ok: true, value }; },
-      (error: unknown) => { outcome = { ok: false, error }; },
-    ).then(() => {
+    const settle = (settled: Settled<T>): void => {
+      outcome = settled;
       entry.ready = true;
       entry.whenReady = null;
       this.working--;
-    });
+    };
+    entry.whenReady = work.then((value) => settle({ ok: true, value }), (error: unknown) => settle({ ok: false, error }));
     this.push(entry);
     return entry;
   }
