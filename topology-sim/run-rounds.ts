@@ -20,6 +20,8 @@ export interface CollectDeps {
   pool: WorkerPool;
   signal?: AbortSignal;
   onRecord?: (r: RoundRecord) => void;
+  /** Called as each peer reports a round (benchmarks time rounds by it: records can close in bursts). */
+  onPeerRound?: (peer: number, round: number) => void;
   onInfo?: (line: string) => void;
   /** Each round's partial, for a multi-process run's merging process. */
   onPartial?: (p: RoundPartial) => void;
@@ -76,6 +78,7 @@ export class RoundCollector {
   }
 
   private onRound(i: number, s: RoundSummary): void {
+    this.deps.onPeerRound?.(i, s.round);
     if (this.b.attackers.has(i)) return;
     if (this.b.overlapping && s.round <= this.closedUpTo) { this.lateBytes += s.bytesOut; return; }
     let p = this.pending.get(s.round);
