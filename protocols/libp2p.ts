@@ -155,7 +155,7 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   inboundUpgradeTimeout: 120_000,
   // Same for a stream: libp2p resets an inbound stream whose protocol (and peer-store write) took over 10 s,
   // and its frame is lost, so the receiver waits out its whole round timeout. In 500-peer MLP rounds on a
-  // loaded machine sends took 8–19 s (protocols/docs/exchange-tuning.md §10).
+  // loaded machine sends took 8–19 s (protocols/docs/exchange-tuning.md §11).
   inboundStreamProtocolNegotiationTimeout: 120_000,
 });
 /** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */

@@ -7,7 +7,7 @@
  * 100 KB frame and its reply wait out 3–5 timers in a row, and a loaded loop turns each into a full turn).
  * Here whatever a connection wrote during one turn arrives together at the next (setImmediate), so floods
  * still yield to timers and I/O between hops, and a frame costs one hop, not one per chunk
- * (protocols/docs/exchange-tuning.md §10). Bytes of one direction arrive in the order they were written.
+ * (protocols/docs/exchange-tuning.md §11). Bytes of one direction arrive in the order they were written.
  */
 import { ConnectionFailedError, ListenError, StreamResetError, serviceCapabilities, transportSymbol } from '@libp2p/interface';
 import type { AbortOptions, ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Listener, PeerId, Transport, UpgraderOptions } from '@libp2p/interface';

@@ -8,7 +8,7 @@
  */
 import type { Layout } from '../aggregation/layout.js';
 import type { ReceivedFrame } from '../node/network.js';
-import { decodeFrame, DEFAULT_FRAME_LIMITS, type FrameBytes, type FrameLimits } from './codec.js';
+import { decodeFrame, DEFAULT_FRAME_LIMITS, type FrameBytes, type FrameHeader, type FrameLimits } from './codec.js';
 import { silentLogger, type Logger } from './constants.js';
 import { toReceivedFrame } from './frames.js';
 import { Inbox, type InboxCollectOptions } from './inbox.js';
@@ -26,6 +26,14 @@ export interface ReceiverInit {
   inboxMaxBytes?: number;
   /** Copy each accepted frame before decoding (the virtual network shares the sender's buffer); default false. */
   copyFrames?: boolean;
+  /**
+   * Where the dense values of a frame from `from` go, asked once its header passed the codec's checks
+   * (decodeFrame's `into`) and only if the inbox would take the frame (not stale, not a duplicate, room left):
+   * an array of layout.size floats that the caller owns and hands over with the frame (its `values`), or
+   * undefined for a new array. It must be a buffer nobody reads: an f16 or q8 frame refused for a non-finite
+   * value leaves part of its values in it. Default: a new array for every frame.
+   */
+  receiveBuffer?: (from: string, header: FrameHeader) => Float32Array | undefined;
   logger?: Logger;
   /** Clock of `lastSeen` (epoch ms, or virtual ms); default Date.now. */
   now?: () => number;
@@ -96,7 +104,11 @@ export class Receiver {
     const bytes = this.init.copyFrames === true ? frame.slice() : frame;
     let outcome: AcceptOutcome;
     try {
-      const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits });
+      const buffer = this.init.receiveBuffer;
+      // A buffer only for a frame the inbox would take: a duplicate or stale frame must not land in one.
+      const into = buffer === undefined ? undefined
+        : (h: FrameHeader) => (this.inbox.wouldAccept(from, h.round, h.step, bytes.byteLength) ? buffer(from, h) : undefined);
+      const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits }, into === undefined ? {} : { into });
       if (!decoded.ok) outcome = { reason: decoded.reason, detail: decoded.detail };
       else {
         const { round, step } = decoded.frame.header;

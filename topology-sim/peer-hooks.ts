@@ -21,9 +21,7 @@ export function peerHooks(init: PeerHooksInit, ids: readonly string[]): PeerHook
     ? pushSchedule(n, init.seed, init.neighboursOf ?? ((j) => init.graph[j]!)) : null;
   return ids.map((_, i) => {
     const fixed = init.graph[i]!.map((j) => ids[j]!).sort();
-    const neighbours = init.neighboursOf
-      ? (round?: number) => init.neighboursOf!(i, round ?? 0).map((j) => ids[j]!).sort()
-      : () => fixed;
+    const neighbours = init.neighboursOf ? lastRoundOnly((round) => Object.freeze(init.neighboursOf!(i, round).map((j) => ids[j]!).sort())) : () => fixed;
     const isOnline = init.isOnline ? (round: number) => init.isOnline!(i, round) : undefined;
     const push = schedule ? {
       targets: (round: number) => { const t = schedule.target(i, round); return t < 0 ? [] : [ids[t]!]; },
@@ -31,4 +29,18 @@ export function peerHooks(init: PeerHooksInit, ids: readonly string[]): PeerHook
     } : undefined;
     return { neighbours, isOnline, pushSchedule: push };
   });
+}
+
+/**
+ * `list(round)` remembered for the last round asked (round 0 when none is given): a round asks for its
+ * neighbours several times (the engine, its progress checks, status), and the lists depend only on the
+ * round. Frozen, since every caller now shares one array.
+ */
+function lastRoundOnly(list: (round: number) => readonly string[]): (round?: number) => string[] {
+  let at = NaN;
+  let last: readonly string[] = [];
+  return (round = 0) => {
+    if (round !== at) { last = list(round); at = round; }
+    return last as string[];
+  };
 }

@@ -50,8 +50,11 @@ export const isUnsendable = (err: unknown): boolean => UNSENDABLE.has((err as { 
  * `onDelivered` runs for each target that accepted it, in target order.
  */
 export async function sendToAll(ctx: EngineContext, frame: OutgoingFrame, targets: readonly string[], signal: AbortSignal, onDelivered?: (target: string) => void): Promise<{ failures: number; bytes: number }> {
-  const results = await Promise.allSettled(targets.map((t) =>
-    ctx.network.send(t, frame, { signal: ctx.clock.timeout(ctx.rounds.sendTimeoutMs, signal) })));
+  // One deadline for all targets (they start together), released once all settled: no timer or listener on
+  // `signal` outlives the push.
+  const deadline = ctx.clock.deadline(ctx.rounds.sendTimeoutMs, signal);
+  const results = await Promise.allSettled(targets.map((t) => ctx.network.send(t, frame, { signal: deadline.signal })));
+  deadline.release();
   let failures = 0;
   let bytes = 0;
   results.forEach((r, i) => {

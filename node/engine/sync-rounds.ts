@@ -3,7 +3,6 @@
  * model to every neighbour and waits for theirs (or the timeout), then aggregates the frames sorted by
  * sender id, so a simulation with one seed is bit-identical whatever the delivery order.
  */
-import { releasableDeadline } from '../deadline.js';
 import { withModelHash } from '../model-hash.js';
 import type { EngineContext, NeighbourProgress, RoundSummary } from './context.js';
 import { aggregateInput, evaluateIfDue, pushModel, trainLocal } from './steps.js';
@@ -43,17 +42,17 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
     const plan = exchangePlan(ctx, neighbours, round);
     const { targets } = plan;
     const senders = progress ? awaitedSenders(plan.senders, round, progress) : plan.senders;
-    const deadline = ctx.clock.timeout(ctx.rounds.timeoutMs, signal);
-    const released = progress ? releaseWhenSettled(ctx, senders, round, progress) : null;
-    // Released after the collect: a listener left on the deadline would keep it (and its timer) alive until it fires.
-    const collectSignal = released ? releasableDeadline(Infinity, deadline, released.signal) : null;
+    // One signal ends the collect: the round timeout, the peer's stop, or (endWhenSettled) nothing more to
+    // wait for. Released after the collect, so neither its timer nor a listener on `signal` outlives the round.
+    const deadline = ctx.clock.deadline(ctx.rounds.timeoutMs, signal);
+    const stopWatching = progress ? endWhenSettled(ctx, senders, round, progress, () => deadline.abort()) : null;
     progress?.waiting?.(senders);
     const [sent, frames] = await Promise.all([
       pushModel(ctx, targets, round, step, neighbours.length, signal),
-      ctx.network.collect(round, step, senders, { signal: collectSignal?.signal ?? deadline }),
-    ]).finally(() => { released?.stop(); collectSignal?.release(); progress?.waiting?.([]); });
+      ctx.network.collect(round, step, senders, { signal: deadline.signal }),
+    ]).finally(() => { stopWatching?.(); deadline.release(); progress?.waiting?.([]); });
     signal.throwIfAborted();
-    if (deadline.aborted) warnTimedOut(ctx, round, step, senders, frames);
+    if (isTimeout(deadline.signal)) warnTimedOut(ctx, round, step, senders, frames);
     sendFailures += sent.failures; bytesOut += sent.bytes;
     // Frames of senders we did not wait for (a neighbour list that lags) are aggregated but not counted:
     // received/expected says whether the peers this round waited for delivered.
@@ -85,6 +84,9 @@ async function runRound(ctx: EngineContext, round: number, signal: AbortSignal, 
   ctx.setPhase('idle');
 }
 
+/** Whether `signal` ended by its timer (a TimeoutError), not by release or stop. */
+const isTimeout = (signal: AbortSignal): boolean => signal.aborted && (signal.reason as { name?: unknown } | null)?.name === 'TimeoutError';
+
 /** A round that waited out its timeout says so, naming the neighbours whose frames did not come. */
 function warnTimedOut(ctx: EngineContext, round: number, step: number, senders: readonly string[], frames: readonly { from: string }[]): void {
   const arrived = new Set(frames.map((f) => f.from));
@@ -114,16 +116,15 @@ export function awaitedSenders(senders: readonly string[], round: number, progre
 }
 
 /**
- * A signal that aborts the collect of `round` once waiting can bring nothing more: every awaited sender
- * has announced this round finished, or left the neighbour list (disconnected). Without it a round whose
+ * Ends the collect of `round` (calls `end`) once waiting can bring nothing more: every awaited sender has
+ * announced this round finished, or left the neighbour list (disconnected). Without it a round whose
  * neighbour finished without us (it did not count us as its neighbour yet) waits out its whole timeout.
+ * Returns the unsubscribe (null when there is no one to wait for: the collect ends at once anyway).
  */
-function releaseWhenSettled(ctx: EngineContext, senders: readonly string[], round: number, progress: NeighbourProgress): { signal: AbortSignal; stop: () => void } {
-  const controller = new AbortController();
-  const check = (): void => {
+function endWhenSettled(ctx: EngineContext, senders: readonly string[], round: number, progress: NeighbourProgress, end: () => void): (() => void) | null {
+  if (senders.length === 0) return null;
+  return progress.onAnnouncement(() => {
     const present = new Set(ctx.neighbours(round));
-    if (senders.every((s) => !present.has(s) || (progress.finished(s) ?? -1) >= round)) controller.abort();
-  };
-  const stop = senders.length === 0 ? () => {} : progress.onAnnouncement(check);
-  return { signal: controller.signal, stop };
+    if (senders.every((s) => !present.has(s) || (progress.finished(s) ?? -1) >= round)) end();
+  });
 }

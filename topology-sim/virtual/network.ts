@@ -87,6 +87,8 @@ export class VirtualNetwork implements Network {
   private readonly connected = new Set<number>();
   private readonly announcementListeners = new Set<(from: string, message: Announcement) => void>();
   private stopController = new AbortController();
+  /** Abort callbacks of the sends in flight: stop() calls them (cheaper than a listener per send on the stop signal). */
+  private readonly sending = new Set<() => void>();
   private started = false;
   private announcements = 0;
 
@@ -111,6 +113,7 @@ export class VirtualNetwork implements Network {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    for (const abort of [...this.sending]) abort();
     this.stopController.abort(new AbortError('network stopped'));
   }
 
@@ -133,7 +136,6 @@ export class VirtualNetwork implements Network {
     const stats = this.countersOf(target);
     const message = stats.sent++;
     const { signal } = options;
-    const stop = this.stopController.signal;
     if (signal?.aborted === true) {
       stats.sendFailures++;
       return Promise.reject(new AbortError(`send to ${to} was aborted`));
@@ -143,7 +145,7 @@ export class VirtualNetwork implements Network {
     return new Promise<number>((resolve, reject) => {
       const done = (err: Error | null): void => {
         signal?.removeEventListener('abort', onAbort);
-        stop.removeEventListener('abort', onAbort);
+        this.sending.delete(onAbort);
         if (err === null) { resolve(frame.byteLength); return; }
         stats.sendFailures++;
         this.net.log.trace({ from: this.selfId, to, err: err.message }, 'virtual send failed');
@@ -165,7 +167,7 @@ export class VirtualNetwork implements Network {
           : s.schedule(this.index, arrival, () => done(this.deliver(receiver, stats, frame)));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      stop.addEventListener('abort', onAbort, { once: true });
+      this.sending.add(onAbort);
     });
   }
 
@@ -242,25 +244,28 @@ export class VirtualNetwork implements Network {
     return () => { this.announcementListeners.delete(listener); };
   }
 
+  /** Per-peer counters; the simulator reads them for every peer every round, so no copy is made twice. */
   traffic(): PeerTraffic[] {
-    const peers = new Set<number>([...this.counters.keys(), ...this.connected]);
+    const peers = new Set<number>(this.counters.keys());
+    for (const j of this.connected) peers.add(j);
     for (const id of this.receiver.senders()) peers.add(this.net.indexOf(id)!);
-    const rows = [...peers].map((j): PeerTraffic => {
-      const c = this.counters.get(j) ?? newCounters();
+    const rows: PeerTraffic[] = [];
+    for (const j of peers) {
+      const c = this.counters.get(j);
       const peer = this.net.member(j)!.selfId;
-      const r = this.receiver.countersOf(peer);
-      return {
+      const r = this.receiver.countersOf(peer); // a copy already: its rejections are ours to hand out
+      rows.push({
         peer,
         connected: this.connected.has(j) && this.net.isOnline(j),
-        lastSeen: Math.max(c.lastSeen, r.lastSeen),
+        lastSeen: Math.max(c?.lastSeen ?? 0, r.lastSeen),
         framesIn: r.framesIn,
-        framesOut: c.framesOut,
+        framesOut: c?.framesOut ?? 0,
         bytesIn: r.bytesIn,
-        bytesOut: c.bytesOut,
-        rejections: { ...r.rejectedIn },
-        sendFailures: c.sendFailures,
-      };
-    });
+        bytesOut: c?.bytesOut ?? 0,
+        rejections: r.rejectedIn,
+        sendFailures: c?.sendFailures ?? 0,
+      });
+    }
     return rows.sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
   }
 

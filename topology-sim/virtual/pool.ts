@@ -26,6 +26,8 @@ export interface ResolvedCostModel {
 }
 
 const DEFAULT_BATCH_SIZE = 32;
+/** Owners told apart by the pool's tie-break (inOwnerOrder); later ones share its last place. */
+const OWNER_SPAN = 2 ** 20;
 
 /** Validate a cost model (LinkModelError for a negative or non-finite rate) and fill defaults. */
 export function resolveCostModel(cost: CostModel = {}): ResolvedCostModel {
@@ -57,12 +59,24 @@ export class VirtualPool implements LearnerPool {
 
   train(task: Omit<TrainTask, 'kind'>, options: TaskOptions = {}): Promise<TrainOutput> {
     const ms = this.cost.trainMsPerSample * plannedTrainSamples(task);
-    return this.submit(() => this.inner.train(task, options), ms, options.signal);
+    return this.submit(() => this.inner.train(task, this.inOwnerOrder(options)), ms, options.signal);
   }
 
   evaluate(task: Omit<EvaluateTask, 'kind'>, options: TaskOptions = {}): Promise<Evaluation> {
     const ms = this.cost.evaluateMsPerSample * task.indices.length;
-    return this.submit(() => this.inner.evaluate(task, options), ms, options.signal);
+    return this.submit(() => this.inner.evaluate(task, this.inOwnerOrder(options)), ms, options.signal);
+  }
+
+  /**
+   * The scheduler hands results over in owner order (scheduler.ts), so tasks of one priority (a round)
+   * should finish in that order too: otherwise the driver waits for peer 0's task, queued behind hundreds
+   * submitted before it, while their results sit ready, and the main thread's work on them piles up after
+   * the workers have finished. The owner only breaks ties: the priority moves into (p − 1, p), so the task
+   * ranks as before against every whole priority (foreground or background). Speed only; results do not
+   * depend on the pool's order.
+   */
+  private inOwnerOrder(options: TaskOptions): TaskOptions {
+    return { ...options, priority: (options.priority ?? 0) - 1 + (Math.min(this.owner, OWNER_SPAN - 1) + 1) / (OWNER_SPAN + 1) };
   }
 
   private submit<T>(start: () => Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {

@@ -12,14 +12,22 @@
  *
  * The driver (`run`) repeats: let every pending promise chain run (a few `setImmediate` turns), then take
  * the smallest event; if its work is still in flight, wait for it; otherwise set `now` to its time and fire
- * it. Time never advances while an earlier-keyed result is outstanding, and events keyed before every
- * outstanding task still fire, so many peers' tasks run in the pool at once.
+ * it, together with every plain (not deferred) event queued right behind it at the same time: one batch,
+ * one drain. Time never advances while an earlier-keyed result is outstanding, and events keyed before
+ * every outstanding task still fire, so many peers' tasks run in the pool at once.
+ *
+ * Why batches stay deterministic: a batch is decided only by the queue, never by which work happens to
+ * have finished (a deferred event always fires alone, after a drain), and the queue after a drain is the
+ * same in every run. Within a batch, a later event fires before the promise continuations of an earlier
+ * one, in the same order every run. Firing a batch of 500 deliveries at once also lets all the peers they
+ * complete submit their next training together, so the pool is never fed one task at a time.
  */
 import { AbortError } from '../../node/errors.js';
 import type { Clock } from '../../node/clock.js';
+import { deadlineOn, type ReleasableDeadline, type StartTimer } from '../../node/deadline.js';
 import { SimulationStalledError } from './errors.js';
 
-/** `setImmediate` turns the driver waits after each event, so promise chains (and one level of immediates) settle. */
+/** `setImmediate` turns the driver waits after each batch of events, so promise chains (and one level of immediates) settle. */
 export const DEFAULT_DRAIN_TURNS = 2;
 
 /** A queued event. `cancel()` is idempotent; a cancelled event never fires. */
@@ -52,6 +60,8 @@ class Entry implements VirtualEvent {
   cancelled = false;
   queued = true;
   ready = true;
+  /** Made by `defer`: fires alone (its readiness varies from run to run, see the module comment). */
+  deferred = false;
   whenReady: Promise<void> | null = null;
   constructor(readonly time: number, readonly owner: number, readonly seq: number, public fire: (() => void) | null, private readonly counts: { cancelledQueued: number }) {}
   cancel(): void {
@@ -88,6 +98,7 @@ export class VirtualScheduler {
   private readonly counts = { cancelledQueued: 0 };
   private working = 0;
   private firedCount = 0;
+  private batchCount = 0;
 
   constructor(init: VirtualSchedulerInit = {}) {
     this.time = init.start ?? 0;
@@ -104,6 +115,11 @@ export class VirtualScheduler {
   /** Events fired so far. */
   get fired(): number {
     return this.firedCount;
+  }
+
+  /** Batches fired so far (each followed by one drain). */
+  get batches(): number {
+    return this.batchCount;
   }
 
   /** Queued events, cancelled ones not yet discarded included. */
@@ -131,15 +147,15 @@ export class VirtualScheduler {
     let outcome: Settled<T> | null = null;
     const entry = new Entry(this.timeAfter(delayMs), owner, this.nextSeq(owner), () => fire(outcome!), this.counts);
     entry.ready = false;
+    entry.deferred = true;
     this.working++;
-    entry.whenReady = work.then(
-      (value) => { outcome = { ok: true, value }; },
-      (error: unknown) => { outcome = { ok: false, error }; },
-    ).then(() => {
+    const settle = (settled: Settled<T>): void => {
+      outcome = settled;
       entry.ready = true;
       entry.whenReady = null;
       this.working--;
-    });
+    };
+    entry.whenReady = work.then((value) => settle({ ok: true, value }), (error: unknown) => settle({ ok: false, error }));
     this.push(entry);
     return entry;
   }
@@ -163,7 +179,7 @@ export class VirtualScheduler {
     }
   }
 
-  /** Settle pending chains, then fire the next event (waiting for its work if needed). False when the queue is empty. */
+  /** Settle pending chains, then fire the next batch (waiting for its work if needed). False when the queue is empty. */
   async step(): Promise<boolean> {
     await this.drain();
     return this.fireNext();
@@ -181,25 +197,36 @@ export class VirtualScheduler {
     this.counts.cancelledQueued = 0;
   }
 
+  /** Fire the next batch (see the module comment), waiting for its head's work if needed. False when the queue is empty. */
   private async fireNext(): Promise<boolean> {
-    for (;;) {
-      if (this.counts.cancelledQueued > COMPACT_MIN_CANCELLED && 2 * this.counts.cancelledQueued > this.heap.length) this.compact();
-      const head = this.heap[0];
-      if (head === undefined) return false;
-      if (head.cancelled) { this.pop(); continue; }
-      if (!head.ready) {
-        await head.whenReady;
-        await this.drain();
-        continue;
-      }
-      this.pop();
-      this.time = head.time;
-      this.firedCount++;
-      const fire = head.fire!;
-      head.fire = null;
-      fire();
-      return true;
+    let head = this.live();
+    while (head !== undefined && !head.ready) {
+      // Nothing the peers do runs while we wait (only work settling), so no drain is needed before firing.
+      await head.whenReady;
+      head = this.live();
     }
+    if (head === undefined) return false;
+    this.batchCount++;
+    this.fire(head);
+    for (let next = this.live(); next !== undefined && !next.deferred && next.time === head.time; next = this.live()) this.fire(next);
+    return true;
+  }
+
+  /** The head of the queue once cancelled events are off it; undefined when empty. */
+  private live(): Entry | undefined {
+    if (this.counts.cancelledQueued > COMPACT_MIN_CANCELLED && 2 * this.counts.cancelledQueued > this.heap.length) this.compact();
+    let head = this.heap[0];
+    while (head?.cancelled === true) { this.pop(); head = this.heap[0]; }
+    return head;
+  }
+
+  private fire(head: Entry): void {
+    this.pop();
+    this.time = head.time;
+    this.firedCount++;
+    const fire = head.fire!;
+    head.fire = null;
+    fire();
   }
 
   private timeAfter(delayMs: number): number {
@@ -260,7 +287,15 @@ export class VirtualScheduler {
  * never fires (only the signal ends a sleep); a negative or NaN delay counts as 0, as with setTimeout.
  */
 export class VirtualClock implements Clock {
-  constructor(private readonly scheduler: VirtualScheduler, readonly owner: number) {}
+  /** The scheduler as a deadline timer: an event of this owner, cancelled on release. */
+  private readonly timer: StartTimer;
+
+  constructor(private readonly scheduler: VirtualScheduler, readonly owner: number) {
+    this.timer = (ms, fire) => {
+      const event = scheduler.schedule(owner, ms, fire);
+      return () => event.cancel();
+    };
+  }
 
   now(): number {
     return this.scheduler.now();
@@ -294,5 +329,14 @@ export class VirtualClock implements Clock {
     const event = this.scheduler.schedule(this.owner, ms > 0 ? ms : 0, () => ref.deref()?.abort(timeoutReason()));
     abandonedTimeouts.register(signal, event);
     return signal;
+  }
+
+  /**
+   * As node/deadline.ts's releasableDeadline, on virtual time: an event of this owner after `ms` (Infinity:
+   * none) aborts the signal with a TimeoutError; a parent's abort cancels the event. `release()` cancels
+   * the event and leaves the parents at once; unreleased, the event stays queued until its time.
+   */
+  deadline(ms: number, ...parents: Array<AbortSignal | undefined>): ReleasableDeadline {
+    return deadlineOn(this.timer, ms > 0 ? ms : 0, parents);
   }
 }

@@ -8,7 +8,7 @@ import { registerStallGauge, StallDetector } from '../../../node/stall.js';
 /** A clock that moves only when told, and a logger that keeps its lines. */
 function rig(waitingFor: string[] = ['peerB']) {
   let now = Date.UTC(2026, 11, 7, 10, 0, 0);
-  const clock: Clock = { now: () => now, sleep: async () => {}, timeout: () => new AbortController().signal };
+  const clock: Clock = { now: () => now, sleep: async () => {}, timeout: () => new AbortController().signal, deadline: () => ({ signal: new AbortController().signal, release: () => {}, abort: () => {} }) };
   const lines: Array<{ level: string; obj: unknown; msg: string }> = [];
   const log = (level: string) => (obj: unknown, msg = '') => { lines.push({ level, obj, msg }); };
   const logger = { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug'), trace: log('trace'), child: () => logger } as unknown as Logger;

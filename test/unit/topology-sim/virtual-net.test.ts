@@ -109,6 +109,39 @@ describe('VirtualScheduler', () => {
     assert.equal(s.now(), 5);
   });
 
+  it('fires plain equal-time events as one batch, before the promise continuations of the first', async () => {
+    const s = new VirtualScheduler();
+    const log: string[] = [];
+    // p1's continuation (a promise hop later) schedules y at the same time, keyed (0, owner 0, seq 1) < p2's key.
+    s.schedule(0, 0, () => { log.push('p1'); void Promise.resolve().then(() => s.schedule(0, 0, () => log.push('y'))); });
+    s.schedule(1, 0, () => log.push('p2'));
+    await s.run(() => log.length === 3);
+    // One-by-one with a drain between would give p1, y, p2: the batch is p1 + p2, then y.
+    assert.deepEqual(log, ['p1', 'p2', 'y']);
+    assert.equal(s.fired, 3);
+    assert.equal(s.batches, 2);
+  });
+
+  it('fires a deferred result alone, whatever work finished meanwhile: its continuations run before the next event', async () => {
+    // Two deferred results at one time; the first one's continuation schedules x, keyed before the second.
+    // Whether the second's work finished first or last, x fires between them, so the order never depends on
+    // real time (batching ready deferred results would give d0, d1, x when d1's work came first).
+    for (const secondFirst of [true, false]) {
+      const s = new VirtualScheduler();
+      const log: string[] = [];
+      let finish0!: () => void, finish1!: () => void;
+      s.defer(0, 5, new Promise<void>((r) => { finish0 = r; }), () => {
+        log.push('d0');
+        void Promise.resolve().then(() => s.schedule(0, 0, () => log.push('x')));
+      });
+      s.defer(1, 5, new Promise<void>((r) => { finish1 = r; }), () => log.push('d1'));
+      const driving = s.run(() => log.length === 3);
+      if (secondFirst) { finish1(); await new Promise((r) => setImmediate(r)); finish0(); } else { finish0(); await new Promise((r) => setImmediate(r)); finish1(); }
+      await driving;
+      assert.deepEqual(log, ['d0', 'x', 'd1'], `second work finished ${secondFirst ? 'first' : 'last'}`);
+    }
+  });
+
   it('rejects with a typed error when nothing is queued and the run is not done', async () => {
     const s = new VirtualScheduler();
     await assert.rejects(s.run(() => false), { code: 'ERR_SIMULATION_STALLED' });
