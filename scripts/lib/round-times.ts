@@ -6,9 +6,11 @@
  * warm-up's records closed late (issue 16). So the figures here come from the peers' own reports, and the
  * mean is the plain wall time of the timed rounds, which no burst can shorten:
  *
- * - a round is done when its last peer reported it; a timed round's time is the interval from the previous
- *   round's done to its own (a round a straggler held up shows as one long interval, the catch-up after it
- *   as short ones: the p95 sees the long one);
+ * - a round is done when every peer that got that far had finished it: at each peer's first report of that
+ *   round or a later one (a sync-rounds peer two rounds behind jumps to the swarm's round and never reports
+ *   the round it skipped), and never before the previous round was done; a timed round's time is the
+ *   interval from the previous round's done to its own (a round a straggler held up shows as one long
+ *   interval, the catch-up after it as short ones: the p95 sees the long one);
  * - the mean runs from the median report of the last warm-up round (the moment half the peers had started
  *   timed work) to the close of the last timed round's record (all its work done, evaluations included), over
  *   the number of timed rounds. A stall during the warm-up that holds the timed rounds up is counted (their
@@ -20,8 +22,8 @@ import { MurmurError } from '../../node/errors.js';
 
 /** Times in ms on one clock: every peer's report of each round, and each round's record closing, by round. */
 export interface RoundTimings {
-  /** peerReports[r]: the times at which peers reported round r (any order). */
-  peerReports: ReadonlyArray<readonly number[] | undefined>;
+  /** peerReports[r][p]: when peer p reported round r; a hole where it did not (skipped, crashed, not there yet). */
+  peerReports: ReadonlyArray<ReadonlyArray<number | undefined> | undefined>;
   /** recordClosed[r]: when round r's record closed. */
   recordClosed: ReadonlyArray<number | undefined>;
 }
@@ -41,10 +43,29 @@ export class MissingRoundError extends MurmurError {
   constructor(message: string) { super('ERR_MISSING_ROUND', message); }
 }
 
-function reportsOf(t: RoundTimings, round: number): readonly number[] {
-  const r = t.peerReports[round];
-  if (r === undefined || r.length === 0) throw new MissingRoundError(`no peer reported round ${round}; the timings cover rounds with reports only`);
+function reportsOf(t: RoundTimings, round: number): number[] {
+  const r = (t.peerReports[round] ?? []).filter((x): x is number => x !== undefined);
+  if (r.length === 0) throw new MissingRoundError(`no peer reported round ${round}; the timings cover rounds with reports only`);
   return r;
+}
+
+/**
+ * When rounds from..to were done (see the module comment), by round: at each peer's first report of the round
+ * or a later one, the last such over the peers, and no earlier than the round before.
+ */
+function doneTimes(t: RoundTimings, from: number, to: number): Map<number, number> {
+  for (let r = from; r <= to; r++) reportsOf(t, r);
+  const firstAtOrAbove: number[] = [];
+  const raw = new Map<number, number>();
+  for (let r = t.peerReports.length - 1; r >= from; r--) {
+    (t.peerReports[r] ?? []).forEach((at, p) => {
+      if (at !== undefined) firstAtOrAbove[p] = Math.min(at, firstAtOrAbove[p] ?? Infinity);
+    });
+    if (r <= to) raw.set(r, Math.max(...firstAtOrAbove.filter((x) => x !== undefined)));
+  }
+  const done = new Map<number, number>();
+  for (let r = from, prev = -Infinity; r <= to; r++) { prev = Math.max(prev, raw.get(r)!); done.set(r, prev); }
+  return done;
 }
 
 function closedAt(t: RoundTimings, round: number): number {
@@ -64,7 +85,8 @@ export function timedRounds(t: RoundTimings, warmup: number, timed: number): Tim
   if (!Number.isInteger(warmup) || warmup < 1 || !Number.isInteger(timed) || timed < 1) {
     throw new RangeError(`warmup ${warmup} and timed ${timed} must be integers ≥ 1 (the first timed round starts after a reported round)`);
   }
-  const done = (r: number): number => Math.max(...reportsOf(t, r));
+  const doneAt = doneTimes(t, warmup, warmup + timed);
+  const done = (r: number): number => doneAt.get(r)!;
   const seconds: number[] = [];
   for (let r = warmup + 1; r <= warmup + timed; r++) seconds.push((done(r) - done(r - 1)) / 1000);
   const end = Math.max(closedAt(t, warmup + timed), done(warmup + timed));

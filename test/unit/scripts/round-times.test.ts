@@ -56,6 +56,21 @@ describe('timedRounds (bench-sim seconds per round)', () => {
     assert.ok(Math.max(...m.seconds) < 0.1);
   });
 
+  it('times a round a peer skipped until that peer got past it (no negative round times)', () => {
+    // Peer 2 finishes round 4 late (at 6.5 s), skips round 5 (the others are in round 6: a sync-rounds peer two
+    // rounds behind jumps to the swarm's round) and reports round 6 at 7 s; it never reports round 5.
+    const t = swarm(8, 1000, 10, (r) => r * 1000 + 100);
+    t.peerReports[4] = [4000, 4010, 6500];
+    t.peerReports[5] = [5000, 5010];
+    t.peerReports[6] = [6000, 6010, 7000];
+    const m = timedRounds(t, 3, 4);
+    // Round 5 was done when peer 2 got past it (7.0 s), round 6 too; without peer 2: 5.01 − 6.5 = −1.49 s.
+    assert.deepEqual(m.seconds.map((s) => Math.round(s * 1000)), [3480, 500, 0, 20]);
+    // Reports out of order in time (one clock per peer may not hold): still never negative.
+    t.peerReports[6] = [6000, 6010, 6020];
+    assert.ok(timedRounds(t, 3, 4).seconds.every((s) => s >= 0));
+  });
+
   it('names a round with no reports or no record', () => {
     const t = swarm(9, 1000, 10, (r) => r * 1000);
     assert.throws(() => timedRounds({ ...t, peerReports: t.peerReports.slice(0, 8) }, 3, 6), (e: unknown) => e instanceof MissingRoundError && /round 8/.test(e.message));
