@@ -4,7 +4,8 @@
  * hot path (issue 16): hundreds of peers in one process push MLP-sized frames (25,450 parameters, ~100 KB)
  * over the memory transport, where the per-frame protocol work (stream open, multistream-select, noise,
  * yamux, half-closes) runs on the one main thread. Two nodes in one process, one connection; for each
- * transport (memory with the swarm preset's 1 ms latency, memory without latency, tcp on 127.0.0.1) and each
+ * transport (the simulations' batched memory transport, protocols/memory-transport.ts; @libp2p/memory with
+ * 1 ms latency, what simulations used before, and without latency; tcp on 127.0.0.1) and each
  * protocol, FRAMES sequential sends and CONCURRENT-wide bursts of sends, after a warm-up; reports wall ms and
  * process CPU ms per frame (all threads). The figures and what they mean are in
  * protocols/docs/exchange-tuning.md. Target: the kept stream costs ≤ 0.7× the CPU per frame of a stream
@@ -31,13 +32,15 @@ const layout = makeLayout([
 ]);
 const frame = encodeModelFrame({ kind: 'model', swarm: 'bench', round: 1, step: 0, degree: 8, age: 1 }, layout, new Float32Array(layout.size).fill(0.01));
 
-type Transport = 'memory (1 ms latency)' | 'memory (no latency)' | 'tcp';
+type Transport = 'memory (batched)' | 'memory (libp2p, 1 ms)' | 'memory (libp2p, 0 ms)' | 'tcp';
+const SIMULATIONS: Transport = 'memory (batched)';
+const MEMORY_LATENCY_MS: Partial<Record<Transport, number>> = { 'memory (libp2p, 1 ms)': 1, 'memory (libp2p, 0 ms)': 0 };
 
 async function nodes(transport: Transport): Promise<[MurmurNode, MurmurNode]> {
   const make = async (seed: string): Promise<MurmurNode> => transport === 'tcp'
     ? createMurmurNode({ transport: 'tcp', preset: 'swarm', seed, listen: ['/ip4/127.0.0.1/tcp/0'] })
-    // The 'swarm' preset sets the memory latency; 'device' over memory has none.
-    : createMurmurNode({ transport: 'memory', preset: transport === 'memory (no latency)' ? 'device' : 'swarm', seed });
+    // Unset memoryLatencyMs: the batched transport; set: @libp2p/memory with that latency.
+    : createMurmurNode({ transport: 'memory', preset: 'swarm', seed, memoryLatencyMs: MEMORY_LATENCY_MS[transport] });
   const a = await make('frame-path-a');
   const b = await make('frame-path-b');
   await a.dial(b.getMultiaddrs()[0]!);
@@ -79,7 +82,7 @@ async function measure(transport: Transport, kept: boolean): Promise<Row[]> {
 }
 
 const rows: Row[] = [];
-for (const transport of ['memory (1 ms latency)', 'memory (no latency)', 'tcp'] as Transport[]) {
+for (const transport of [SIMULATIONS, 'memory (libp2p, 1 ms)', 'memory (libp2p, 0 ms)', 'tcp'] as Transport[]) {
   for (const kept of [false, true]) rows.push(...await measure(transport, kept));
 }
 printEnv({ frame: `${frame.byteLength} bytes (MLP 784-32-10, f32)`, frames: `${WARMUP_FRAMES} warm-up, then ${FRAMES} per pattern`, note: 'two nodes in one process, one connection' });
@@ -88,7 +91,7 @@ if (!jsonMode) {
   for (const r of rows) console.log(`${r.transport.padEnd(22)}  ${r.protocol.padEnd(24)}  ${r.pattern.padEnd(11)}  ${r.wallMsPerFrame.toFixed(3).padStart(12)}  ${r.cpuMsPerFrame.toFixed(3).padStart(12)}`);
   console.log('');
 }
-const cpuOf = (protocol: string) => rows.filter((r) => r.transport === 'memory (1 ms latency)' && r.protocol.startsWith(protocol)).reduce((s, r) => s + r.cpuMsPerFrame, 0);
+const cpuOf = (protocol: string) => rows.filter((r) => r.transport === SIMULATIONS && r.protocol.startsWith(protocol)).reduce((s, r) => s + r.cpuMsPerFrame, 0);
 const ratio = cpuOf('1.1.0') / cpuOf('1.0.0');
 const checks: Check[] = [{ name: 'kept stream / stream per frame, CPU per frame, memory transport', pass: ratio <= TARGET_CPU_RATIO, figure: `${ratio.toFixed(2)}×`, target: `≤ ${TARGET_CPU_RATIO}×` }];
 verdict(checks, { rows, ratio });
