@@ -77,3 +77,22 @@ describe('batched memory transport (simulated swarms)', () => {
     assert.equal(b.getConnections(a.peerId).length, 0);
   });
 });
+
+describe('batched memory transport: addresses', () => {
+  it("frees a stopped node's address: a dial to it fails, and a node with the same key listens there again", async () => {
+    const a = await createMurmurNode({ transport: 'memory', seed: 'edge-a', preset: 'swarm', announcements: false });
+    let b = await createMurmurNode({ transport: 'memory', seed: 'edge-b', preset: 'swarm', announcements: false });
+    try {
+      const addr = b.getMultiaddrs()[0]!;
+      await b.stop();
+      await assert.rejects(a.dial(addr, { signal: deadline(30_000) }), (e: Error) => e.name !== 'AbortError' && e.name !== 'TimeoutError');
+      b = await createMurmurNode({ transport: 'memory', seed: 'edge-b', preset: 'swarm', announcements: false });
+      assert.equal(b.getMultiaddrs()[0]!.toString(), addr.toString());
+      await a.dial(b.getMultiaddrs()[0]!, { signal: deadline(30_000) });
+      assert.equal(a.getConnections(b.peerId).length, 1);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
