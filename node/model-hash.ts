@@ -12,13 +12,18 @@ export function modelHash(vector: Float32Array): string {
 /** Where withModelHash keeps a summary's vector and, once read, its hash (non-enumerable: spreads and JSON skip them). */
 const VECTOR = Symbol('modelHash.vector');
 const HASH = Symbol('modelHash.value');
+/** Whether the captured vector still holds the round's model (set by guardModelHash; undefined: always). */
+const VALID = Symbol('modelHash.valid');
 
 /**
  * The one getter of every summary's `modelHash`: objects given the same accessor pair share one hidden class;
  * a getter closure per object made V8 turn each summary into a slow dictionary object (and every property
  * read of one megamorphic).
  */
-function hashGetter(this: { [VECTOR]: Float32Array; [HASH]: string | undefined }): string {
+function hashGetter(this: { [VECTOR]: Float32Array; [HASH]: string | undefined; [VALID]: (() => boolean) | undefined }): string {
+  if (this[HASH] === undefined && this[VALID]?.() === false) {
+    throw new Error("a round summary's modelHash was read after its round's vector went back to the vector bank (node/vector-bank.ts); read it in the round listener");
+  }
   return (this[HASH] ??= modelHash(this[VECTOR]));
 }
 
@@ -32,5 +37,14 @@ function hashGetter(this: { [VECTOR]: Float32Array; [HASH]: string | undefined }
 export function withModelHash<T extends object>(target: T, vector: Float32Array): T & { readonly modelHash: string } {
   Object.defineProperty(target, VECTOR, { value: vector });
   Object.defineProperty(target, HASH, { value: undefined, writable: true });
+  Object.defineProperty(target, VALID, { value: undefined, writable: true });
   return Object.defineProperty(target, 'modelHash', { enumerable: true, get: hashGetter }) as T & { readonly modelHash: string };
+}
+
+/**
+ * Make a withModelHash summary's first `modelHash` read throw once `valid()` says its vector was reused
+ * (node/vector-bank.ts), instead of hashing another round's model. No-op for other objects.
+ */
+export function guardModelHash(summary: object, valid: () => boolean): void {
+  if (Object.prototype.hasOwnProperty.call(summary, VALID)) (summary as { [VALID]: () => boolean })[VALID] = valid;
 }

@@ -42,7 +42,11 @@ export interface FrameMeta {
  * frame object sent to several peers is encoded once, so build one per push and do not mutate it afterwards.
  */
 export type OutgoingFrame = FrameMeta & (
-  | { readonly kind: 'model' | 'aggregate'; readonly values: Float32Array; readonly encoding: WireEncoding; readonly view?: Iterable<readonly [string, ViewEntry]> }
+  | {
+    readonly kind: 'model' | 'aggregate'; readonly values: Float32Array; readonly encoding: WireEncoding; readonly view?: Iterable<readonly [string, ViewEntry]>;
+    /** Where to encode it (simulations recycle frame buffers: node/frame-buffers.ts); default a new buffer. */
+    readonly buffer?: (byteLength: number) => Uint8Array;
+  }
   | { readonly kind: 'ranking'; readonly rankings: readonly Uint32Array[]; readonly view?: Iterable<readonly [string, ViewEntry]> }
 );
 

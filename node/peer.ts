@@ -12,11 +12,12 @@ import { PeerStateError } from './errors.js';
 
 export { PeerStateError };
 import type { AnyModelSpec } from './learner/create-model.js';
-import type { LearnerPool } from './learner/pool.js';
+import type { LearnerPool, TaskOptions } from './learner/pool.js';
 import type { DatasetRef, TrainTaskOptions } from './learner/tasks.js';
 import type { Logger } from './logger.js';
-import { modelHash } from './model-hash.js';
+import { guardModelHash, modelHash } from './model-hash.js';
 import type { Network } from './network.js';
+import type { VectorBank } from './vector-bank.js';
 import type { PeerRecord, Store } from './store.js';
 import type { JoinHook } from './join.js';
 import type { EngineContext, ModelState, NeighbourProgress, Phase, RoundSettings, RoundSummary } from './engine/context.js';
@@ -71,6 +72,12 @@ export interface PeerComponents {
    * network.memberSilencePeriods × announceEveryMs). Unset (simulations, which do not announce): never.
    */
   memberSilenceMs?: number;
+  /**
+   * Simulations: reuse model-sized vectors across rounds (node/vector-bank.ts). With the sync-rounds engine the
+   * Peer then trains into bank vectors and holds its state vector in the bank; a round listener that keeps a
+   * `vectorView()` past the round must hold it too. Other engines ignore it.
+   */
+  vectors?: VectorBank;
 }
 
 export interface PeerStatus {
@@ -105,8 +112,13 @@ export class Peer {
   /** The store held no model: this peer starts from the initial weights. */
   private fresh = true;
 
+  /** The vector bank in use (PeerComponents.vectors, sync-rounds engine only). */
+  private readonly bank: VectorBank | undefined;
+
   constructor(private readonly init: PeerInit, private readonly components: PeerComponents) {
-    this.state = { vector: init.initial, round: 0, age: 0 };
+    // Only the sync-rounds engine is known to keep no state vector past its round (node/vector-bank.ts).
+    this.bank = init.engine.name === 'sync-rounds' ? components.vectors : undefined;
+    this.state = modelState(init.initial, this.bank);
   }
 
   get id(): string { return this.components.network.selfId; }
@@ -171,9 +183,12 @@ export class Peer {
   vector(): Float32Array { return this.state.vector.slice(); }
   /**
    * The current weights themselves, read-only: engines replace the state vector once a round is over and never
-   * write a finished round's vector again (model-hash.ts), so a round listener may keep it without a copy.
+   * write a finished round's vector again (model-hash.ts), so a round listener may keep it without a copy —
+   * holding it in `vectors()` while it does, when the Peer has a vector bank.
    */
   vectorView(): Float32Array { return this.state.vector; }
+  /** The vector bank this Peer's state vectors come from, if any (PeerComponents.vectors). */
+  vectors(): VectorBank | undefined { return this.bank; }
   get layout(): Layout { return this.init.layout; }
   get round(): number { return this.state.round; }
   get age(): number { return this.state.age; }
@@ -247,7 +262,7 @@ export class Peer {
     return {
       selfId: this.id, swarm: init.swarm, seed: init.seed, layout: init.layout, spec: init.model, algorithm: init.algorithm,
       train: init.train, dataset: init.dataset, labels: datasetFromShared(init.dataset.parts).y, trainIndices: init.trainIndices, testIndices: init.testIndices,
-      network: c.network, pool: c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
+      network: c.network, pool: this.bank ? bankedPool(c.pool, this.bank, init.layout.size) : c.pool, clock: c.clock, logger: c.logger, neighbours: c.neighbours, rounds: init.rounds,
       progress: this.neighbourProgress(),
       isOnline: c.isOnline ?? (() => true),
       pushSchedule: c.pushSchedule,
@@ -261,6 +276,12 @@ export class Peer {
 
   private async finishRound(s: RoundSummary): Promise<void> {
     if (s.evaluation) this.lastEval = s.evaluation;
+    const bank = this.bank;
+    if (bank !== undefined) {
+      // The summary's lazy hash reads the state vector, which the bank may reuse once the round is released.
+      const vector = this.state.vector, generation = bank.generation(vector);
+      guardModelHash(s, () => bank.generation(vector) === generation);
+    }
     const store = this.components.store;
     if (store) {
       try {
@@ -291,4 +312,28 @@ export class Peer {
       ...(trust.has(t.peer) ? { trust: { score: trust.get(t.peer)! } } : {}),
     }));
   }
+}
+
+/** A peer's model state; with a bank its vector is held from assignment until replaced (node/vector-bank.ts). */
+function modelState(initial: Float32Array, bank: VectorBank | undefined): ModelState {
+  if (!bank) return { vector: initial, round: 0, age: 0 };
+  let vector = initial;
+  return {
+    get vector() { return vector; },
+    set vector(v: Float32Array) {
+      if (v === vector) return;
+      bank.hold(v);
+      bank.release(vector);
+      vector = v;
+    },
+    round: 0, age: 0,
+  };
+}
+
+/** The pool as the engine sees it with a bank: training writes into a bank vector, not a new one per round. */
+function bankedPool(pool: LearnerPool, bank: VectorBank, size: number): LearnerPool {
+  return {
+    train: (task, options: TaskOptions = {}) => pool.train(task, task.weights.length === size ? { ...options, output: bank.take(size) } : options),
+    evaluate: (task, options) => pool.evaluate(task, options),
+  };
 }

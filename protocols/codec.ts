@@ -81,6 +81,8 @@ export interface EncodeOptions {
   topkFraction?: number;
   /** Opaque blob carried beside the payload; default empty. */
   extension?: Uint8Array;
+  /** The frame's buffer of a given byte length (a simulator recycles them: node/frame-buffers.ts); default a new one. */
+  buffer?: (byteLength: number) => Uint8Array;
 }
 
 export type DecodeResult = { ok: true; frame: DecodedFrame } | Reject;
@@ -147,7 +149,7 @@ export function encodeModelFrame(meta: FrameMeta, layout: Layout, values: Float3
     }
     default: return fail(reject('unknown-encoding', `encoding ${JSON.stringify(encoding)} is not one of f32, f16, q8, topk`));
   }
-  const { out, offset } = allocateFrame({ ...meta, layoutHash: layout.hash, encoding, elementCount, payloadLength }, options.extension ?? EMPTY);
+  const { out, offset } = allocateFrame({ ...meta, layoutHash: layout.hash, encoding, elementCount, payloadLength }, options.extension ?? EMPTY, options.buffer);
   const buf = out.buffer;
   switch (encoding) {
     case 'f32': new Float32Array(buf, offset, n).set(values); break;
@@ -201,27 +203,36 @@ export function frameForDecode(pieces: Uint8ArrayList): FrameBytes {
   return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
 }
 
+/**
+ * A caller's destination for the dense values of one frame, chosen once the frame's header has passed every
+ * header check (limits, swarm, layout hash, element count): its sender, round, step and kind are then known, so
+ * a receive path can pick a buffer it owns for exactly that frame (e.g. the slot whose previous frame it has
+ * merged). Returning undefined decodes into a new array.
+ */
+export type DecodeDestination = (header: FrameHeader) => Float32Array | undefined;
+
 /** Where decodeFrame puts dense values. */
 export interface DecodeOptions {
   /**
    * Decode the values of an f32, f16 or q8 model/aggregate frame into this array (layout.size floats) instead
    * of a new one: e.g. a receive buffer from `kernelVectors`, which the f16 and q8 kernels then fill in place
    * (no copy out of kernel memory, no 10 MB allocation per frame) and the aggregation rules read in place.
-   * The frame's `values` is then this array. After a refusal its contents are unspecified.
+   * Or a DecodeDestination, asked only for such a frame whose header passed its checks (never for a refused
+   * header, a topk or a ranking frame). The frame's `values` is then this array. After a refusal its contents
+   * are unspecified.
    */
-  into?: Float32Array;
+  into?: Float32Array | DecodeDestination;
 }
 
 /**
  * Decode and fully validate one frame against the receiver's layout, swarm and limits. Never throws on
  * any input (including unaligned subarrays and pieces split at any byte); a refusal is `{ ok: false, reason, detail }`.
- * @throws RangeError when `options.into` is not layout.size long (a caller's bug, not the input's)
+ * @throws RangeError when `options.into` is (or returns) an array that is not layout.size long (a caller's bug,
+ *   not the input's); whatever a DecodeDestination throws
  */
 export function decodeFrame(bytes: FrameBytes, expect: DecodeExpectations, options: DecodeOptions = {}): DecodeResult {
-  if (options.into !== undefined && options.into.length !== expect.layout.size) {
-    throw new RangeError(`decodeFrame: 'into' holds ${options.into.length} floats, the layout ${expect.layout.size}`);
-  }
   const into = options.into ?? null;
+  if (into instanceof Float32Array) checkDestination(into, expect.layout.size);
   if (bytes instanceof Uint8Array) return decodeWhole(bytes, expect, into);
   const chunks = [...bytes];
   if (chunks.length <= 1) {
@@ -239,6 +250,20 @@ export function decodeFrame(bytes: FrameBytes, expect: DecodeExpectations, optio
   return decodeConverted(header, expect.layout, extensionOf(head, header), chunkSource(chunks), total - header.payloadLength, into);
 }
 
+type Destination = Float32Array | DecodeDestination | null;
+
+function checkDestination(into: Float32Array, size: number): Float32Array {
+  if (into.length !== size) throw new RangeError(`decodeFrame: 'into' holds ${into.length} floats, the layout ${size}`);
+  return into;
+}
+
+/** The array dense values of `header`'s frame go to: the caller's (checked), or null for a new one. */
+function destinationOf(into: Destination, header: FrameHeader, size: number): Float32Array | null {
+  if (typeof into !== 'function') return into;
+  const chosen = into(header);
+  return chosen === undefined ? null : checkDestination(chosen, size);
+}
+
 /** The header checks every frame passes first: the fixed header against the limits, then swarm and layout hash. */
 function checkHeader(head: Uint8Array, length: number, expect: DecodeExpectations): { ok: true; header: FrameHeader } | Reject {
   const peek = peekHeader(head, expect.limits ?? DEFAULT_FRAME_LIMITS, length);
@@ -253,7 +278,7 @@ function checkHeader(head: Uint8Array, length: number, expect: DecodeExpectation
 const accepted = (header: FrameHeader, extension: Uint8Array, part: Partial<DecodedFrame>): DecodeResult =>
   ({ ok: true, frame: { header, values: null, sparse: null, rankings: null, extension, ...part } });
 
-function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations, into: Float32Array | null): DecodeResult {
+function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations, into: Destination): DecodeResult {
   const checked = checkHeader(bytes, bytes.length, expect);
   if (!checked.ok) return checked;
   const { header } = checked;
@@ -287,24 +312,26 @@ function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations, into: Float3
   }
   if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
   let values = new Float32Array(buf, at, n);
-  if (into !== null) {
-    into.set(values);
-    values = into;
+  const dst = destinationOf(into, header, layout.size);
+  if (dst !== null) {
+    dst.set(values);
+    values = dst;
   }
   const bad = firstNonFinite(values);
   return bad >= 0 ? reject('non-finite', `element ${bad} is ${values[bad]}`) : frame({ values });
 }
 
 /** The dense f16 or q8 payload at byte `start` of `source` (header checked), converted into `into` or a new array. */
-function decodeConverted(header: FrameHeader, layout: Layout, extension: Uint8Array, source: ByteSource, start: number, into: Float32Array | null): DecodeResult {
+function decodeConverted(header: FrameHeader, layout: Layout, extension: Uint8Array, source: ByteSource, start: number, into: Destination): DecodeResult {
   const n = header.elementCount;
   if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
-  const values = into ?? new Float32Array(n);
+  // (peekHeader checked an f16 payload's length against the element count; q8's depends on the layout.)
+  const q8Bytes = header.encoding === 'q8' ? q8PayloadBytes(layout) : -1;
+  if (q8Bytes >= 0 && header.payloadLength !== q8Bytes) return reject('wrong-length', `q8 payload of ${header.payloadLength} bytes, layout needs ${q8Bytes}`);
+  const values = destinationOf(into, header, n) ?? new Float32Array(n);
   if (header.encoding === 'f16') {
     return halvesToFloatsFrom(source, start, values) ? accepted(header, extension, { values }) : reject('non-finite', 'f16 payload holds an Inf or NaN bit pattern');
   }
-  const expected = q8PayloadBytes(layout);
-  if (header.payloadLength !== expected) return reject('wrong-length', `q8 payload of ${header.payloadLength} bytes, layout needs ${expected}`);
   const params = new Float32Array(2 * layout.tensors.length);
   source(new Uint8Array(params.buffer), 0, start, params.byteLength);
   const bad = dequantizeQ8From(layout, params, source, start + params.byteLength, values);

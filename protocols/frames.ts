@@ -26,7 +26,7 @@ export function encodeOutgoing(swarm: string, layout: Layout, frame: OutgoingFra
   const meta = { swarm, round: frame.round, step: frame.step, degree: frame.degree, age: frame.age };
   const bytes = frame.kind === 'ranking'
     ? encodeRankingFrame({ ...meta, kind: 'ranking' }, layout, frame.rankings, { extension })
-    : encodeModelFrame({ ...meta, kind: frame.kind }, layout, frame.values, { encoding: frame.encoding, extension });
+    : encodeModelFrame({ ...meta, kind: frame.kind }, layout, frame.values, { encoding: frame.encoding, extension, buffer: frame.buffer });
   encoded.set(frame, { swarm, layoutHash: layout.hash, bytes });
   return bytes;
 }

@@ -20,6 +20,7 @@ import type { Identify } from '@libp2p/identify';
 import type { ComponentLogger, Libp2p, PrivateKey, Stream } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { memory } from '@libp2p/memory';
+import { batchedMemory } from './memory-transport.js';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import type { Ping } from '@libp2p/ping';
@@ -90,8 +91,9 @@ export interface MurmurNodeOptions {
   /** libp2p's component logger (reachability.ts wraps the default one to learn why hole punches fail). */
   logger?: ComponentLogger;
   /**
-   * Delivery delay of the memory transport, ms; default SWARM_MEMORY_LATENCY_MS with the 'swarm' preset, else 0.
-   * @libp2p/memory waits this long before each chunk, one chunk after another per connection.
+   * Delivery delay of the memory transport, ms. Unset: protocols/memory-transport.ts, which hands a connection's
+   * bytes over in one batch per turn of the event loop. Set: @libp2p/memory, which waits this long before each
+   * chunk, one chunk after another per connection (0: all in one microtask chain).
    */
   memoryLatencyMs?: number;
   /** Start the node before returning; default true. */
@@ -151,13 +153,15 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
   // 30 s dial timeout and at libp2p's 10 s inbound upgrade timeout; a late connection beats a failed run.
   dialTimeout: 120_000,
   inboundUpgradeTimeout: 120_000,
+  // Same for a stream: libp2p resets an inbound stream whose protocol (and peer-store write) took over 10 s,
+  // and its frame is lost, so the receiver waits out its whole round timeout. In 500-peer MLP rounds on a
+  // loaded machine sends took 8–19 s (protocols/docs/exchange-tuning.md §11).
+  inboundStreamProtocolNegotiationTimeout: 120_000,
 });
 /** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */
 export const LOOPBACK_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
 /** Concurrent ping streams per connection and direction in the 'device' preset (libp2p's default: 1 out, 2 in). */
 const DEVICE_PING_STREAMS = 4;
-/** Memory transport delivery delay in the 'swarm' preset, ms: stops floods running as one microtask chain (notes §4). */
-const SWARM_MEMORY_LATENCY_MS = 1;
 
 export { keyFromSeed } from './keys.js';
 
@@ -268,7 +272,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
-    transports: [transport === 'memory' ? memory({ latency: options.memoryLatencyMs ?? (swarm ? SWARM_MEMORY_LATENCY_MS : 0) }) : tcp(), ...(nat?.transports ?? [])],
+    transports: [transport === 'memory' ? (options.memoryLatencyMs === undefined ? batchedMemory() : memory({ latency: options.memoryLatencyMs })) : tcp(), ...(nat?.transports ?? [])],
     connectionEncrypters: [noise({ crypto: keyCachingNoiseCrypto })],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),

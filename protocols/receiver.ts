@@ -8,7 +8,7 @@
  */
 import type { Layout } from '../aggregation/layout.js';
 import type { ReceivedFrame } from '../node/network.js';
-import { decodeFrame, DEFAULT_FRAME_LIMITS, type FrameBytes, type FrameLimits } from './codec.js';
+import { decodeFrame, DEFAULT_FRAME_LIMITS, type FrameBytes, type FrameHeader, type FrameLimits } from './codec.js';
 import { silentLogger, type Logger } from './constants.js';
 import { toReceivedFrame } from './frames.js';
 import { Inbox, type InboxCollectOptions } from './inbox.js';
@@ -26,6 +26,13 @@ export interface ReceiverInit {
   inboxMaxBytes?: number;
   /** Copy each accepted frame before decoding (the virtual network shares the sender's buffer); default false. */
   copyFrames?: boolean;
+  /**
+   * Where the dense values of a frame from `from` go, asked once its header passed the codec's checks
+   * (decodeFrame's `into`): an array of layout.size floats that the caller owns and hands over with the frame
+   * (its `values`; after a refusal its contents are unspecified), or undefined for a new array. Default: a new
+   * array for every frame.
+   */
+  receiveBuffer?: (from: string, header: FrameHeader) => Float32Array | undefined;
   logger?: Logger;
   /** Clock of `lastSeen` (epoch ms, or virtual ms); default Date.now. */
   now?: () => number;
@@ -96,7 +103,8 @@ export class Receiver {
     const bytes = this.init.copyFrames === true ? frame.slice() : frame;
     let outcome: AcceptOutcome;
     try {
-      const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits });
+      const buffer = this.init.receiveBuffer;
+      const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits }, buffer === undefined ? {} : { into: (h) => buffer(from, h) });
       if (!decoded.ok) outcome = { reason: decoded.reason, detail: decoded.detail };
       else {
         const { round, step } = decoded.frame.header;

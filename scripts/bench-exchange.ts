@@ -13,12 +13,17 @@
  *   f32/f16/q8  encode on the sender + Network.send (so the receiver's decode is included).
  * Before the network runs, encode and decode alone are timed per encoding (the profile of the codec
  * share; it also brings them to optimised code, as in a long-running peer). A full GC precedes every
- * timed run. "CPU ms" is the process's CPU time over the run, GC helper threads included.
+ * timed run. "CPU ms" is the process's CPU time over the run, GC helper threads included; "GC ms" the main
+ * thread's garbage-collection pauses that began inside the timed run (PerformanceObserver 'gc' entries), and
+ * "GCs" how many (s scavenges, m mark-compacts), medians over the repetitions: a push that allocates more
+ * than V8's young-generation external-memory line (32 MiB of ArrayBuffers since the last GC) pays a
+ * scavenge, and more than its 64 MiB external soft limit a mark-compact (protocols/docs/exchange-tuning.md §10).
  * Usage: npm run bench -- bench-exchange [--json]
  */
 import '../node/polyfill.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { lpStream } from '@libp2p/utils';
 import { makeLayout } from '../aggregation/layout.js';
 import { rngFor } from '../node/data/rng.js';
@@ -42,6 +47,17 @@ const meta: FrameMeta = { kind: 'model', swarm: SWARM, round: 1, step: 0, degree
 // Collect garbage before each timed run, so one variant's 10 MB buffers are not paid for by the next.
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
+
+// GC pauses by start time, to count those inside each timed run (entries arrive asynchronously, read after it).
+const gcEntries: PerformanceEntry[] = [];
+const gcObserver = new PerformanceObserver((list) => { gcEntries.push(...list.getEntries()); });
+gcObserver.observe({ entryTypes: ['gc'] });
+/** GC pauses that began in [t0, t1): total ms, scavenges, mark-compacts (Node's NODE_PERFORMANCE_GC_* kinds 1 and 4). */
+function gcBetween(t0: number, t1: number): { ms: number; scavenges: number; markCompacts: number } {
+  const inside = gcEntries.filter((e) => e.startTime >= t0 && e.startTime < t1);
+  const kind = (e: PerformanceEntry): number => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
+  return { ms: inside.reduce((sum, e) => sum + e.duration, 0), scavenges: inside.filter((e) => kind(e) === 1).length, markCompacts: inside.filter((e) => kind(e) === 4).length };
+}
 
 const rng = rngFor('bench-exchange');
 const values = new Float32Array(layout.size);
@@ -111,6 +127,7 @@ const variants: Record<string, () => Promise<void>> = {
 };
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 const cpuSamples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+const runs: { name: string; t0: number; t1: number }[] = [];
 for (let rep = 0; rep < WARMUP + REPS; rep++) {
   for (const [name, run] of Object.entries(variants)) {
     gc();
@@ -120,6 +137,7 @@ for (let rep = 0; rep < WARMUP + REPS; rep++) {
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     if (rep >= WARMUP) {
+      runs.push({ name, t0, t1: t0 + ms });
       samples[name]!.push(ms);
       cpuSamples[name]!.push((cpu.user + cpu.system) / 1000);
     }
@@ -132,6 +150,12 @@ if (delivered !== expectedDeliveries) throw new Error(`receiver got ${delivered}
 
 await netA.stop();
 await netB.stop();
+await new Promise((resolve) => setTimeout(resolve, 50)); // let the last GC entries arrive
+gcObserver.disconnect();
+const gcOf = (name: string) => {
+  const per = runs.filter((r) => r.name === name).map((r) => gcBetween(r.t0, r.t1));
+  return { ms: summarize(per.map((g) => g.ms)).median, scavenges: summarize(per.map((g) => g.scavenges)).median, markCompacts: summarize(per.map((g) => g.markCompacts)).median };
+};
 
 const bytesOf: Record<string, number> = {
   baseline: f32Frame.byteLength, 'push f32': f32Frame.byteLength,
@@ -139,16 +163,17 @@ const bytesOf: Record<string, number> = {
 };
 const rows = Object.keys(variants).map((name) => {
   const t = summarize(samples[name]!);
-  return { name, bytes: bytesOf[name]!, ms: t, cpuMs: summarize(cpuSamples[name]!).median, mbPerS: bytesOf[name]! / 1e6 / (t.median / 1e3), mparamsPerS: layout.size / 1e6 / (t.median / 1e3) };
+  return { name, bytes: bytesOf[name]!, ms: t, cpuMs: summarize(cpuSamples[name]!).median, gc: gcOf(name), mbPerS: bytesOf[name]! / 1e6 / (t.median / 1e3), mparamsPerS: layout.size / 1e6 / (t.median / 1e3) };
 });
 const row = (name: string) => rows.find((r) => r.name === name)!;
 
 printEnv({ model: `${layout.size} params, ${f32Frame.byteLength} bytes as f32`, transport: 'tcp+noise+yamux on 127.0.0.1, one process', reps: `${WARMUP} warm-up + ${REPS}` });
 if (!jsonMode) {
-  console.log('\nvariant     bytes        median ms  (min–max)          MB/s    Mparams/s   CPU ms (all threads)');
+  console.log('\nvariant     bytes        median ms  (min–max)          MB/s    Mparams/s   CPU ms (all threads)   GC ms  GCs');
   for (const r of rows) {
     console.log(`${r.name.padEnd(10)}  ${String(r.bytes).padStart(10)}  ${r.ms.median.toFixed(1).padStart(8)}  (${r.ms.min.toFixed(1)}–${r.ms.max.toFixed(1)})`.padEnd(56)
-      + `${r.mbPerS.toFixed(0).padStart(6)}  ${r.mparamsPerS.toFixed(1).padStart(10)}  ${r.cpuMs.toFixed(1).padStart(7)}`);
+      + `${r.mbPerS.toFixed(0).padStart(6)}  ${r.mparamsPerS.toFixed(1).padStart(10)}  ${r.cpuMs.toFixed(1).padStart(7)}`
+      + `${r.gc.ms.toFixed(1).padStart(22)}  ${r.gc.scavenges}s ${r.gc.markCompacts}m`);
   }
   console.log('\nlocal codec cost (no network), median ms:');
   for (const [enc, c] of Object.entries(codec)) console.log(`  ${enc}: encode ${c.encode.median.toFixed(2)}, decode ${c.decode.median.toFixed(2)}, ${c.bytes} bytes`);

@@ -20,6 +20,8 @@ export interface CollectDeps {
   pool: WorkerPool;
   signal?: AbortSignal;
   onRecord?: (r: RoundRecord) => void;
+  /** Called as each peer reports a round (benchmarks time rounds by it: records can close in bursts). */
+  onPeerRound?: (peer: number, round: number) => void;
   onInfo?: (line: string) => void;
   /** Each round's partial, for a multi-process run's merging process. */
   onPartial?: (p: RoundPartial) => void;
@@ -76,12 +78,19 @@ export class RoundCollector {
   }
 
   private onRound(i: number, s: RoundSummary): void {
+    this.deps.onPeerRound?.(i, s.round);
     if (this.b.attackers.has(i)) return;
     if (this.b.overlapping && s.round <= this.closedUpTo) { this.lateBytes += s.bytesOut; return; }
     let p = this.pending.get(s.round);
     if (!p) { p = { vectors: new Map(), summaries: new Map(), bytesOut: 0, aggregators: new Set() }; this.pending.set(s.round, p); }
-    // No copy (100 kB per peer and round for the MLP): a finished round's vector is never written again (peer.ts).
-    p.vectors.set(i, this.b.swarm.peerAt(i)!.vectorView());
+    // No copy (100 kB per peer and round for the MLP): a finished round's vector is never written again (peer.ts),
+    // nor recycled while held here (node/vector-bank.ts; released once the round's record is out).
+    const peer = this.b.swarm.peerAt(i)!;
+    const v = peer.vectorView();
+    peer.vectors()?.hold(v);
+    const before = p.vectors.get(i);
+    if (before !== undefined) peer.vectors()?.release(before);
+    p.vectors.set(i, v);
     p.summaries.set(i, s);
     p.bytesOut += s.bytesOut;
     if (s.roles?.includes('aggregator')) p.aggregators.add(i);
@@ -145,6 +154,8 @@ export class RoundCollector {
       wall: { train: maxPhase(p, 'train'), exchange: maxPhase(p, 'exchange'), aggregate: maxPhase(p, 'aggregate') }, last: round === run.e.rounds,
     };
     for (const i of reporters) addModel(partial, p.vectors.get(i)!);
+    // The evaluations are answered (their weights were staged when dispatched) and the sums taken: the vectors may go.
+    for (const [i, v] of p.vectors) this.b.swarm.peerAt(i)?.vectors()?.release(v);
     deps.onPartial?.(partial);
     const rec = roundRecord(partial, this.records.at(-1));
     this.records.push(rec);

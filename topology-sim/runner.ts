@@ -17,6 +17,8 @@ export interface RunDeps {
   signal?: AbortSignal;
   /** Called with each finalised round record. */
   onRecord?: (r: RoundRecord) => void;
+  /** Called as each peer reports a round (benchmarks time rounds by it: records can close in bursts). */
+  onPeerRound?: (peer: number, round: number) => void;
   /** Free-form progress lines (bring-up, topology facts). */
   onInfo?: (line: string) => void;
   /** Called with each round's partial (multi-process runs ship these to the merging process). */

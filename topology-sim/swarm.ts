@@ -13,6 +13,7 @@ import type { DatasetRef, TrainTaskOptions } from '../node/learner/tasks.js';
 import type { Logger } from '../node/logger.js';
 import type { Network } from '../node/network.js';
 import { Peer, type RoundSettings, type RoundSummary } from '../node/peer.js';
+import type { VectorBank } from '../node/vector-bank.js';
 import { peerHooks } from './peer-hooks.js';
 
 export interface SwarmPeerSpec {
@@ -68,8 +69,8 @@ export interface Swarm {
   stop(): Promise<void>;
 }
 
-/** What one peer is wired to: its network, learner pool view, clock and logger. */
-export interface PeerWiring { network: Network; pool: LearnerPool; clock: Clock; logger: Logger }
+/** What one peer is wired to: its network, learner pool view, clock and logger (and a vector bank: PeerComponents.vectors). */
+export interface PeerWiring { network: Network; pool: LearnerPool; clock: Clock; logger: Logger; vectors?: VectorBank }
 
 /**
  * The one place that constructs a swarm's Peers: for each hosted global index i (in order), a Peer of the

@@ -14,6 +14,8 @@ import type { LearnerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
+import { RecyclingNetwork } from '../node/frame-buffers.js';
+import { VectorBank } from '../node/vector-bank.js';
 import { swarmPeerIds } from '../protocols/keys.js';
 import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
 import { VirtualNet, type VirtualNetInit } from './virtual/net.js';
@@ -53,9 +55,13 @@ export class VirtualSwarm implements Swarm {
   readonly networks: VirtualNetwork[] = [];
   readonly pools: VirtualPool[] = [];
   readonly clocks: Clock[] = [];
+  /** Model-sized vectors shared by the peers across rounds (node/vector-bank.ts); the round collector holds what it keeps. */
+  readonly vectors = new VectorBank();
   peers: Peer[] = [];
   hosted: number[] = [];
   private ids: string[] = [];
+  private readonly indexOf = new Map<string, number>();
+  private readonly recycling: RecyclingNetwork[] = [];
 
   constructor(private readonly init: VirtualSwarmInit, private readonly components: VirtualSwarmComponents) {
     this.net = new VirtualNet({ ...init.net, scheduler: this.scheduler, logger: components.logger });
@@ -70,6 +76,7 @@ export class VirtualSwarm implements Swarm {
     const ids = init.peerIds ?? 'seeded';
     this.ids = ids === 'seeded' ? await swarmPeerIds(init.seed, n) : ids === 'indexed' ? Array.from({ length: n }, (_, i) => virtualPeerId(i, n)) : [...ids];
     if (this.ids.length !== n) throw new ConfigError(`peerIds has ${this.ids.length} ids but the swarm has ${n} peers`);
+    this.ids.forEach((id, i) => this.indexOf.set(id, i));
     const logger = this.components.logger ?? silentLogger();
     for (let i = 0; i < n; i++) {
       const network = this.net.join(this.ids[i]!, { swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout });
@@ -84,11 +91,26 @@ export class VirtualSwarm implements Swarm {
       const clock = this.scheduler.clock(i);
       this.pools.push(pool);
       this.clocks.push(clock);
-      return { network: this.networks[i]!, pool, clock, logger };
+      // Frame buffers are recycled for engines that read a round's frames only in that round (node/frame-buffers.ts).
+      const network = init.peers[i]!.algorithm.engine.name === 'sync-rounds' ? new RecyclingNetwork(this.networks[i]!, this) : this.networks[i]!;
+      if (network instanceof RecyclingNetwork) this.recycling.push(network);
+      return { network, pool, clock, logger, vectors: this.vectors };
     });
   }
 
   peerId(index: number): string { return this.ids[index]!; }
+
+  /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */
+  frameStats(): { created: number; reused: number } {
+    return this.recycling.reduce((t, n) => { const s = n.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
+  }
+
+  /** FrameReaders (node/frame-buffers.ts): peer `id` may still read a frame of `round` while it runs and has not finished it. */
+  mayRead(id: string, round: number): boolean {
+    const i = this.indexOf.get(id);
+    const peer = i === undefined ? undefined : this.peers[i];
+    return peer !== undefined && peer.isStarted() && peer.round < round;
+  }
 
   peerAt(i: number): Peer | undefined { return this.peers[i]; }
 

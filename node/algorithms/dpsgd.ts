@@ -34,7 +34,8 @@ export function metropolisHastingsStep(input: AggregateInput, mode: 'self' | 'pr
   // Missing neighbours (timeouts) get weight via renormalise; their own degree is unknown, so assume ours.
   const full = metropolisHastingsWeights(degree, [...degrees, ...new Array<number>(expected).fill(degree)]);
   const w = renormalise(full, [...degrees.map(() => true), ...new Array<boolean>(expected).fill(false)], mode);
-  const vector = mixModels(input.own, received.map((c, k) => ({ vector: c.values!, weight: w.neighbours[k]! })), w.self);
+  // Mixed into `own` when the engine offers it (the round's training output, held by nobody else): no new vector.
+  const vector = mixModels(input.own, received.map((c, k) => ({ vector: c.values!, weight: w.neighbours[k]! })), w.self, input.ownWritable === true ? input.own : undefined);
   return { vector, age: input.ownAge };
 }
 

@@ -46,6 +46,11 @@ export interface TaskOptions {
    * work of the peers ahead, instead of queueing behind it, so rounds close one by one, not in bursts.
    */
   priority?: number;
+  /**
+   * Train only: write the trained weights into this vector (as long as the task's weights; a recycled one, see
+   * node/vector-bank.ts) and resolve with it, instead of a new vector per task.
+   */
+  output?: Float32Array;
 }
 
 interface Pending {
@@ -54,6 +59,8 @@ interface Pending {
   staging?: Float32Array;
   /** Estimated work (taskWork) while in a worker. */
   work?: number;
+  /** Where a train task's answer goes (TaskOptions.output); dropped on abort, so a late answer writes nowhere. */
+  output?: Float32Array;
   background: boolean;
   priority: number;
 }
@@ -197,10 +204,14 @@ export class WorkerPool implements LearnerPool {
   private submit<T extends Task>(task: T, options: TaskOptions): Promise<TaskOutput<T>> {
     if (!this.started) return Promise.reject(new WorkerPoolError('the worker pool has not started; call start() first'));
     if (options.signal?.aborted) return Promise.reject(new AbortError());
+    const { output } = options;
+    if (output !== undefined && (task.kind !== 'train' || output.length !== task.weights.length)) {
+      return Promise.reject(new WorkerPoolError(`the output vector has ${output.length} elements; it is for train tasks only, as long as their weights (${task.kind === 'train' ? task.weights.length : task.kind + ' task'})`));
+    }
     return new Promise<TaskOutput<T>>((resolve, reject) => {
       const p: Pending = {
         id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject, signal: options.signal,
-        background: options.background === true, priority: options.priority ?? 0,
+        background: options.background === true, priority: options.priority ?? 0, output,
       };
       if (options.signal) {
         p.onAbort = () => this.abort(p);
@@ -224,6 +235,8 @@ export class WorkerPool implements LearnerPool {
   private settle(p: Pending, fn: () => void): void {
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
     p.onAbort = undefined;
+    // A settled task's output belongs to its caller now (or, aborted, to nobody): a late answer must not write it.
+    p.output = undefined;
     fn();
     p.resolve = () => {}; p.reject = () => {};
   }
@@ -276,12 +289,20 @@ export class WorkerPool implements LearnerPool {
     return { ...task, weights: staging, dataset: known ? { id } : { id, parts } };
   }
 
-  /** A task's answer: train results come back in its staging vector, which is then free again. */
+  /**
+   * A task's answer: train results come back in its staging vector, which is then free again; they are copied
+   * into the task's output vector, or a new one.
+   */
   private answer(p: Pending, value: unknown): unknown {
     const staging = p.staging;
     if (!staging) return value;
     p.staging = undefined;
-    const out = p.task.kind === 'train' ? { ...(value as Omit<TrainOutput, 'weights'>), weights: staging.slice() } : value;
+    let out = value;
+    if (p.task.kind === 'train' && value !== undefined) {
+      const weights = p.output ?? new Float32Array(staging.length);
+      weights.set(staging);
+      out = { ...(value as Omit<TrainOutput, 'weights'>), weights };
+    }
     const free = this.staging.get(staging.length) ?? [];
     free.push(staging);
     this.staging.set(staging.length, free);

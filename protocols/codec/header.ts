@@ -153,7 +153,7 @@ function hashBytes(hex: string): Uint8Array {
  * Allocate the one output buffer of a frame and write its header, swarm id and extension; the caller
  * writes the payload at the returned offset. Throws FrameRejectedError when a field cannot be represented.
  */
-export function allocateFrame(f: HeaderFields, extension: Uint8Array): { out: Uint8Array; offset: number } {
+export function allocateFrame(f: HeaderFields, extension: Uint8Array, buffer?: (byteLength: number) => Uint8Array): { out: Uint8Array; offset: number } {
   const kind = FRAME_KINDS.indexOf(f.kind);
   if (kind < 0) fail(reject('unknown-kind', `kind ${JSON.stringify(f.kind)} is not one of ${FRAME_KINDS.join(', ')}`));
   const isUint = (v: number, max: number): boolean => Number.isInteger(v) && v >= 0 && v <= max;
@@ -169,7 +169,8 @@ export function allocateFrame(f: HeaderFields, extension: Uint8Array): { out: Ui
   }
 
   const offset = payloadOffset(swarm.length, extension.length);
-  const out = new Uint8Array(offset + f.payloadLength);
+  const out = buffer?.(offset + f.payloadLength) ?? new Uint8Array(offset + f.payloadLength);
+  if (out.byteLength !== offset + f.payloadLength || out.byteOffset !== 0) throw new RangeError(`allocateFrame: a given buffer has ${out.byteLength} bytes at offset ${out.byteOffset}; the frame needs ${offset + f.payloadLength} at 0`);
   const dv = new DataView(out.buffer);
   dv.setUint32(OFF.magic, MAGIC, false);
   out[OFF.version] = FRAME_VERSION;

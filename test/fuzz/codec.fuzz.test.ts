@@ -4,7 +4,8 @@
  * unaligned offsets. decodeFrame and peekHeader must never throw, and an accepted frame must hold only
  * finite values of the right size (dense: layout.size; topk: ascending in-range indices; rankings:
  * permutations). The same frame split into pieces at random points (as a Uint8ArrayList, the way frames arrive
- * from a stream) must get the same outcome. Seeded: fc.assert({ seed: 42 }); a failure prints the counterexample.
+ * from a stream) must get the same outcome, and so must decoding into a caller's array chosen for the validated
+ * header (decodeFrame's `into` function, asked only for dense frames of our swarm and layout). Seeded: fc.assert({ seed: 42 }); a failure prints the counterexample.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ const meta: FrameMeta = { kind: 'model', swarm, round: 3, step: 1, degree: 4, ag
 const rng = rngFor('codec-fuzz', 42);
 const values = Float32Array.from({ length: layout.size }, () => 0.05 * rng.normal());
 const extension = Uint8Array.from({ length: 13 }, (_, i) => i);
+const own = new Float32Array(layout.size);
 const rankings = layout.tensors.filter((t) => t.role === 'score').map((t) => rng.shuffleTyped(Uint32Array.from({ length: t.size }, (_, i) => i)));
 
 const bases: Uint8Array[] = [
@@ -122,6 +124,23 @@ describe('codec fuzz', () => {
         const p = decodeFrame(pieces, { layout, swarm });
         assert.equal(p.ok ? 'accepted' : p.reason, r.ok ? 'accepted' : r.reason, 'the same outcome from pieces');
         if (p.ok && r.ok) assert.deepEqual(p.frame.values, r.frame.values);
+        // Into the caller's array, chosen for the validated header: the same outcome and values, and the
+        // destination is asked only for a dense frame of our swarm and layout, at most once.
+        for (const input of [bytes, pieces]) {
+          let asked = 0;
+          const d = decodeFrame(input, { layout, swarm }, { into: (h) => {
+            asked++;
+            assert.ok(h.swarm === swarm && h.layoutHash === layout.hash && h.elementCount === layout.size && h.kind !== 'ranking'
+              && (h.encoding === 'f32' || h.encoding === 'f16' || h.encoding === 'q8'), 'asked only for a dense frame whose header passed');
+            return own.fill(-3);
+          } });
+          assert.equal(d.ok ? 'accepted' : d.reason, r.ok ? 'accepted' : r.reason, 'the same outcome into a given array');
+          assert.ok(asked <= 1, 'asked at most once');
+          if (d.ok && r.ok) {
+            assert.deepEqual(d.frame.values, r.frame.values);
+            assert.equal(d.frame.values === own, r.frame.values !== null, 'dense values land in the given array');
+          }
+        }
       }),
       { seed: 42, numRuns: 2000 },
     );

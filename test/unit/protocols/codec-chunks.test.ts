@@ -1,6 +1,7 @@
 /**
  * Also: decodeFrame's `into` (decode into the caller's array, e.g. a receive buffer resident in kernel memory,
- * which the kernels fill in place) gives the same values as a new array.
+ * which the kernels fill in place, or into the array a destination function picks for a validated header) gives
+ * the same values as a new array.
  *
  * decodeFrame on a frame given as the chunks it arrived in (a Uint8ArrayList split anywhere: inside the header,
  * at odd offsets inside halves, in 1-byte and empty pieces) gives exactly what it gives on the joined frame:
@@ -144,6 +145,36 @@ describe('decodeFrame on a frame in pieces', () => {
     for (const encoding of ['f16', 'q8'] as Encoding[]) {
       assert.deepEqual(encodeModelFrame(meta, layout, resident!, { encoding }), encodeModelFrame(meta, layout, values, { encoding }), encoding);
     }
+  });
+
+  it('asks a destination function only for a dense frame whose header passed, with that header, and decodes into what it returns', () => {
+    const own = new Float32Array(layout.size);
+    for (const encoding of ['f32', 'f16', 'q8', 'topk'] as Encoding[]) {
+      const frame = encodeModelFrame({ ...meta, kind: 'aggregate' }, layout, values, { encoding, extension });
+      const fresh = decodeFrame(frame, expect);
+      for (const input of [frame, pieces(frame, [5, 63, 64, 1001, 20_001])]) {
+        for (const give of [own, undefined]) {
+          const asked: string[] = [];
+          own.fill(7);
+          const r = decodeFrame(input, expect, { into: (h) => { asked.push(`${h.kind} ${h.encoding} ${h.round} ${h.step} ${h.swarm}`); return give; } });
+          sameResult(r, fresh, `${encoding} into ${give === undefined ? 'a new array (undefined)' : 'the returned array'}`);
+          assert.deepEqual(asked, encoding === 'topk' ? [] : [`aggregate ${encoding} 3 1 chunks-test`], `${encoding}: asked once, with the header`);
+          if (encoding !== 'topk') assert.equal(r.ok && r.frame.values === own, give === own, `${encoding}: values is the returned array`);
+        }
+      }
+    }
+    // Never asked for a refused header (foreign swarm, wrong element count) or a ranking frame.
+    const never = { into: (): Float32Array => assert.fail('destination asked for a refused or non-dense frame') };
+    const foreign = encodeModelFrame({ ...meta, swarm: 'other' }, layout, values, { encoding: 'f16' });
+    assert.equal(decodeFrame(foreign, expect, never).ok, false);
+    assert.equal(decodeFrame(pieces(foreign, [7, 70]), expect, never).ok, false);
+    const short = encodeModelFrame(meta, layout, values, { encoding: 'q8' });
+    new DataView(short.buffer).setUint32(32, layout.size - 1, true); // element count
+    assert.equal(decodeFrame(short, expect, never).ok, false);
+    assert.ok(decodeFrame(encodeRankingFrame({ ...meta, kind: 'ranking' }, layout, [Uint32Array.from({ length: 63 }, (_, i) => i)]), expect, never).ok);
+    // A returned array of the wrong length is the caller's bug.
+    const f16 = encodeModelFrame(meta, layout, values, { encoding: 'f16' });
+    assert.throws(() => decodeFrame(f16, expect, { into: () => new Float32Array(layout.size + 1) }), RangeError);
   });
 
   it('frameForDecode keeps the pieces of f16 and q8 frames only, and joins every other frame into a plain Uint8Array', () => {

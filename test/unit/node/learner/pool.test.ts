@@ -92,6 +92,21 @@ describe('worker pool', () => {
     } finally { await pool.stop(); }
   });
 
+  it('writes a train result into the given output vector, and refuses one of the wrong length', async () => {
+    const pool = new WorkerPool({ size: 1, prefer: ['wasm', 'cpu'] });
+    await pool.start();
+    try {
+      const { initial } = await pool.describe(spec);
+      const task = { spec, weights: initial, dataset, indices: shards[0]!, options: { lr: 0.1, batchSize: 8, epochs: 1, seed: 'out' } };
+      const plain = await pool.train(task);
+      const output = new Float32Array(initial.length).fill(NaN);
+      const into = await pool.train(task, { output });
+      assert.equal(into.weights, output, 'resolves with the output vector itself');
+      assert.deepEqual(into.weights, plain.weights);
+      await assert.rejects(pool.train(task, { output: new Float32Array(3) }), /output vector has 3 elements/);
+    } finally { await pool.stop(); }
+  });
+
   it('rejects tasks before start with a clear error', async () => {
     const pool = new WorkerPool({ size: 1 });
     await assert.rejects(pool.describe(spec), /has not started/);
