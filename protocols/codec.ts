@@ -311,14 +311,14 @@ function decodeWhole(bytes: Uint8Array, expect: DecodeExpectations, into: Destin
     return frame({ sparse: { indices, values } });
   }
   if (n !== layout.size) return reject('wrong-length', `${n} elements, layout ${layout.size}`);
-  let values = new Float32Array(buf, at, n);
-  const dst = destinationOf(into, header, layout.size);
-  if (dst !== null) {
-    dst.set(values);
-    values = dst;
-  }
+  const values = new Float32Array(buf, at, n);
+  // Checked before a destination is asked for: a refused f32 frame leaves the caller's buffer as it was.
   const bad = firstNonFinite(values);
-  return bad >= 0 ? reject('non-finite', `element ${bad} is ${values[bad]}`) : frame({ values });
+  if (bad >= 0) return reject('non-finite', `element ${bad} is ${values[bad]}`);
+  const dst = destinationOf(into, header, layout.size);
+  if (dst === null) return frame({ values });
+  dst.set(values);
+  return frame({ values: dst });
 }
 
 /** The dense f16 or q8 payload at byte `start` of `source` (header checked), converted into `into` or a new array. */

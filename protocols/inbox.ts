@@ -82,6 +82,14 @@ export class Inbox<T> {
   }
 
   /** Offer one item. In async mode (a listener is registered) it is handed over instead of buffered. */
+  /** Whether put() would accept an item now (no side effects): a receive path asks before it picks a buffer. */
+  wouldAccept(from: string, round: number, step: number, bytes: number): boolean {
+    const key = keyOf(round, step);
+    if (round < this.floorRound || this.collected.has(key)) return false;
+    if (this.listeners.size > 0) return true;
+    return this.buckets.get(key)?.has(from) !== true && this.bufferedBytes + bytes <= this.maxBytes;
+  }
+
   put(from: string, round: number, step: number, bytes: number, item: T): PutOutcome {
     const key = keyOf(round, step);
     if (round < this.floorRound || this.collected.has(key)) return this.reject('stale', from, key);

@@ -28,9 +28,10 @@ export interface ReceiverInit {
   copyFrames?: boolean;
   /**
    * Where the dense values of a frame from `from` go, asked once its header passed the codec's checks
-   * (decodeFrame's `into`): an array of layout.size floats that the caller owns and hands over with the frame
-   * (its `values`; after a refusal its contents are unspecified), or undefined for a new array. Default: a new
-   * array for every frame.
+   * (decodeFrame's `into`) and only if the inbox would take the frame (not stale, not a duplicate, room left):
+   * an array of layout.size floats that the caller owns and hands over with the frame (its `values`), or
+   * undefined for a new array. It must be a buffer nobody reads: an f16 or q8 frame refused for a non-finite
+   * value leaves part of its values in it. Default: a new array for every frame.
    */
   receiveBuffer?: (from: string, header: FrameHeader) => Float32Array | undefined;
   logger?: Logger;
@@ -104,7 +105,10 @@ export class Receiver {
     let outcome: AcceptOutcome;
     try {
       const buffer = this.init.receiveBuffer;
-      const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits }, buffer === undefined ? {} : { into: (h) => buffer(from, h) });
+      // A buffer only for a frame the inbox would take: a duplicate or stale frame must not land in one.
+      const into = buffer === undefined ? undefined
+        : (h: FrameHeader) => (this.inbox.wouldAccept(from, h.round, h.step, bytes.byteLength) ? buffer(from, h) : undefined);
+      const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits }, into === undefined ? {} : { into });
       if (!decoded.ok) outcome = { reason: decoded.reason, detail: decoded.detail };
       else {
         const { round, step } = decoded.frame.header;

@@ -187,6 +187,9 @@ export function allocateFrame(f: HeaderFields, extension: Uint8Array, buffer?: (
   dv.setUint32(OFF.payloadLength, f.payloadLength, true);
   out.set(swarm, FIXED_HEADER_BYTES);
   out.set(extension, FIXED_HEADER_BYTES + swarm.length);
+  // The padding up to the 4-aligned payload must be zero (peekHeader refuses anything else): a recycled buffer
+  // still holds the bytes of its previous frame there.
+  out.fill(0, FIXED_HEADER_BYTES + swarm.length + extension.length, offset);
   return { out, offset };
 }
 

@@ -355,3 +355,24 @@ describe('decodeFrame on a Node Buffer', () => {
     assert.deepEqual(Array.from(r.frame.values!), [1, 2, 3, 4, 5]);
   });
 });
+
+describe('encoding into a given frame buffer (EncodeOptions.buffer: simulations recycle them)', () => {
+  it('gives a frame a receiver accepts, whatever the buffer held before (the padding is zeroed)', () => {
+    const layout = makeLayout([{ name: 'w', shape: [8], role: 'kernel' }]);
+    const meta: FrameMeta = { kind: 'model', swarm: 'abc', round: 1, step: 0, degree: 1, age: 1 };
+    const values = Float32Array.from({ length: layout.size }, (_, i) => i / 8);
+    // 44-byte fixed header + 3-byte swarm id: a 1-byte extension ends at 48 (no padding), none at 47 (1 padding byte).
+    const recycled = new Uint8Array(48 + 4 * layout.size).fill(0xa5);
+    const asked: number[] = [];
+    const buffer = (n: number): Uint8Array => { asked.push(n); return recycled; };
+    const first = encodeModelFrame(meta, layout, values, { extension: Uint8Array.of(0xff), buffer });
+    assert.equal(first, recycled);
+    assert.ok(decodeFrame(first, { layout, swarm: meta.swarm }).ok);
+    const second = encodeModelFrame({ ...meta, round: 2 }, layout, values, { buffer });
+    assert.equal(second, recycled);
+    assert.deepEqual(asked, [recycled.length, recycled.length]);
+    assert.deepEqual(second, encodeModelFrame({ ...meta, round: 2 }, layout, values), 'byte for byte what a new buffer gets');
+    const r = decodeFrame(second, { layout, swarm: meta.swarm });
+    assert.ok(r.ok, r.ok ? '' : `${r.reason}: ${r.detail}`);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The receive path's decode-into hook (protocols/receiver.ts `receiveBuffer`): an accepted dense frame's values
  * land in the array the hook returns for that sender and validated header, bit for bit what a new array gets;
- * undefined keeps the new array; refused frames never ask.
+ * undefined keeps the new array; frames refused by their header or by the inbox never ask, and a refused f32
+ * frame leaves the buffer as it was.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { makeLayout } from '../../../aggregation/layout.js';
 import type { ReceivedFrame } from '../../../node/network.js';
 import { rngFor } from '../../../node/data/rng.js';
 import { encodeModelFrame, type Encoding, type FrameHeader, type FrameMeta } from '../../../protocols/codec.js';
+import { payloadOffset } from '../../../protocols/codec/header.js';
 import { Receiver } from '../../../protocols/receiver.js';
 
 const layout = makeLayout([{ name: 'k', shape: [80, 70], role: 'kernel' }, { name: 'b', shape: [70], role: 'bias' }]);
@@ -49,5 +51,40 @@ describe('Receiver receiveBuffer', () => {
     assert.deepEqual(receiver.accept('peer-a', foreign), { reason: 'foreign-swarm', detail: 'frame of swarm "other", this peer is in "receiver-buffer"' });
     assert.equal(got.length, 0);
     assert.equal(receiver.countersOf('peer-a').rejectedIn['foreign-swarm'], 1);
+  });
+
+  /** A receiver buffering in its inbox (no listener), whose hook gives each (sender, round, step) one slot. */
+  function slotted(): { receiver: Receiver; slots: Map<string, Float32Array>; asked: string[] } {
+    const slots = new Map<string, Float32Array>();
+    const asked: string[] = [];
+    const receiver = new Receiver({ swarm, layout, receiveBuffer: (from, h) => {
+      const key = `${from}/${h.round}/${h.step}`;
+      asked.push(key);
+      if (!slots.has(key)) slots.set(key, new Float32Array(layout.size));
+      return slots.get(key);
+    } });
+    return { receiver, slots, asked };
+  }
+
+  it('never asks for a frame the inbox refuses: a duplicate cannot overwrite the accepted model', () => {
+    for (const encoding of ['f32', 'f16', 'q8'] as Encoding[]) {
+      const { receiver, slots, asked } = slotted();
+      assert.equal(receiver.accept('peer-a', encodeModelFrame(meta, layout, values, { encoding })), 'accepted');
+      const kept = Float32Array.from(slots.get('peer-a/2/0')!);
+      const other = encodeModelFrame(meta, layout, new Float32Array(layout.size).fill(-1000), { encoding });
+      assert.deepEqual(receiver.accept('peer-a', other), { reason: 'duplicate', detail: 'round 2 step 0' }, encoding);
+      assert.deepEqual(asked, ['peer-a/2/0'], `${encoding}: asked again for a duplicate`);
+      assert.deepEqual(slots.get('peer-a/2/0'), kept, `${encoding}: the refused duplicate replaced the accepted model`);
+    }
+  });
+
+  it('a refused non-finite f32 frame leaves the buffer as it was', () => {
+    const own = Float32Array.from({ length: layout.size }, (_, i) => i);
+    const { receiver, got } = receiverWith(() => own);
+    const bad = encodeModelFrame(meta, layout, values);
+    new DataView(bad.buffer, bad.byteOffset).setFloat32(payloadOffset(swarm.length, 0) + 4 * 7, Number.NaN, true);
+    assert.deepEqual(receiver.accept('peer-a', bad), { reason: 'non-finite', detail: 'element 7 is NaN' });
+    assert.equal(got.length, 0);
+    assert.deepEqual(own, Float32Array.from({ length: layout.size }, (_, i) => i));
   });
 });
