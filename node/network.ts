@@ -110,6 +110,12 @@ export interface CollectOptions { signal?: AbortSignal }
 export interface Network {
   /** This peer's id (string form of the libp2p PeerId, or the virtual id). */
   readonly selfId: string;
+  /**
+   * The bound this network itself puts on every send, ms: by then a send has settled (a timeout rejects
+   * with SendTimeoutError). Unset when it has none or does not say; an engine whose own per-send deadline
+   * is no shorter then needs none (node/engine/steps.ts).
+   */
+  readonly sendTimeoutMs?: number;
   start(): Promise<void>;
   stop(): Promise<void>;
   /**

@@ -21,7 +21,7 @@ export function peerHooks(init: PeerHooksInit, ids: readonly string[]): PeerHook
     ? pushSchedule(n, init.seed, init.neighboursOf ?? ((j) => init.graph[j]!)) : null;
   return ids.map((_, i) => {
     const fixed = init.graph[i]!.map((j) => ids[j]!).sort();
-    const neighbours = init.neighboursOf ? lastRoundOnly((round) => Object.freeze(init.neighboursOf!(i, round).map((j) => ids[j]!).sort())) : () => fixed;
+    const neighbours = init.neighboursOf ? lastRoundsOnly((round) => Object.freeze(init.neighboursOf!(i, round).map((j) => ids[j]!).sort())) : () => fixed;
     const isOnline = init.isOnline ? (round: number) => init.isOnline!(i, round) : undefined;
     const push = schedule ? {
       targets: (round: number) => { const t = schedule.target(i, round); return t < 0 ? [] : [ids[t]!]; },
@@ -32,15 +32,21 @@ export function peerHooks(init: PeerHooksInit, ids: readonly string[]): PeerHook
 }
 
 /**
- * `list(round)` remembered for the last round asked (round 0 when none is given): a round asks for its
- * neighbours several times (the engine, its progress checks, status), and the lists depend only on the
- * round. Frozen, since every caller now shares one array.
+ * `list(round)` remembered for the last two rounds asked (round 0 when none is given: a peer's status and
+ * progress ask without one, its round engine with its round): a round asks for its neighbours several times,
+ * and the lists depend only on the round. Frozen, since callers now share one array.
  */
-function lastRoundOnly(list: (round: number) => readonly string[]): (round?: number) => string[] {
-  let at = NaN;
-  let last: readonly string[] = [];
+function lastRoundsOnly(list: (round: number) => readonly string[]): (round?: number) => string[] {
+  const at = [NaN, NaN];
+  const lists: Array<readonly string[]> = [[], []];
+  let older = 0;
   return (round = 0) => {
-    if (round !== at) { last = list(round); at = round; }
-    return last as string[];
+    const hit = at[0] === round ? 0 : at[1] === round ? 1 : -1;
+    if (hit >= 0) return lists[hit] as string[];
+    at[older] = round;
+    lists[older] = list(round);
+    const filled = older;
+    older = 1 - older;
+    return lists[filled] as string[];
   };
 }

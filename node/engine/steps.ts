@@ -51,10 +51,12 @@ export const isUnsendable = (err: unknown): boolean => UNSENDABLE.has((err as { 
  */
 export async function sendToAll(ctx: EngineContext, frame: OutgoingFrame, targets: readonly string[], signal: AbortSignal, onDelivered?: (target: string) => void): Promise<{ failures: number; bytes: number }> {
   // One deadline for all targets (they start together), released once all settled: no timer or listener on
-  // `signal` outlives the push.
-  const deadline = ctx.clock.deadline(ctx.rounds.sendTimeoutMs, signal);
-  const results = await Promise.allSettled(targets.map((t) => ctx.network.send(t, frame, { signal: deadline.signal })));
-  deadline.release();
+  // `signal` outlives the push. None when the network bounds every send no later (the virtual network).
+  const own = ctx.network.sendTimeoutMs;
+  const deadline = own !== undefined && own <= ctx.rounds.sendTimeoutMs ? null : ctx.clock.deadline(ctx.rounds.sendTimeoutMs, signal);
+  const options = { signal: deadline?.signal ?? signal };
+  const results = await Promise.allSettled(targets.map((t) => ctx.network.send(t, frame, options)));
+  deadline?.release();
   let failures = 0;
   let bytes = 0;
   results.forEach((r, i) => {

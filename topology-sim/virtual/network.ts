@@ -10,7 +10,7 @@
  *   sender rejects with SendTimeoutError at the deadline. The caller's signal (or stop()) rejects at once
  *   with AbortError and cancels the transfer.
  * - Offline peers (`setOnline`, for churn): a send to one rejects with PeerUnreachableError after the
- *   link's latency; a frame whose receiver went offline in flight is lost (SendFailedError at delivery); an
+ *   link's latency (SendTimeoutError at the send deadline if that comes first); a frame whose receiver went offline in flight is lost (SendFailedError at delivery); an
  *   offline sender's sends fail at once. All count as send failures.
  * - Connections: `connect()` links two peers (the swarm connects its topology's edges); a delivered frame
  *   connects its two ends too, as a libp2p dial would. `connectedPeers()` lists connected online peers.
@@ -99,6 +99,11 @@ export class VirtualNetwork implements Network {
     });
   }
 
+  /** Every send settles by then (see the module comment): lost, too slow or unanswered, it rejects at this bound. */
+  get sendTimeoutMs(): number {
+    return this.net.sendTimeoutMs;
+  }
+
   isStarted(): boolean {
     return this.started;
   }
@@ -154,16 +159,19 @@ export class VirtualNetwork implements Network {
       const onAbort = (): void => { event.cancel(); done(new AbortError(`send to ${to} was aborted`)); };
       const receiver = this.net.member(target)!;
       const latency = sampleLatency(this.net.latency, link, message);
+      const timeout = this.net.sendTimeoutMs;
+      const timedOut = (): void => done(new SendTimeoutError(to, timeout));
       let event: VirtualEvent;
       if (!this.net.isOnline(this.index)) {
         event = s.schedule(this.index, 0, () => done(new SendFailedError(to, 'this peer is offline')));
       } else if (!this.net.isOnline(target) || !receiver.started) {
-        event = s.schedule(this.index, latency, () => done(new PeerUnreachableError(to, 'the peer is offline')));
+        event = latency > timeout
+          ? s.schedule(this.index, timeout, timedOut)
+          : s.schedule(this.index, latency, () => done(new PeerUnreachableError(to, 'the peer is offline')));
       } else {
         const arrival = latency + transferMs(this.net.bandwidth, link, frame.byteLength);
-        const timeout = this.net.sendTimeoutMs;
         event = this.net.drop.dropped(link, message) || arrival > timeout
-          ? s.schedule(this.index, timeout, () => done(new SendTimeoutError(to, timeout)))
+          ? s.schedule(this.index, timeout, timedOut)
           : s.schedule(this.index, arrival, () => done(this.deliver(receiver, stats, frame)));
       }
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -227,6 +227,25 @@ describe('VirtualNetwork', () => {
     assert.equal(a.traffic()[0]!.sendFailures, 1);
   });
 
+  it('settles every send by its send timeout, a slow unreachable peer included (it says so: sendTimeoutMs)', async () => {
+    const { scheduler, net, a } = await pair({ latency: constantLatency(500), sendTimeoutMs: 100 });
+    assert.equal(a.sendTimeoutMs, 100);
+    net.setOnline('v0001', false);
+    const out = await drive(scheduler, a.sendBytes('v0001', frame()));
+    assert.equal((out as { error: { code: string } }).error.code, 'ERR_SEND_TIMEOUT');
+    assert.equal(scheduler.now(), 100);
+  });
+
+  it('rejects the sends in flight with AbortError when the network stops', async () => {
+    const { scheduler, a } = await pair({ latency: constantLatency(50) });
+    const sends = [a.sendBytes('v0001', frame(1)), a.sendBytes('v0001', frame(2))];
+    await a.stop();
+    for (const s of sends) await assert.rejects(s, { code: 'ERR_ABORTED' });
+    assert.equal(a.traffic()[0]!.sendFailures, 2);
+    while (await scheduler.step()) { /* the cancelled deliveries never fire */ }
+    assert.equal(scheduler.now(), 0);
+  });
+
   it('rejects a send with AbortError when its signal aborts first', async () => {
     const { scheduler, a } = await pair({ latency: constantLatency(50) });
     const out = await drive(scheduler, a.sendBytes('v0001', frame(), { signal: scheduler.clock(0).timeout(20) }));

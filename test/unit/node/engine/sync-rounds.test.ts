@@ -37,9 +37,9 @@ interface Seen { sends: AbortSignal[]; collects: AbortSignal[] }
  * rows), sends accepted at once, each collect answered at once with nothing (the neighbour's frame is not
  * needed to close a round), aggregation keeps the model. Only the engine's own signals are left to watch.
  */
-function stubContext(clock: Clock, rounds: number, seen: Seen): EngineContext {
+function stubContext(clock: Clock, rounds: number, seen: Seen, networkSendTimeoutMs?: number): EngineContext {
   const network = {
-    selfId: 'p0',
+    selfId: 'p0', sendTimeoutMs: networkSendTimeoutMs,
     send: async (_to: string, _frame: OutgoingFrame, options: SendOptions = {}) => { seen.sends.push(options.signal!); return 16; },
     collect: async (_round: number, _step: number, _from: readonly string[], options: CollectOptions = {}) => { seen.collects.push(options.signal!); return []; },
     discardBefore: () => {},
@@ -89,6 +89,18 @@ describe('runSyncRounds: no round leaves a deadline behind', () => {
     // And a later stop reaches none of them.
     stop.abort();
     assert.ok([...seen.collects, ...seen.sends].every((s) => !s.aborted), 'a finished round still follows the peer signal');
+  });
+
+  it('adds no send deadline when the network bounds every send no later than the engine would', async () => {
+    const scheduler = new VirtualScheduler();
+    const stop = new AbortController();
+    const bounded: Seen = { sends: [], collects: [] };
+    await runSyncRounds(stubContext(scheduler.clock(0), 3, bounded, 30_000), stop.signal);
+    assert.ok(bounded.sends.every((s) => s === stop.signal), 'sends get the peer signal itself');
+    const looser: Seen = { sends: [], collects: [] };
+    await runSyncRounds(stubContext(scheduler.clock(0), 3, looser, 30_001), stop.signal);
+    assert.ok(looser.sends.every((s) => s !== stop.signal), 'a network bound later than the engine’s needs the engine’s deadline');
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
   });
 
   it('on the system clock: after 20 rounds the peer signal has no listener left', async () => {
