@@ -111,7 +111,11 @@ function p95(samples: number[]): number {
   return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)]!;
 }
 
-interface Measured { bringUpS: number; perRound: ReturnType<typeof summarize>; p95S: number; meanS: number; recordMeanS: number; timed: number; accuracy: number; wallS: number; cpu: ThreadCpu | null }
+interface Measured {
+  bringUpS: number; perRound: ReturnType<typeof summarize>; p95S: number; meanS: number; recordMeanS: number; timed: number; accuracy: number; wallS: number; cpu: ThreadCpu | null;
+  /** Rounds a peer closed at its timeout, as `peer P round R: received/expected`; and sends that failed (what a stall looks like). */
+  timeouts: string[]; sendFailures: number;
+}
 
 async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
   const e = run.experiment;
@@ -119,7 +123,8 @@ async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
   const timed = e.rounds - warmup - 1;
   const recordClosed: number[] = [];
   const peerReports: number[][] = [];
-  let warmupReports = 0;
+  let warmupReports = 0, sendFailures = 0;
+  const timeouts: string[] = [];
   let upStart = NaN, upEnd = NaN, accuracy = NaN;
   let cpuFrom: ThreadCpu | null = null, cpuTo: ThreadCpu | null = null;
   const t0 = performance.now();
@@ -129,8 +134,10 @@ async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
       if (line.startsWith('bringing up')) upStart = performance.now();
       if (line.includes('peers connected')) upEnd = performance.now();
     },
-    onPeerRound: (peer, round) => {
+    onPeerRound: (peer, round, s) => {
       (peerReports[round] ??= [])[peer] = performance.now();
+      sendFailures += s.sendFailures;
+      if (s.timedOut) timeouts.push(`peer ${peer} round ${round}: ${s.received}/${s.expected}`);
       // The timed rounds' CPU: from the median peer's start of timed work (as the mean's wall time, round-times.ts).
       if (round === warmup && ++warmupReports === Math.ceil(e.peers / 2)) cpuFrom = threadCpu();
     },
@@ -144,7 +151,7 @@ async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
   const from = cpuFrom as ThreadCpu | null, to = cpuTo as ThreadCpu | null;
   const per = (k: keyof ThreadCpu) => (to![k] - from![k]) / timed;
   const cpu = from && to ? { main: per('main'), mainWait: per('mainWait'), other: per('other'), otherWait: per('otherWait') } : null;
-  return { bringUpS: (upEnd - upStart) / 1000, perRound: summarize(seconds), p95S: p95(seconds), meanS, recordMeanS, timed, accuracy, wallS: (performance.now() - t0) / 1000, cpu };
+  return { bringUpS: (upEnd - upStart) / 1000, perRound: summarize(seconds), p95S: p95(seconds), meanS, recordMeanS, timed, accuracy, wallS: (performance.now() - t0) / 1000, cpu, timeouts, sendFailures };
 }
 
 const { runs } = await loadExperiment(EXPERIMENT);
@@ -179,14 +186,15 @@ try {
     }
     const s = m.perRound;
     const figure = Math.max(s.median, m.meanS);
-    figures[run.name] = { secondsPerRound: figure, median: s.median, p95: m.p95S, mean: m.meanS, recordIntervalMean: m.recordMeanS, min: s.min, max: s.max, timedRounds: m.timed, reference: ref, referenceSameRun: gossipy.sameRun, referenceAccuracy: gossipy.accuracy, ratio: figure / ref, target, bringUpS: m.bringUpS, accuracy: m.accuracy, cpuPerRound: m.cpu };
+    figures[run.name] = { timeouts: m.timeouts, sendFailures: m.sendFailures, secondsPerRound: figure, median: s.median, p95: m.p95S, mean: m.meanS, recordIntervalMean: m.recordMeanS, min: s.min, max: s.max, timedRounds: m.timed, reference: ref, referenceSameRun: gossipy.sameRun, referenceAccuracy: gossipy.accuracy, ratio: figure / ref, target, bringUpS: m.bringUpS, accuracy: m.accuracy, cpuPerRound: m.cpu };
     if (!jsonMode) {
       console.log(`${run.name.padEnd(22)} ${figure.toFixed(3)} s/round (${m.timed} rounds: median ${s.median.toFixed(3)}, p95 ${m.p95S.toFixed(3)}, mean ${m.meanS.toFixed(3)}, min ${s.min.toFixed(3)}, max ${s.max.toFixed(3)}; record intervals' mean ${m.recordMeanS.toFixed(3)})`
         + `  gossipy ${ref.toFixed(3)} s${gossipy.sameRun ? ' (same run)' : ' (FIXED, see warning)'}, target ≤ ${target.toFixed(3)} s (${TARGET_FACTOR[transport]}×) → ${(figure / ref).toFixed(2)}× gossipy`
         + `  | bring-up ${m.bringUpS.toFixed(1)} s, run ${m.wallS.toFixed(1)} s, final accuracy ${(100 * m.accuracy).toFixed(1)}%`
         + (gossipy.accuracy !== null ? ` (gossipy ${(100 * gossipy.accuracy).toFixed(1)}% after ${GOSSIPY_ROUNDS} rounds)` : '')
         + (m.cpu ? `\n${''.padEnd(24)}per round: main thread ran ${m.cpu.main.toFixed(3)} s and waited ${m.cpu.mainWait.toFixed(3)} s for a CPU; `
-          + `other threads ran ${m.cpu.other.toFixed(3)} s and waited ${m.cpu.otherWait.toFixed(3)} s` : ''));
+          + `other threads ran ${m.cpu.other.toFixed(3)} s and waited ${m.cpu.otherWait.toFixed(3)} s` : '')
+        + (m.timeouts.length + m.sendFailures > 0 ? `\n${''.padEnd(24)}rounds closed at their timeout: ${m.timeouts.length}${m.timeouts.length ? ` (${m.timeouts.slice(0, 5).join('; ')}${m.timeouts.length > 5 ? '; …' : ''})` : ''}; failed sends: ${m.sendFailures}` : ''));
     }
     if (transport === 'memory') {
       checks.push({ name: `${run.name} p95/median`, pass: m.p95S <= P95_OVER_MEDIAN * s.median, figure: `p95 ${m.p95S.toFixed(3)} s = ${(m.p95S / s.median).toFixed(2)}× median`, target: `≤ ${P95_OVER_MEDIAN}× median` });

@@ -21,7 +21,7 @@ export interface CollectDeps {
   signal?: AbortSignal;
   onRecord?: (r: RoundRecord) => void;
   /** Called as each peer reports a round (benchmarks time rounds by it: records can close in bursts). */
-  onPeerRound?: (peer: number, round: number) => void;
+  onPeerRound?: (peer: number, round: number, summary: RoundSummary) => void;
   onInfo?: (line: string) => void;
   /** Each round's partial, for a multi-process run's merging process. */
   onPartial?: (p: RoundPartial) => void;
@@ -78,7 +78,7 @@ export class RoundCollector {
   }
 
   private onRound(i: number, s: RoundSummary): void {
-    this.deps.onPeerRound?.(i, s.round);
+    this.deps.onPeerRound?.(i, s.round, s);
     if (this.b.attackers.has(i)) return;
     if (this.b.overlapping && s.round <= this.closedUpTo) { this.lateBytes += s.bytesOut; return; }
     let p = this.pending.get(s.round);

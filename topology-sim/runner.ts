@@ -4,6 +4,7 @@
  * run-swarm.ts), and collect its rounds into records over the honest peers, written as they are finalised
  * (run-rounds.ts; STYLE.md §3.5: the report only reads the records). Memory is sampled while the swarm exists.
  */
+import type { RoundSummary } from '../node/peer.js';
 import type { WorkerPool } from '../node/learner/pool.js';
 import type { ResolvedRun } from './experiment.js';
 import type { RoundRecord } from './metrics.js';
@@ -18,7 +19,7 @@ export interface RunDeps {
   /** Called with each finalised round record. */
   onRecord?: (r: RoundRecord) => void;
   /** Called as each peer reports a round (benchmarks time rounds by it: records can close in bursts). */
-  onPeerRound?: (peer: number, round: number) => void;
+  onPeerRound?: (peer: number, round: number, summary: RoundSummary) => void;
   /** Free-form progress lines (bring-up, topology facts). */
   onInfo?: (line: string) => void;
   /** Called with each round's partial (multi-process runs ship these to the merging process). */
