@@ -138,9 +138,8 @@ export function promote(dst: usize, src: usize, len: i32): void {
 
 /**
  * Σa and Σa² of a = x[i] − shift over `len` floats into out[0], out[1] (f64): one Float64 pair of partial sums
- * (even and odd elements), added at the end, then the odd last element. `sumShiftedRows` takes the same sums
- * while it adds the rows, four rows side by side, so the two paths agree bit for bit. (The JS tensorVariance
- * keeps two sums in another order; see variance-corrected.ts for the bound.)
+ * (even and odd elements), added at the end, then the odd last element. The fallback of the variance for tensors
+ * whose mean is large against their spread (variance-corrected.ts); `plainSums` is the common case.
  */
 export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
   const k = f64x2.splat(shift);
@@ -150,11 +149,26 @@ export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
     const e = f64x2.sub(load2(x + (<usize>i << 2)), k);
     a = f64x2.add(a, e); q = f64x2.add(q, f64x2.mul(e, e));
   }
-  finishShifted(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) - shift : NaN, i < len, out);
+  finishPair(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) - shift : NaN, i < len, out);
 }
 
-/** out[0..1] += the lane sums of a and q, then the odd element e when `odd` (f64). */
-@inline function finishShifted(a: v128, q: v128, e: f64, odd: bool, out: usize): void {
+/**
+ * Σx and Σx² over `len` floats into out[0], out[1] (f64), in the order of `shiftedSums` (even and odd partial
+ * sums, added at the end, then the odd last element). `sumSquaredRows` takes the same sums while it adds the
+ * rows, so the two paths agree bit for bit.
+ */
+export function plainSums(x: usize, len: i32, out: usize): void {
+  let a = f64x2.splat(0), q = a;
+  let i = 0;
+  for (; i + 2 <= len; i += 2) {
+    const e = load2(x + (<usize>i << 2));
+    a = f64x2.add(a, e); q = f64x2.add(q, f64x2.mul(e, e));
+  }
+  finishPair(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) : NaN, i < len, out);
+}
+
+/** out[0..1] = the lane sums of a and q, plus the odd element e (and e²) when `odd` (f64). */
+@inline function finishPair(a: v128, q: v128, e: f64, odd: bool, out: usize): void {
   let s1 = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), s2 = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
   if (odd) { s1 += e; s2 += e * e; }
   store<f64>(out, s1);
@@ -162,18 +176,16 @@ export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
 }
 
 /**
- * The column sums of `sumRowsAt` and every row's shifted sums (`shiftedSums`) in one read of each row, four rows
- * at a time: for rows r in order (row r at table[r] + offset), acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i]
- * + … in Float64 (the order of `sumRowsAt`), and `shiftedSums` of row r with shift shifts[r] added to sums[2r],
- * sums[2r + 1] (f64). `scratch` holds 80 bytes.
+ * The column sums of `sumRowsAt` and every row's `plainSums` in one read of each row, four rows at a time: for
+ * rows r in order (row r at table[r] + offset), acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64
+ * (the order of `sumRowsAt`), and `plainSums` of row r added to sums[2r], sums[2r + 1] (f64). `scratch` holds
+ * 16 bytes. Three additions and one multiplication per pair of elements and row (the column sum, Σx, Σx²): an
+ * earlier version subtracted a shift from every element first, and was bound by that fourth addition.
  */
-export function sumShiftedRows(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool, shifts: usize, sums: usize, scratch: usize): void {
+export function sumSquaredRows(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool, sums: usize, scratch: usize): void {
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const p0 = rowAt(table, r, offset), p1 = rowAt(table, r + 1, offset), p2 = rowAt(table, r + 2, offset), p3 = rowAt(table, r + 3, offset);
-    // The four shifts, splatted into scratch and read from memory in the loop: as registers they would spill.
-    const ks = scratch + 16;
-    for (let j = 0; j < 4; j++) v128.store(ks + (<usize>j << 4), f64x2.splat(load<f64>(shifts + (<usize>(r + j) << 3))));
     const zero = f64x2.splat(0);
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
     const head = first && r == 0;
@@ -182,19 +194,18 @@ export function sumShiftedRows(acc: usize, table: usize, rows: i32, offset: usiz
       const o = <usize>i << 2, q = acc + (<usize>i << 3);
       const x0 = load2(p0 + o), x1 = load2(p1 + o), x2 = load2(p2 + o), x3 = load2(p3 + o);
       v128.store(q, f64x2.add(f64x2.add(f64x2.add(head ? x0 : f64x2.add(v128.load(q), x0), x1), x2), x3));
-      const e0 = f64x2.sub(x0, v128.load(ks)), e1 = f64x2.sub(x1, v128.load(ks, 16)), e2 = f64x2.sub(x2, v128.load(ks, 32)), e3 = f64x2.sub(x3, v128.load(ks, 48));
-      a0 = f64x2.add(a0, e0); a1 = f64x2.add(a1, e1); a2 = f64x2.add(a2, e2); a3 = f64x2.add(a3, e3);
-      q0 = f64x2.add(q0, f64x2.mul(e0, e0)); q1 = f64x2.add(q1, f64x2.mul(e1, e1));
-      q2 = f64x2.add(q2, f64x2.mul(e2, e2)); q3 = f64x2.add(q3, f64x2.mul(e3, e3));
+      a0 = f64x2.add(a0, x0); a1 = f64x2.add(a1, x1); a2 = f64x2.add(a2, x2); a3 = f64x2.add(a3, x3);
+      q0 = f64x2.add(q0, f64x2.mul(x0, x0)); q1 = f64x2.add(q1, f64x2.mul(x1, x1));
+      q2 = f64x2.add(q2, f64x2.mul(x2, x2)); q3 = f64x2.add(q3, f64x2.mul(x3, x3));
     }
     const odd = i < len, o = <usize>i << 2;
     const y0 = odd ? <f64>load<f32>(p0 + o) : 0, y1 = odd ? <f64>load<f32>(p1 + o) : 0;
     const y2 = odd ? <f64>load<f32>(p2 + o) : 0, y3 = odd ? <f64>load<f32>(p3 + o) : 0;
     if (odd) { const q = acc + (<usize>i << 3); store<f64>(q, (((head ? y0 : load<f64>(q) + y0) + y1) + y2) + y3); }
-    addShifted(sums, r, a0, q0, y0 - load<f64>(ks), odd, scratch);
-    addShifted(sums, r + 1, a1, q1, y1 - load<f64>(ks, 16), odd, scratch);
-    addShifted(sums, r + 2, a2, q2, y2 - load<f64>(ks, 32), odd, scratch);
-    addShifted(sums, r + 3, a3, q3, y3 - load<f64>(ks, 48), odd, scratch);
+    addRowSums(sums, r, a0, q0, y0, odd, scratch);
+    addRowSums(sums, r + 1, a1, q1, y1, odd, scratch);
+    addRowSums(sums, r + 2, a2, q2, y2, odd, scratch);
+    addRowSums(sums, r + 3, a3, q3, y3, odd, scratch);
   }
   for (; r < rows; r++) {
     const p = rowAt(table, r, offset), head = first && r == 0;
@@ -202,13 +213,13 @@ export function sumShiftedRows(acc: usize, table: usize, rows: i32, offset: usiz
       const q = acc + (<usize>i << 3), x = <f64>load<f32>(p + (<usize>i << 2));
       store<f64>(q, head ? x : load<f64>(q) + x);
     }
-    shiftedSums(p, len, load<f64>(shifts + (<usize>r << 3)), scratch);
+    plainSums(p, len, scratch);
     addPair(sums + (<usize>r << 4), scratch);
   }
 }
 
-@inline function addShifted(sums: usize, r: i32, a: v128, q: v128, e: f64, odd: bool, scratch: usize): void {
-  finishShifted(a, q, e, odd, scratch);
+@inline function addRowSums(sums: usize, r: i32, a: v128, q: v128, e: f64, odd: bool, scratch: usize): void {
+  finishPair(a, q, e, odd, scratch);
   addPair(sums + (<usize>r << 4), scratch);
 }
 
