@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernels } from '../../../aggregation/kernels/wasm.js';
+import { kernels, kernelVectors } from '../../../aggregation/kernels/wasm.js';
 import { makeLayout } from '../../../aggregation/layout.js';
 import { PLAIN_MAX_CANCELLATION, tensorVariance, VarianceCorrectionBuffer, varianceCorrectedMean } from '../../../aggregation/variance-corrected.js';
 import { rngFor } from '../../../node/data/rng.js';
@@ -91,6 +91,21 @@ describe('kernel variance (one pass when well conditioned, shifted otherwise)', 
           if (a[i] !== b[i]) assert.fail(`|μ|/σ ${ratio} ${JSON.stringify(options)}: element ${i} is ${fused[i]} fused, ${incremental[i]} incremental`);
         }
       }
+    }
+  });
+
+  it('gives the same result from resident inputs, read in several passes of rows, as from the buffer', () => {
+    // 23 received models: passes of 10, 10 and 3 rows; tensors of odd sizes that cross the 8192 segment grid.
+    const layout = makeLayout([{ name: 'k', shape: [101, 97], role: 'kernel' }, { name: 'b', shape: [3], role: 'bias' }, { name: 'k2', shape: [7, 1171], role: 'kernel' }]);
+    const heap = shiftedNormals('resident', 24, layout.size, 0.01, 0.1);
+    const resident = kernelVectors(24, layout.size);
+    heap.forEach((v, j) => resident[j]!.set(v));
+    const buffer = new VarianceCorrectionBuffer(layout);
+    for (const v of heap.slice(1)) buffer.add(v);
+    const want = new Uint32Array(buffer.result(heap[0]!).buffer);
+    for (const [label, vs] of [['resident', resident], ['heap', heap]] as const) {
+      const got = new Uint32Array(varianceCorrectedMean(layout, vs[0]!, vs.slice(1)).buffer);
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.fail(`${label}: element ${i} differs from the incremental buffer`);
     }
   });
 
