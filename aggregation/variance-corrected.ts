@@ -86,9 +86,10 @@ export function correctedTensors(layout: Layout, roles: readonly TensorRole[]): 
  * (Σx² − (Σx)²/n)/n to be used; beyond it the tensor is read again, shifted by its first element.
  *
  * Why it is safe: each of Σx and Σx² is summed in Float64 (x² of a float32 is exact) in two lanes per segment
- * of 8192 and then across segments, so each is off by at most γ = (4096 + segments + 2)·2⁻⁵³ ≤ 6e-13 (tensors
- * up to 10M elements) relative to Σ|x|, Σx²; by Cauchy–Schwarz the error of Σx² − (Σx)²/n is then at most
- * 3γ·Σx² ≤ 3γ·256·Σ(x − μ)², i.e. the variance is within 5e-10 relative of the exact one (tested against a
+ * of 8192 (1024 chunk sums of 8 elements per lane, each a two-level tree: kernels/assembly/mean.ts plainSums) and
+ * then across segments, so each is off by at most γ = (1024 + 4 + segments)·2⁻⁵³ ≤ 2.6e-13 (tensors up to 10M
+ * elements) relative to Σ|x|, Σx²; by Cauchy–Schwarz the error of Σx² − (Σx)²/n is then at most
+ * 3γ·Σx² ≤ 3γ·256·Σ(x − μ)², i.e. the variance is within 2e-10 relative of the exact one (tested against a
  * Float64 two-pass oracle in variance-kernel.test.ts). The rescale factor √(target/variance) moves by half that, far
  * below a float32 ulp (6e-8): a corrected value moves by at most one ulp, and only when it lies within ~0.01 ulp
  * of a rounding boundary (or where it cancels against μ).

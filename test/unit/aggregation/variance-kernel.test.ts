@@ -12,7 +12,7 @@ import { PLAIN_MAX_CANCELLATION, tensorVariance, VarianceCorrectionBuffer, varia
 import { rngFor } from '../../../node/data/rng.js';
 
 /** Relative bound on the kernel variance stated at PLAIN_MAX_CANCELLATION. */
-const BOUND = 5e-10;
+const BOUND = 2e-10;
 
 /** Σ values with Neumaier's compensation (Float64). */
 function compensatedSum(values: Iterable<number>): number {
