@@ -84,7 +84,6 @@ const BYZFL: Record<string, { key: string; fallback: number }> = {
   krum: { key: 'Krum_ms', fallback: 425 }, multiKrum: { key: 'MultiKrum_ms', fallback: 425 }, clipping: { key: 'CenteredClipping_ms', fallback: 24.6 },
 };
 printEnv({ reps: REPS, rounds: ROUNDS, seed: SEED });
-const results: Record<string, Record<string, Timing>> = {};
 for (const [n, d] of [[100, 100_000], [10, 1_000_000]] as const) {
   const config = `${n}x${d}`;
   if (!jsonMode) console.log(`\n${config} (n updates × d parameters, float32)`);
@@ -93,18 +92,17 @@ for (const [n, d] of [[100, 100_000], [10, 1_000_000]] as const) {
   const weights = vs.map((_, i) => 1 + (i % 7));
   const f = n / 10;
   const out = new Float32Array(d);
-  const r: Record<string, Timing> = (results[config] = {});
-  r.mean = report(config, 'mean', await timeIt(() => mean(vs, out), REPS));
+  report(config, 'mean', await timeIt(() => mean(vs, out), REPS));
   // For comparison only: the same inputs as ordinary arrays on the JS heap (staged into kernel memory per call).
   const onHeap = vs.map((v) => v.slice());
   report(config, 'mean (inputs on JS heap)', await timeIt(() => mean(onHeap, out), REPS));
-  r.weightedMean = report(config, 'weighted mean', await timeIt(() => weightedMean(vs, weights, out), REPS));
-  r.median = report(config, 'median', await timeIt(() => coordinateMedian(vs, out), REPS));
-  r.trimmed = report(config, `trimmed mean (f=${f})`, await timeIt(() => trimmedMean(vs, f, out), REPS));
-  r.krum = report(config, `krum (f=${f})`, await timeIt(() => krum(vs, f), REPS));
-  r.multiKrum = report(config, `multi-krum (f=${f}, m=${n - f})`, await timeIt(() => multiKrum(vs, f, n - f, out), REPS));
-  r.clipping = report(config, 'centered clipping (τ=1)', await timeIt(() => centeredClipping(vs[0]!, vs, 1, 1, out), REPS));
-  r.vv = report(config, 'variance-corrected mean', await timeIt(() => varianceCorrectedMean(layout, vs[0]!, vs, {}, out), REPS));
+  report(config, 'weighted mean', await timeIt(() => weightedMean(vs, weights, out), REPS));
+  report(config, 'median', await timeIt(() => coordinateMedian(vs, out), REPS));
+  report(config, `trimmed mean (f=${f})`, await timeIt(() => trimmedMean(vs, f, out), REPS));
+  report(config, `krum (f=${f})`, await timeIt(() => krum(vs, f), REPS));
+  report(config, `multi-krum (f=${f}, m=${n - f})`, await timeIt(() => multiKrum(vs, f, n - f, out), REPS));
+  report(config, 'centered clipping (τ=1)', await timeIt(() => centeredClipping(vs[0]!, vs, 1, 1, out), REPS));
+  report(config, 'variance-corrected mean', await timeIt(() => varianceCorrectedMean(layout, vs[0]!, vs, {}, out), REPS));
 }
 
 // Bristle: 10 peers, 10 classes, 128 features (the output kernel of a frozen feature extractor).
