@@ -132,9 +132,17 @@ describe('murmurNoise', () => {
       const [out, inb] = await Promise.all([a.secureOutbound(outConn, { ...opts, remotePeer: bComponents.peerId }), b.secureInbound(inConn, opts)]);
       assert.equal(decryptsInPieces(out.connection), outKind === 'ours', `${outKind} → ${inKind}: outbound`);
       assert.equal(decryptsInPieces(inb.connection), inKind === 'ours', `${outKind} → ${inKind}: inbound`);
+      // Count the decrypts noise makes through the installed method: it must look it up on the stream each time.
+      const calls = { out: 0, inb: 0 };
+      for (const [side, conn] of [['out', out.connection], ['inb', inb.connection]] as const) {
+        const stream = conn as unknown as { decrypt: (chunk: unknown) => unknown };
+        const installed = stream.decrypt;
+        stream.decrypt = function (this: unknown, chunk: unknown) { calls[side]++; return installed.call(this, chunk); };
+      }
       const data = random(300_000, 5);
       assert.deepEqual(Uint8Array.from(await transfer(out.connection, inb.connection, data)), data, `${outKind} → ${inKind}`);
       assert.deepEqual(Uint8Array.from(await transfer(inb.connection, out.connection, data)), data, `${inKind} → ${outKind}`);
+      assert.ok(calls.out >= 5 && calls.inb >= 5, `noise decrypts through the stream's method (${calls.out}, ${calls.inb} calls)`);
     }
   });
 });
