@@ -20,6 +20,7 @@ import {
 import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import { FrameReader } from './frame-reader.js';
+import { openStreamToPeer } from './connection-watch.js';
 import { boundedLpStream } from './length-prefix.js';
 import { OutboundStreams, type OutboundStream } from './outbound-streams.js';
 import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './errors.js';
@@ -130,12 +131,9 @@ class DefaultModelExchange implements ModelExchange {
         let out = this.outbound.take(id);
         const reused = out !== undefined;
         if (out === undefined) {
-          let stream: Stream;
-          try {
-            stream = await this.components.connectionManager.openStream(peer, this.offered, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true });
-          } catch (err) {
-            throw fail(err, 'dial');
-          }
+          // A peer still connecting to us is waited for (connection-watch.ts); other dial failures end the send.
+          const stream = await openStreamToPeer(this.components.connectionManager, this.components.connections, peer, this.offered, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true })
+            .catch((err: unknown) => { throw fail(err, 'dial'); });
           out = this.outbound.wrap(id, stream, this.streamProtocol !== null && stream.protocol === this.streamProtocol);
         }
         let code: number;
