@@ -32,6 +32,8 @@ export interface PeerConnections {
    * left (it is gone, not connecting), or with the signal's reason when `options.signal` aborts first.
    */
   connected(peer: PeerId, options?: AbortOptions): Promise<void>;
+  /** `listener` runs when a peer gets its first connection to us (either side dialled); returns an unsubscribe. */
+  onConnect?(listener: (peer: PeerId) => void): () => void;
 }
 
 /** Raised by `connected` for a peer that left: nobody is connecting. */
@@ -44,19 +46,20 @@ export class ConnectionWatch implements PeerConnections {
   /** Peers whose last connection closed (they left or crashed), until they connect again. */
   private readonly gone = new Set<string>();
   private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly listeners = new Set<(peer: PeerId) => void>();
 
   constructor(private readonly node: WatchedNode) {
-    this.onConnect = this.onConnect.bind(this);
+    this.onPeerConnect = this.onPeerConnect.bind(this);
     this.onDisconnect = this.onDisconnect.bind(this);
   }
 
   start(): void {
-    this.node.addEventListener('peer:connect', this.onConnect);
+    this.node.addEventListener('peer:connect', this.onPeerConnect);
     this.node.addEventListener('peer:disconnect', this.onDisconnect);
   }
 
   stop(): void {
-    this.node.removeEventListener('peer:connect', this.onConnect);
+    this.node.removeEventListener('peer:connect', this.onPeerConnect);
     this.node.removeEventListener('peer:disconnect', this.onDisconnect);
   }
 
@@ -82,11 +85,17 @@ export class ConnectionWatch implements PeerConnections {
     });
   }
 
-  private onConnect(evt: CustomEvent<PeerId>): void {
+  onConnect(listener: (peer: PeerId) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  private onPeerConnect(evt: CustomEvent<PeerId>): void {
     const id = evt.detail.toString();
     this.gone.delete(id);
     const set = this.waiting.get(id);
     if (set !== undefined) for (const wake of [...set]) wake();
+    for (const listener of [...this.listeners]) listener(evt.detail);
   }
 
   private onDisconnect(evt: CustomEvent<PeerId>): void {

@@ -45,6 +45,11 @@ export interface Libp2pNetworkInit {
   inboundTimeoutMs?: number;
   /** Inbox byte bound; default DEFAULT_INBOX_MAX_BYTES. */
   inboxMaxBytes?: number;
+  /**
+   * Open the kept model stream to each peer when it connects rather than at the first frame
+   * (model-exchange-types.ts `openStreamOnConnect`); default true.
+   */
+  openStreamOnConnect?: boolean;
   /** Send and accept frames over relayed (limited) connections; default false (model-exchange.ts). */
   allowRelayed?: boolean;
   logger?: Logger;
@@ -104,6 +109,7 @@ export class Libp2pNetwork implements Network {
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,
+      openStreamOnConnect: init.openStreamOnConnect ?? true,
     })({
       registrar: node,
       connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },

@@ -26,6 +26,11 @@ export interface ModelExchangeInit {
   maxInboundStreams?: number;
   /** Per connection; default DEFAULT_MAX_OUTBOUND_STREAMS. */
   maxOutboundStreams?: number;
+  /**
+   * Open a kept stream to each peer as it connects, before its first frame (needs `connections` with
+   * onConnect, and the many-frames protocol); default false: the first frame to a peer opens it.
+   */
+  openStreamOnConnect?: boolean;
   /** The one-frame-per-stream protocol id; default MODEL_PROTOCOL. */
   protocol?: string;
   /**

@@ -81,3 +81,41 @@ describe('a send to a neighbour whose connection to us is still being set up (me
     await assert.rejects(b.net.sendBytes(a.net.selfId, frameOf(2)), { name: 'PeerUnreachableError' });
   });
 });
+
+describe('the kept stream to a neighbour is opened when it connects (memory transport)', () => {
+  const nets: Libp2pNetwork[] = [];
+  afterEach(async () => {
+    await Promise.all(nets.splice(0).map((n) => n.stop()));
+  });
+
+  it('so the first frame to it opens no stream', async () => {
+    const make = async (name: string) => {
+      const node = await createMurmurNode({ transport: 'memory', seed: `kept-${name}`, preset: 'swarm', swarm: SWARM, announcements: false });
+      const net = libp2pNetwork({ node, swarm: SWARM, layout, sendTimeoutMs: 30_000 });
+      await net.start();
+      nets.push(net);
+      return { node, net };
+    };
+    const a = await make('a');
+    const b = await make('b');
+    // Every stream B opens, and whether B had started sending then.
+    const opened: Array<{ duringSend: boolean; done: Promise<unknown> }> = [];
+    let sending = false;
+    const dialProtocol = b.node.dialProtocol.bind(b.node);
+    b.node.dialProtocol = ((...args: Parameters<typeof dialProtocol>) => {
+      const done = dialProtocol(...args);
+      opened.push({ duringSend: sending, done: done.catch(() => {}) });
+      return done;
+    }) as typeof b.node.dialProtocol;
+    // B's own listener runs after the network's: by then B has begun opening its stream to A.
+    const connected = new Promise<void>((resolve) => { b.node.addEventListener('peer:connect', () => resolve(), { once: true }); });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    await connected;
+    await Promise.all(opened.map((o) => o.done));
+    sending = true;
+    assert.equal(await b.net.sendBytes(a.net.selfId, frameOf(1)), frameOf(1).byteLength);
+    assert.deepEqual(opened.map((o) => o.duringSend), [false], 'one stream, opened at connect time; the frame went on it');
+    const got = await a.net.collect(1, 0, [b.net.selfId], { signal: deadline(30_000) });
+    assert.deepEqual(got.map((f) => f.from), [b.net.selfId]);
+  });
+});
