@@ -19,6 +19,7 @@
  *   the whole spread: a third more than the median round at N = 100 on a loaded machine.)
  */
 import { MurmurError } from '../../node/errors.js';
+import { summarize } from './bench.js';
 
 /** Times in ms on one clock: every peer's report of each round, and each round's record closing, by round. */
 export interface RoundTimings {
@@ -50,21 +51,21 @@ function reportsOf(t: RoundTimings, round: number): number[] {
 }
 
 /**
- * When rounds from..to were done (see the module comment), by round: at each peer's first report of the round
- * or a later one, the last such over the peers, and no earlier than the round before.
+ * When rounds from..to were done (see the module comment), indexed by round − from: at each peer's first
+ * report of the round or a later one, the last such over the peers, and no earlier than the round before.
  */
-function doneTimes(t: RoundTimings, from: number, to: number): Map<number, number> {
+function doneTimes(t: RoundTimings, from: number, to: number): number[] {
   for (let r = from; r <= to; r++) reportsOf(t, r);
+  // Walking down from the last round, firstAtOrAbove[p] is peer p's first report of round r or later.
   const firstAtOrAbove: number[] = [];
-  const raw = new Map<number, number>();
+  const done: number[] = [];
   for (let r = t.peerReports.length - 1; r >= from; r--) {
     (t.peerReports[r] ?? []).forEach((at, p) => {
       if (at !== undefined) firstAtOrAbove[p] = Math.min(at, firstAtOrAbove[p] ?? Infinity);
     });
-    if (r <= to) raw.set(r, Math.max(...firstAtOrAbove.filter((x) => x !== undefined)));
+    if (r <= to) done[r - from] = Math.max(...firstAtOrAbove.filter((x) => x !== undefined));
   }
-  const done = new Map<number, number>();
-  for (let r = from, prev = -Infinity; r <= to; r++) { prev = Math.max(prev, raw.get(r)!); done.set(r, prev); }
+  for (let i = 1; i < done.length; i++) done[i] = Math.max(done[i]!, done[i - 1]!);
   return done;
 }
 
@@ -74,22 +75,16 @@ function closedAt(t: RoundTimings, round: number): number {
   return c;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** The timed rounds warmup + 1 … warmup + timed of `t` (see the module comment). */
 export function timedRounds(t: RoundTimings, warmup: number, timed: number): TimedRounds {
   if (!Number.isInteger(warmup) || warmup < 1 || !Number.isInteger(timed) || timed < 1) {
     throw new RangeError(`warmup ${warmup} and timed ${timed} must be integers ≥ 1 (the first timed round starts after a reported round)`);
   }
   const doneAt = doneTimes(t, warmup, warmup + timed);
-  const done = (r: number): number => doneAt.get(r)!;
+  const done = (r: number): number => doneAt[r - warmup]!;
   const seconds: number[] = [];
   for (let r = warmup + 1; r <= warmup + timed; r++) seconds.push((done(r) - done(r - 1)) / 1000);
   const end = Math.max(closedAt(t, warmup + timed), done(warmup + timed));
-  const start = median(reportsOf(t, warmup));
+  const start = summarize(reportsOf(t, warmup)).median;
   return { seconds, meanS: (end - start) / 1000 / timed, recordMeanS: (closedAt(t, warmup + timed) - closedAt(t, warmup)) / 1000 / timed };
 }

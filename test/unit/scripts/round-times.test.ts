@@ -71,6 +71,16 @@ describe('timedRounds (bench-sim seconds per round)', () => {
     assert.ok(timedRounds(t, 3, 4).seconds.every((s) => s >= 0));
   });
 
+  it('never ends a round before the one before it when a peer stops reporting (crashed after a late round)', () => {
+    // Peer 2 finishes round 4 late (6.5 s) and reports nothing after it; rounds 5 and 6 are done by the others at 5.01, 6.01 s.
+    const t = swarm(8, 1000, 10, (r) => r * 1000 + 100);
+    t.peerReports[4] = [4000, 4010, 6500];
+    for (let r = 5; r <= 8; r++) t.peerReports[r] = [r * 1000, r * 1000 + 10];
+    const m = timedRounds(t, 3, 4);
+    // Round 5 was done no earlier than round 4 (6.5 s); without that, 5.01 − 6.5 = −1.49 s.
+    assert.deepEqual(m.seconds.map((s) => Math.round(s * 1000)), [3480, 0, 0, 510]);
+  });
+
   it('names a round with no reports or no record', () => {
     const t = swarm(9, 1000, 10, (r) => r * 1000);
     assert.throws(() => timedRounds({ ...t, peerReports: t.peerReports.slice(0, 8) }, 3, 6), (e: unknown) => e instanceof MissingRoundError && /round 8/.test(e.message));
