@@ -171,7 +171,8 @@ if (!jsonMode) {
   console.log(`\nvariance-corrected vs mean, ${meanPairs.length} alternating pairs (ms):`);
   console.log(`  mean ${fmtMs(meanT)}: ${meanPairs.map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`  vv   ${fmtMs(vvT)}: ${vvPairs.map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`  ratio of medians ${ratio.toFixed(2)}×; per-pair ratios ${vvPairs.map((x, i) => (x / meanPairs[i]!).toFixed(2)).join(' ')}`);
+  // The minima are printed for reading a loaded machine (a 4 ms call is preempted more often than a 2 ms one); the check uses the medians.
+  console.log(`  ratio of medians ${ratio.toFixed(2)}× (of minima ${(vvT.min / meanT.min).toFixed(2)}×); per-pair ratios ${vvPairs.map((x, i) => (x / meanPairs[i]!).toFixed(2)).join(' ')}`);
 }
 figures.byzfl = { ...Object.fromEntries(Object.entries(compared).map(([k, c]) => [k, c.theirsMedian])), sameRun: sameRun ? 1 : 0 };
 figures.interleaved = Object.fromEntries(Object.entries(compared).map(([k, c]) => [k, c.ratio]));
