@@ -1,6 +1,6 @@
 /**
  * The variance of the kernel path (variance-corrected.ts PLAIN_MAX_CANCELLATION): one pass over Σx and Σx² when
- * the mean is small against the spread, values shifted by the first element otherwise. Hand-computed values,
+ * the mean is small against the spread, values shifted by the one-pass mean otherwise. Hand-computed values,
  * the stated bound against a Float64 two-pass oracle (compensated sums) on both sides of the threshold, and the
  * fused (variances taken while averaging) and incremental paths bit for bit on both sides too.
  */
@@ -71,6 +71,16 @@ describe('kernel variance (one pass when well conditioned, shifted otherwise)', 
         const got = tensorVariance(x!, 0, d);
         assert.ok(Math.abs(got - want) <= BOUND * want, `|μ|/σ ${ratio}, ${d} values: ${got} vs oracle ${want} (${Math.abs(got - want) / want} relative)`);
       }
+    }
+  });
+
+  it(`stays within ${BOUND} relative in the shifted fallback when the first element is an outlier`, () => {
+    // Shifted by the first element, these cancel by ((x₀ − μ)/σ)² (= n and 9n here): 1.2e-9 and 3.3e-8 relative (review).
+    for (const [n, mu, sigma, k] of [[100_000, 1, 1e-3, 1], [1_000_000, 100, 1e-2, 3]] as const) {
+      const [x] = shiftedNormals(`outlier-${n}`, 1, n, mu, sigma);
+      x![0] = mu + k * sigma * Math.sqrt(n);
+      const want = oracleVariance(x!), got = tensorVariance(x!, 0, n);
+      assert.ok(Math.abs(got - want) <= BOUND * want, `${n} values, x₀ = μ + ${k}σ√n: ${Math.abs(got - want) / want} relative`);
     }
   });
 
