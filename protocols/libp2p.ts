@@ -7,7 +7,6 @@
  * and every problem is reported at once.
  */
 import { createHash } from 'node:crypto';
-import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { bootstrap } from '@libp2p/bootstrap';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -32,7 +31,7 @@ import { MAX_SWARM_BYTES } from './codec.js';
 import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
-import { keyCachingNoiseCrypto } from './noise-crypto.js';
+import { murmurNoise } from './noise-crypto.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
@@ -96,6 +95,12 @@ export interface MurmurNodeOptions {
    * chunk, one chunk after another per connection (0: all in one microtask chain).
    */
   memoryLatencyMs?: number;
+  /**
+   * 'swarm' preset over tcp only: also the in-process memory transport (protocols/memory-transport.ts), listening
+   * on '/memory/<peer id>' beside the tcp addresses. A simulated swarm spread over processes then connects the
+   * peers of one process over memory and only those of different processes over tcp. Default false.
+   */
+  alsoMemory?: boolean;
   /** Start the node before returning; default true. */
   start?: boolean;
   /** Graylist tunables (strikes, window, ban); defaults in protocols/graylist.ts. */
@@ -204,6 +209,7 @@ export function checkNodeOptions(options: MurmurNodeOptions): string[] {
   }
   if (options.announcements === false && preset !== 'swarm') problems.push("announcements: false is for the 'swarm' preset (a simulated swarm whose engine never announces); a device must announce");
   if (options.announcements === false && options.state !== undefined) problems.push('announcements: false cannot serve state transfer (a joiner finds the swarm through announcements)');
+  if (options.alsoMemory === true && (preset !== 'swarm' || transport !== 'tcp')) problems.push("alsoMemory is for the 'swarm' preset over tcp (a simulated swarm spread over processes)");
   if (options.reachability !== undefined) {
     if (preset !== 'device' || transport !== 'tcp') problems.push("reachability options (relay, DHT, UPnP, announce) need the 'device' preset over tcp");
     else checkReachabilityOptions(options.reachability, options.swarm, problems);
@@ -245,9 +251,9 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
   const preset = options.preset ?? 'device';
   const privateKey = options.privateKey
     ?? (options.seed !== undefined ? await keyFromSeed(options.seed) : await generateKeyPair('Ed25519'));
-  const listen = options.listen ?? (transport === 'memory'
-    ? [`/memory/${peerIdFromPrivateKey(privateKey).toString()}`]
-    : [preset === 'swarm' ? '/ip4/127.0.0.1/tcp/0' : '/ip4/0.0.0.0/tcp/0']);
+  const memoryAddress = `/memory/${peerIdFromPrivateKey(privateKey).toString()}`;
+  const listen = [...options.listen ?? (transport === 'memory' ? [memoryAddress] : [preset === 'swarm' ? '/ip4/127.0.0.1/tcp/0' : '/ip4/0.0.0.0/tcp/0']),
+    ...(options.alsoMemory === true ? [memoryAddress] : [])];
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
   if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: [...options.bootstrap!] }));
   if (options.mdns === true) peerDiscovery.push(mdns());
@@ -272,8 +278,9 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
-    transports: [transport === 'memory' ? (options.memoryLatencyMs === undefined ? batchedMemory() : memory({ latency: options.memoryLatencyMs })) : tcp(), ...(nat?.transports ?? [])],
-    connectionEncrypters: [noise({ crypto: keyCachingNoiseCrypto })],
+    transports: [transport === 'memory' ? (options.memoryLatencyMs === undefined ? batchedMemory() : memory({ latency: options.memoryLatencyMs })) : tcp(),
+      ...(options.alsoMemory === true ? [batchedMemory()] : []), ...(nat?.transports ?? [])],
+    connectionEncrypters: [murmurNoise()],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),
     peerDiscovery,

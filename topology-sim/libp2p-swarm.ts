@@ -11,8 +11,10 @@ import { systemClock } from '../node/clock.js';
 import type { WorkerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
-import type { Network } from '../node/network.js';
+import { RecyclingNetwork, type FrameReaders } from '../node/frame-buffers.js';
+import type { Network, OutgoingFrame, SendOptions } from '../node/network.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
+import { VectorBank } from '../node/vector-bank.js';
 import { swarmPeerIds, swarmPeerSeed } from '../protocols/keys.js';
 import { createMurmurNode, type AnySwarmNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
@@ -36,7 +38,11 @@ export interface Libp2pSwarmInit extends SwarmInit {
    * Multi-process swarms (`--processes K`, or one share per machine): this process hosts only these peer
    * indices; every peer listens on the fixed address `address(i)` and the others are reached there.
    */
-  shares?: { hosted: number[]; address: (i: number) => string; connectTimeoutMs?: number };
+  shares?: {
+    hosted: number[]; address: (i: number) => string; connectTimeoutMs?: number;
+    /** Connect the peers of this process over the memory transport (tcp only across processes); default false. */
+    memoryWithin?: boolean;
+  };
 }
 
 export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Clock }
@@ -52,10 +58,42 @@ const LOCAL_DIAL_ATTEMPTS = 3;
 /** Nodes created at once: their start-up awaits (key derivation, listeners) overlap. */
 const CREATE_CONCURRENCY = 16;
 
+/**
+ * Who may read a sender's frame buffer after its send settled, over libp2p: nobody once the send succeeded
+ * (noise encrypted the bytes into its own buffers before the reply came). A send that failed may have left
+ * the frame queued in yamux or noise, so its buffer is never lent again (the loan stays: failures are rare).
+ */
+class SettledSends implements FrameReaders {
+  private readonly failed = new Set<string>();
+  failedSend(to: string, round: number): void { this.failed.add(`${to}/${round}`); }
+  mayRead(id: string, round: number): boolean { return this.failed.has(`${id}/${round}`); }
+}
+
+/** RecyclingNetwork over libp2p: a failed send's buffer is never lent again (SettledSends). */
+class Libp2pRecyclingNetwork extends RecyclingNetwork {
+  constructor(inner: Network, private readonly sends: SettledSends) { super(inner, sends); }
+
+  override send(to: string, frame: OutgoingFrame, options?: SendOptions): Promise<number> {
+    const sent = super.send(to, frame, options);
+    // Runs right after the loan settles (both are reactions to `sent`), before any later send can reuse it.
+    sent.catch(() => { this.sends.failedSend(to, frame.round); });
+    return sent;
+  }
+}
+
 export class Libp2pSwarm implements Swarm {
   readonly nodes: AnySwarmNode[] = [];
   readonly networks: Network[] = [];
   peers: Peer[] = [];
+  /**
+   * Model-sized vectors and frame buffers reused across rounds, as in the virtual swarm (node/vector-bank.ts,
+   * node/frame-buffers.ts): every new model-sized ArrayBuffer counts towards V8's external-memory limit, and
+   * each 64 MB of them starts a mark-compact of the whole heap (500 libp2p nodes: ~250 MB), which was most of
+   * a 500-peer round's GC (protocols/docs/exchange-tuning.md §13).
+   */
+  readonly vectors = new VectorBank();
+  private readonly settled = new SettledSends();
+  private readonly recycling: RecyclingNetwork[] = [];
   /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
   readonly hosted: number[];
   private readonly local = new Map<number, number>();
@@ -80,6 +118,7 @@ export class Libp2pSwarm implements Swarm {
     const create = (i: number): Promise<AnySwarmNode> => createMurmurNode({
       transport: init.transport, seed: swarmPeerSeed(init.seed, i), preset: 'swarm', swarm: init.swarm, announcements: init.announcements === true,
       listen: init.shares ? [init.shares.address(i)] : init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
+      ...(init.shares?.memoryWithin === true ? { alsoMemory: true } : {}),
     });
     for (let at = 0; at < this.hosted.length; at += CREATE_CONCURRENCY) {
       this.nodes.push(...await Promise.all(this.hosted.slice(at, at + CREATE_CONCURRENCY).map(create)));
@@ -96,7 +135,13 @@ export class Libp2pSwarm implements Swarm {
       if (other !== node) await node.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() });
     }))));
     const clock = this.components.clock ?? systemClock;
-    this.peers = buildPeers(init, this.ids, this.hosted, (_i, l) => ({ network: this.networks[l]!, pool: this.components.pool, clock, logger }));
+    this.peers = buildPeers(init, this.ids, this.hosted, (i, l) => {
+      // Frame buffers are recycled for engines that read a round's frames only in that round (node/frame-buffers.ts).
+      const recycle = init.peers[i]!.algorithm.engine.name === 'sync-rounds';
+      const network = recycle ? new Libp2pRecyclingNetwork(this.networks[l]!, this.settled) : this.networks[l]!;
+      if (network instanceof RecyclingNetwork) this.recycling.push(network);
+      return { network, pool: this.components.pool, clock, logger, vectors: this.vectors };
+    });
   }
 
   /**
@@ -113,7 +158,7 @@ export class Libp2pSwarm implements Swarm {
     const dialOne = async (i: number, j: number): Promise<void> => {
       const node = this.nodes[this.local.get(i)!]!;
       const local = this.local.has(j);
-      const target = local ? this.nodes[this.local.get(j)!]!.getMultiaddrs()[0]!.toString() : `${shares!.address(j)}/p2p/${this.ids[j]!}`;
+      const target = local ? this.localAddress(j) : `${shares!.address(j)}/p2p/${this.ids[j]!}`;
       for (let attempt = 1; ; attempt++) {
         try {
           await node.dial(multiaddr(target), { signal: deadline(DIAL_TIMEOUT_MS) });
@@ -138,6 +183,18 @@ export class Libp2pSwarm implements Swarm {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  }
+
+  /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */
+  frameStats(): { created: number; reused: number } {
+    return this.recycling.reduce((t, n) => { const s = n.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
+  }
+
+  /** Where a peer of this process dials hosted peer `j`: its memory address when shares connect over memory within. */
+  private localAddress(j: number): string {
+    const addrs = this.nodes[this.local.get(j)!]!.getMultiaddrs();
+    const memory = this.init.shares?.memoryWithin === true ? addrs.find((a) => a.getComponents()[0]?.name === 'memory') : undefined;
+    return (memory ?? addrs[0]!).toString();
   }
 
   peerId(index: number): string { return this.ids[index]!; }

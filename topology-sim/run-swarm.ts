@@ -96,12 +96,13 @@ function swarmOver(p: PreparedRun, init: SwarmInit, engine: string, pool: Worker
   }
   if (e.churn?.drop || e.churn?.delayMs) throw new ConfigError('churn.drop and churn.delayMs need transport: virtual (the libp2p transports deliver every message)');
   const spread = share && share.count > 1 ? share : null;
-  if (spread && e.transport !== 'tcp') throw new ConfigError(`a swarm spread over ${spread.count} processes needs transport: tcp (got ${e.transport})`);
+  // Spread over processes, a memory swarm connects the peers of one process over memory and the others over tcp.
   const shares = spread ? {
     hosted: Array.from({ length: n }, (_, i) => i).filter((i) => i % spread.count === spread.index),
     address: (i: number) => `/ip4/${e.network.hosts[i % spread.count] ?? '127.0.0.1'}/tcp/${e.network.portBase + i}`,
+    memoryWithin: e.transport === 'memory',
   } : undefined;
-  return new Libp2pSwarm({ ...init, transport: e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample || overlapping, announcements: ANNOUNCING_ENGINES.has(engine), shares }, { pool });
+  return new Libp2pSwarm({ ...init, transport: spread ? 'tcp' : e.transport, dialConcurrency: e.network.dialConcurrency, dialOnDemand: e.topology.resample || overlapping, announcements: ANNOUNCING_ENGINES.has(engine), shares }, { pool });
 }
 
 /** Topology, attackers, churn, algorithms and the swarm (not started). */

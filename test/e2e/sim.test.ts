@@ -38,14 +38,15 @@ describe('murmur sim', { timeout: 480_000 }, () => {
     } finally { await rm(dir, { recursive: true, force: true }); }
   });
 
-  it('spreads a swarm over two processes over TCP and merges the same results as one process', async () => {
+  // A memory swarm spread over processes connects each process's peers over memory and the rest over TCP.
+  for (const [transport, offset] of [['tcp', 0], ['memory', 100]] as const) it(`spreads a ${transport} swarm over two processes and merges the same results as one process`, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'murmur-sim-'));
     try {
       const file = join(dir, 'mp.yaml');
       await writeFile(file, [
-        'name: mp', 'seed: 2', 'peers: 8', 'rounds: 2', 'transport: tcp', 'topology: { kind: regular, degree: 3 }',
+        'name: mp', 'seed: 2', 'peers: 8', 'rounds: 2', `transport: ${transport}`, 'topology: { kind: regular, degree: 3 }',
         'data: { source: digits, trainSize: 800, partition: { scheme: iid } }', 'model: { arch: logreg, seed: 1 }',
-        'eval: { testSize: 200 }', `network: { portBase: ${21000 + (process.pid % 200) * 8} }`,
+        'eval: { testSize: 200 }', `network: { portBase: ${21000 + offset * 8 + (process.pid % 100) * 8} }`,
       ].join('\n'));
       const read = async (out: string) => (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n')
         .map((l) => JSON.parse(l) as { round: number; honest: { mean: number }; consensusDistance: number; bytesSent: number });

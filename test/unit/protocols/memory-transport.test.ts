@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { deadline } from '../../../node/deadline.js';
-import { createMurmurNode, type AnySwarmNode } from '../../../protocols/libp2p.js';
+import { checkNodeOptions, createMurmurNode, type AnySwarmNode } from '../../../protocols/libp2p.js';
 
 const ECHO = '/test/echo/1.0.0';
 
@@ -94,5 +94,27 @@ describe('batched memory transport: addresses', () => {
       await a.stop();
       await b.stop();
     }
+  });
+
+  it('gives a tcp swarm node the memory transport too (alsoMemory): it listens on both and is reached over either', async () => {
+    const tcpAndMemory = (seed: string) => createMurmurNode({ transport: 'tcp', seed, preset: 'swarm', announcements: false, alsoMemory: true });
+    const [x, y, z] = await Promise.all([tcpAndMemory('both-x'), tcpAndMemory('both-y'), tcpAndMemory('both-z')]);
+    try {
+      const kinds = (n: AnySwarmNode) => n.getMultiaddrs().map((m) => m.getComponents()[0]!.name === 'memory' ? 'memory' : 'tcp').sort();
+      assert.deepEqual(kinds(y), ['memory', 'tcp']);
+      const byKind = (n: AnySwarmNode, memory: boolean) => n.getMultiaddrs().find((m) => (m.getComponents()[0]!.name === 'memory') === memory)!;
+      const overMemory = await x.dial(byKind(y, true), { signal: deadline(30_000) });
+      const overTcp = await x.dial(byKind(z, false), { signal: deadline(30_000) });
+      assert.equal(overMemory.remoteAddr.getComponents()[0]!.name, 'memory');
+      assert.ok(overTcp.remoteAddr.getComponents().some((c) => c.name === 'tcp'));
+    } finally {
+      await Promise.all([x.stop(), y.stop(), z.stop()]);
+    }
+  });
+
+  it('refuses alsoMemory outside a tcp swarm node', () => {
+    assert.match(checkNodeOptions({ transport: 'tcp', alsoMemory: true }).join('; '), /alsoMemory/);
+    assert.match(checkNodeOptions({ transport: 'memory', preset: 'swarm', alsoMemory: true }).join('; '), /alsoMemory/);
+    assert.deepEqual(checkNodeOptions({ transport: 'tcp', preset: 'swarm', alsoMemory: true }), []);
   });
 });

@@ -1,0 +1,93 @@
+/**
+ * The libp2p swarm reuses model-sized vectors and frame buffers across rounds as the virtual swarm does
+ * (topology-sim/libp2p-swarm.ts), and a memory swarm spread over processes connects the peers of one process
+ * over memory and only the others over TCP. Reuse must never change what a run measures: records must equal
+ * copies of the vectors taken when each peer reported (the models themselves are checked against the virtual
+ * network by the e2e test `gives bit-identical models over the memory and virtual transports`).
+ */
+import '../../node/polyfill.js';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { WorkerPool } from '../../node/learner/pool.js';
+import { loadExperiment } from '../../topology-sim/experiment.js';
+import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
+import { addModel, roundRecord, type RoundPartial } from '../../topology-sim/round-partial.js';
+import { prepareRun } from '../../topology-sim/run-prepare.js';
+import { RoundCollector } from '../../topology-sim/run-rounds.js';
+import { buildSwarm } from '../../topology-sim/run-swarm.js';
+import type { RoundRecord } from '../../topology-sim/metrics.js';
+
+const BENCH_SIM = fileURLToPath(new URL('../../topology-sim/experiments/bench-sim.yaml', import.meta.url));
+
+function consensusOf(vectors: Float32Array[]): number {
+  const p: RoundPartial = {
+    run: '', round: 1, time: 0, accuracies: [], losses: [], sum: new Float64Array(vectors[0]!.length), sumSq: 0, count: 0,
+    bytesSentRound: 0, bytesReceivedTotal: 0, rejectedTotal: 0, wall: { train: 0, exchange: 0, aggregate: 0 }, last: false,
+  };
+  for (const v of vectors) addModel(p, v);
+  return roundRecord(p, undefined).consensusDistance;
+}
+
+/** bench-sim's `memory N=100 logreg` run with `peers` peers and `rounds` rounds (generous deadlines: no round may time out). */
+async function memoryRun(peers: number, rounds: number) {
+  const { runs } = await loadExperiment(BENCH_SIM, { network: { timeoutMs: 120_000, sendTimeoutMs: 120_000 } });
+  const run = runs.find((r) => r.name === 'memory N=100 logreg')!;
+  Object.assign(run.experiment, { peers, rounds });
+  return run;
+}
+
+describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () => {
+  const pool = new WorkerPool({ size: 2, prefer: ['wasm', 'cpu'] });
+  before(() => pool.start());
+  after(() => pool.stop());
+
+  it('reuses frame buffers and keeps every round\'s records equal to copies taken at report time', async (t) => {
+    const rounds = 4;
+    const prepared = await prepareRun(await memoryRun(12, rounds), pool, () => {});
+    const built = buildSwarm(prepared, pool, () => {});
+    const swarm = built.swarm as Libp2pSwarm;
+    assert.ok(swarm instanceof Libp2pSwarm);
+    const copies = new Map<number, Map<number, Float32Array>>();
+    const realRun = swarm.run.bind(swarm);
+    swarm.run = (onRound, options) => realRun((i, s) => {
+      copies.set(s.round, (copies.get(s.round) ?? new Map<number, Float32Array>()).set(i, swarm.peerAt(i)!.vector()));
+      onRound?.(i, s);
+    }, options);
+    await swarm.start();
+    const records: RoundRecord[] = [];
+    try {
+      await new RoundCollector(prepared, built, { pool, onRecord: (r) => records.push(r) }).collect();
+    } finally { await swarm.stop(); }
+    assert.equal(records.length, rounds);
+    const frames = swarm.frameStats(), vectors = swarm.vectors.stats();
+    assert.ok(frames.reused > 0, `no frame buffer was reused (${JSON.stringify(frames)})`);
+    // Vectors go back once their round's evaluations answered (real time): on a loaded machine maybe only after the last round.
+    if (vectors.reused === 0) t.diagnostic(`the bank reused no vector (${JSON.stringify(vectors)}): evaluations answered late on this machine`);
+    for (const rec of records) {
+      const byPeer = copies.get(rec.round)!;
+      assert.equal(rec.consensusDistance, consensusOf([...byPeer.keys()].sort((a, b) => a - b).map((i) => byPeer.get(i)!)), `round ${rec.round}`);
+    }
+  });
+
+  it('connects the peers of one process over memory and those of another process over TCP', async () => {
+    const run = await memoryRun(10, 1);
+    run.experiment.network.portBase = 23000 + (process.pid % 200) * 8;
+    const prepared = await prepareRun(run, pool, () => {});
+    const shares = [0, 1].map((index) => buildSwarm(prepared, pool, () => {}, { index, count: 2 }).swarm as Libp2pSwarm);
+    try {
+      await Promise.all(shares.map((s) => s.start()));
+      for (const [k, share] of shares.entries()) {
+        for (const node of share.nodes) {
+          const connections = node.getConnections();
+          assert.ok(connections.length > 0);
+          for (const c of connections) {
+            const remote = prepared.split.parts.findIndex((_, i) => share.peerId(i) === c.remotePeer.toString());
+            const sameProcess = remote % 2 === k;
+            assert.equal(c.remoteAddr.getComponents()[0]!.name === 'memory', sameProcess, `${c.remoteAddr.toString()} to peer ${remote} (share ${k})`);
+          }
+        }
+      }
+    } finally { await Promise.all(shares.map((s) => s.stop())); }
+  });
+});
