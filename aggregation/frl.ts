@@ -80,8 +80,10 @@ export function isPermutation(r: Uint32Array): boolean {
 
 /**
  * The FRL vote (§5.3): votes[e] = Σ_i pos_i[e] (pos_i = the inverse of ranking i: the Borda reputation of
- * edge e), R_g = edge ids by ascending votes (ties by edge index), S[R_g[j]] = V[j]. Votes are summed in
- * Float64 (exact), then radix-sorted when they fit 32 bits (k·(n−1) < 2³²), else comparison-sorted.
+ * edge e), R_g = edge ids by ascending votes (ties by edge index), S[R_g[j]] = V[j]. Votes are exact integers:
+ * summed in Uint32 and radix-sorted when they fit 32 bits (k·(n−1) < 2³²), else summed in Float64 and
+ * comparison-sorted. Each ranking is checked against a bitset of the edges it has named (n/8 bytes, in L1), so
+ * the only scattered writes are the votes'.
  * @throws AggregationError ERR_TOO_FEW_INPUTS (no ranking), ERR_LENGTH_MISMATCH (a ranking or `out` of
  *   another length than sortedInitial), ERR_BAD_INPUT (a ranking that is not a permutation)
  */
@@ -90,28 +92,34 @@ export function voteRankings(rankings: readonly Uint32Array[], sortedInitial: Fl
   const n = sortedInitial.length;
   if (rankings.length < FRL_VOTE_MIN_INPUTS) throw new AggregationError('ERR_TOO_FEW_INPUTS', `${rule}: needs at least ${FRL_VOTE_MIN_INPUTS} ranking, got 0`);
   if (out !== undefined && out.length !== n) throw new AggregationError('ERR_LENGTH_MISMATCH', `${rule}: out has ${out.length} elements, expected ${n}`);
-  const votes = new Float64Array(n);
-  const seen = new Uint32Array(n);
+  const fits = rankings.length * Math.max(0, n - 1) < 2 ** 32;
+  const votes = fits ? new Uint32Array(n) : new Float64Array(n);
+  const seen = new Int32Array((n + 31) >>> 5);
   rankings.forEach((r, i) => {
     if (r.length !== n) throw new AggregationError('ERR_LENGTH_MISMATCH', `${rule}: ranking ${i} has ${r.length} edges, expected ${n}`);
-    // seen[e] = i + 1 marks edge e as visited by ranking i, so one array serves every ranking.
-    const mark = i + 1;
-    for (let p = 0; p < n; p++) {
-      const e = r[p]!;
-      // A plain `if` so the message is only built on failure (this loop runs k·n times).
-      if (e >= n || seen[e] === mark) {
-        throw new AggregationError('ERR_BAD_INPUT', `${rule}: ranking ${i} is not a permutation of 0..${n - 1} (edge ${e} at position ${p})`);
-      }
-      seen[e] = mark;
-      votes[e] += p;
-    }
+    if (i > 0) seen.fill(0);
+    addVotes(rule, r, i, votes, seen);
   });
-  const order = rankings.length * Math.max(0, n - 1) < 2 ** 32
-    ? argsortUint32(Uint32Array.from(votes))
+  const order = fits
+    ? argsortUint32(votes as Uint32Array)
     : Uint32Array.from(Array.from(votes.keys()).sort((a, b) => votes[a]! - votes[b]! || a - b));
   const scores = out ?? new Float32Array(n);
   for (let j = 0; j < n; j++) scores[order[j]!] = sortedInitial[j]!;
   return scores;
+}
+
+/** votes[r[p]] += p for every position p of ranking `i`, checking on the way that it names each edge once. */
+function addVotes(rule: string, r: Uint32Array, i: number, votes: Uint32Array | Float64Array, seen: Int32Array): void {
+  const n = votes.length;
+  for (let p = 0; p < n; p++) {
+    const e = r[p]!;
+    // A plain `if` so the message is only built on failure (this loop runs k·n times).
+    if (e >= n || (seen[e >>> 5]! & (1 << (e & 31))) !== 0) {
+      throw new AggregationError('ERR_BAD_INPUT', `${rule}: ranking ${i} is not a permutation of 0..${n - 1} (edge ${e} at position ${p})`);
+    }
+    seen[e >>> 5] |= 1 << (e & 31);
+    votes[e] += p;
+  }
 }
 
 /**

@@ -18,8 +18,8 @@ import type { Layout, TensorRole, TensorSpec } from './layout.js';
 import { TENSOR_ROLES } from './layout.js';
 import { AggregationError, checkOption, checkVectors, outBuffer } from './errors.js';
 import { MeanAccumulator, mean } from './mean.js';
-import { rescaleKernel, shiftedSumsKernel, SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
-import { kernels } from './kernels/wasm.js';
+import { plainSumsKernel, rescaleKernel, shiftedSumsKernel, SUM_KERNEL_MIN_FLOATS, weightedSumToF32 } from './kernels/sums.js';
+import { kernels, type Kernels } from './kernels/wasm.js';
 
 /** Tensors of at least this many elements get their variance from the WebAssembly kernels (when they run). */
 const VARIANCE_KERNEL_MIN = 512;
@@ -82,20 +82,33 @@ export function correctedTensors(layout: Layout, roles: readonly TensorRole[]): 
 }
 
 /**
- * Variance of x[offset .. offset+size) in Float64, in one pass over values shifted by the first element
- * (so the sum of squares does not cancel catastrophically). size ≥ 2 for 'unbiased'.
+ * Kernel path: Σx² may exceed Σ(x − μ)² by at most this factor (|μ| ≤ ~16σ) for the one-pass variance
+ * (Σx² − (Σx)²/n)/n to be used; beyond it the tensor is read again, shifted by its first element.
+ *
+ * Why it is safe: each of Σx and Σx² is summed in Float64 (x² of a float32 is exact) in two lanes per segment
+ * of 8192 (1024 chunk sums of 8 elements per lane, each a two-level tree: kernels/assembly/mean.ts plainSums) and
+ * then across segments, so each is off by at most γ = (1024 + 4 + segments)·2⁻⁵³ ≤ 2.6e-13 (tensors up to 10M
+ * elements) relative to Σ|x|, Σx²; by Cauchy–Schwarz the error of Σx² − (Σx)²/n is then at most
+ * 3γ·Σx² ≤ 3γ·256·Σ(x − μ)², i.e. the variance is within 2e-10 relative of the exact one (tested against a
+ * Float64 two-pass oracle in variance-kernel.test.ts). The rescale factor √(target/variance) moves by half that, far
+ * below a float32 ulp (6e-8): a corrected value moves by at most one ulp, and only when it lies within ~0.01 ulp
+ * of a rounding boundary (or where it cancels against μ).
+ */
+export const PLAIN_MAX_CANCELLATION = 256;
+
+/**
+ * Variance of x[offset .. offset+size) in Float64. In JS: one pass over values shifted by the first element
+ * (so the sum of squares does not cancel catastrophically). With the kernels (size ≥ 512): see
+ * PLAIN_MAX_CANCELLATION. size ≥ 2 for 'unbiased'.
  */
 export function tensorVariance(x: Float32Array, offset: number, size: number, estimator: VarianceEstimator = 'population'): number {
   if (size === 0) return 0;
-  const k = x[offset]!;
   const wasm = size >= VARIANCE_KERNEL_MIN ? kernels() : null;
   if (wasm) {
-    // Summed in segments of 8192 (kernels/sums.ts), not in one run: Σa and Σa² each move by at most size·2⁻⁵³ relative,
-    // so the variance by ~1e-11 relative at a million elements, and a rescale factor √(target/variance) by
-    // half that: far below a float32 ulp (6e-8), so a corrected value changes by at most one ulp, rarely.
-    const [s1, s2] = shiftedSumsKernel(wasm, x, offset, size, k);
-    return varianceFromSums(s1, s2, size, estimator);
+    const [s1, s2] = plainSumsKernel(wasm, x, offset, size);
+    return kernelMoments(wasm, x, offset, size, s1, s2, estimator).variance;
   }
+  const k = x[offset]!;
   let s1 = 0, s2 = 0, t1 = 0, t2 = 0;
   const end = offset + size;
   let i = offset;
@@ -107,6 +120,18 @@ export function tensorVariance(x: Float32Array, offset: number, size: number, es
   if (i < end) { const a = x[i]! - k; s1 += a; s2 += a * a; }
   s1 += t1; s2 += t2;
   return varianceFromSums(s1, s2, size, estimator);
+}
+
+/**
+ * μ and the variance of x[offset .. offset+size) from the kernels' Σx and Σx² over it (`plainSumsKernel`, or
+ * the same sums taken while averaging): one-pass when well conditioned, else from shifted sums (see
+ * PLAIN_MAX_CANCELLATION). The fused and the incremental paths both end here, so they agree bit for bit.
+ */
+function kernelMoments(wasm: Kernels, x: Float32Array, offset: number, size: number, s1: number, s2: number, estimator: VarianceEstimator): { mu: number; variance: number } {
+  const ss = s2 - (s1 * s1) / size;
+  if (ss * PLAIN_MAX_CANCELLATION >= s2) return { mu: s1 / size, variance: ss / (estimator === 'unbiased' ? size - 1 : size) };
+  const shift = x[offset]!, [a1, a2] = shiftedSumsKernel(wasm, x, offset, size, shift);
+  return { mu: shift + a1 / size, variance: varianceFromSums(a1, a2, size, estimator) };
 }
 
 /** The variance from Σa and Σa² of shifted values (a = x − x₀) over `size` elements. */
@@ -141,7 +166,8 @@ export function varianceCorrectedMean(
     for (let t = 0, b = 0; t < tensors.length; t++) {
       const { offset, size } = tensors[t]!;
       if (fused && size >= VARIANCE_KERNEL_MIN) {
-        varMean[t] += varianceFromSums(fused.sums[2 * (j * big.length + b)]!, fused.sums[2 * (j * big.length + b) + 1]!, size, o.estimator);
+        const at = 2 * (j * big.length + b);
+        varMean[t] += kernelMoments(wasm!, v, offset, size, fused.sums[at]!, fused.sums[at + 1]!, o.estimator).variance;
         b++;
       } else varMean[t] += tensorVariance(v, offset, size, o.estimator);
     }
@@ -168,11 +194,10 @@ function rescaleTensors(res: Float32Array, tensors: readonly TensorSpec[], recei
     const wasm = size >= VARIANCE_KERNEL_MIN ? kernels() : null;
     let mu: number, variance: number;
     if (wasm) {
-      // One pass for both: μ = x₀ + Σa/size from the shifted sums (within an ulp of μ of x₀, far below the
-      // bound of the kernel path), the rescale below in SIMD lanes with the same operations.
-      const shift = res[offset]!, [s1, s2] = shiftedSumsKernel(wasm, res, offset, size, shift);
-      mu = shift + s1 / size;
-      variance = varianceFromSums(s1, s2, size, o.estimator);
+      // One pass for both, as for the received models (kernelMoments), so N identical models give their own
+      // variance back; the rescale below in SIMD lanes with the same operations.
+      const [s1, s2] = plainSumsKernel(wasm, res, offset, size);
+      ({ mu, variance } = kernelMoments(wasm, res, offset, size, s1, s2, o.estimator));
     } else {
       let sum = 0;
       for (let i = offset; i < offset + size; i++) sum += res[i]!;

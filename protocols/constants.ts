@@ -27,9 +27,13 @@ export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 export const DEFAULT_INBOUND_TIMEOUT_MS = 30_000;
 /**
  * A `/murmur/model/1.1.0` stream on which no byte of a next frame arrived for this long is closed by its
- * receiver, ms (the sender reopens one when it next sends); below libp2p's 120 s stream inactivity timeout.
+ * receiver, ms (the sender reopens one when it next sends). Kept streams are opened when a peer connects
+ * (model-exchange.ts `openStreamOnConnect`) and a neighbour may push to us only every few rounds: at 60 s a
+ * loaded 500-peer bring-up or a few slow rounds closed them before their first frame (exchange-tuning.md
+ * §12). A held stream costs one of the peer's maxInboundStreams slots; yamux streams have no inactivity
+ * timeout of their own (libp2p's 120 s applies to TCP sockets).
  */
-export const DEFAULT_INBOUND_IDLE_MS = 60_000;
+export const DEFAULT_INBOUND_IDLE_MS = 600_000;
 /** Idle reusable model streams a sender keeps per peer (protocols/outbound-streams.ts). */
 export const DEFAULT_IDLE_STREAMS_PER_PEER = 2;
 /** Ping gives up after this long when the caller passes no signal, ms. */

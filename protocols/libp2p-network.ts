@@ -12,6 +12,7 @@ import { deadline } from '../node/deadline.js';
 import { AbortError } from '../node/errors.js';
 import type { Announcement, CollectOptions, Network, OutgoingFrame, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
 import { announcements } from './announcements.js';
+import { ConnectionWatch } from './connection-watch.js';
 import type { AnnouncementPeerCounters, Announcements } from './announcements.js';
 import { DEFAULT_FRAME_LIMITS, MAX_SWARM_BYTES } from './codec.js';
 import type { FrameLimits } from './codec.js';
@@ -44,6 +45,11 @@ export interface Libp2pNetworkInit {
   inboundTimeoutMs?: number;
   /** Inbox byte bound; default DEFAULT_INBOX_MAX_BYTES. */
   inboxMaxBytes?: number;
+  /**
+   * Open the kept model stream to each peer when it connects rather than at the first frame
+   * (model-exchange-types.ts `openStreamOnConnect`); default true.
+   */
+  openStreamOnConnect?: boolean;
   /** Send and accept frames over relayed (limited) connections; default false (model-exchange.ts). */
   allowRelayed?: boolean;
   logger?: Logger;
@@ -77,6 +83,8 @@ export class Libp2pNetwork implements Network {
   private readonly swarm: string;
   private readonly layout: Layout;
   private readonly exchange: ModelExchange;
+  /** Lets a send wait for a neighbour whose connection to us is still being set up (connection-watch.ts). */
+  private readonly connections: ConnectionWatch;
   /** Null when the node runs no gossipsub (`announcements: false`). */
   private readonly announcer: Announcements | null;
   private readonly now: () => number;
@@ -96,14 +104,17 @@ export class Libp2pNetwork implements Network {
     this.log = (init.logger ?? silentLogger).child({ component: 'libp2p-network' });
     this.swarm = swarm;
     this.layout = layout;
+    this.connections = new ConnectionWatch(node);
     this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, logger: this.log, now: this.now });
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,
+      openStreamOnConnect: init.openStreamOnConnect ?? true,
     })({
       registrar: node,
       connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
       graylist: node.services.graylist,
+      connections: this.connections,
     });
     const pubsub = node.services.pubsub;
     this.announcer = pubsub === undefined ? null : announcements({ swarm, logger: init.logger })({ pubsub });
@@ -117,6 +128,7 @@ export class Libp2pNetwork implements Network {
     if (this.node.status !== 'started') await this.node.start();
     this.node.addEventListener('peer:connect', this.onConnectionEvent);
     this.node.addEventListener('peer:disconnect', this.onConnectionEvent);
+    this.connections.start();
     await this.exchange.start();
     this.announcer?.start();
     this.stopAnnouncementWatch = this.announcer?.onAnnouncement((from) => { this.seen.set(from, this.now()); }) ?? null;
@@ -131,6 +143,7 @@ export class Libp2pNetwork implements Network {
     this.stopAnnouncementWatch?.();
     this.announcer?.stop();
     await this.exchange.stop();
+    this.connections.stop();
     this.node.removeEventListener('peer:connect', this.onConnectionEvent);
     this.node.removeEventListener('peer:disconnect', this.onConnectionEvent);
     await this.node.stop();

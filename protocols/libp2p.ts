@@ -7,7 +7,6 @@
  * and every problem is reported at once.
  */
 import { createHash } from 'node:crypto';
-import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { bootstrap } from '@libp2p/bootstrap';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -32,7 +31,7 @@ import { MAX_SWARM_BYTES } from './codec.js';
 import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
-import { keyCachingNoiseCrypto } from './noise-crypto.js';
+import { murmurNoise } from './noise-crypto.js';
 import { skipRepeatedProtocolMerges } from './peer-store-writes.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
@@ -282,7 +281,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
     transports: [transport === 'memory' ? (options.memoryLatencyMs === undefined ? batchedMemory() : memory({ latency: options.memoryLatencyMs })) : tcp(),
       ...(options.alsoMemory === true ? [batchedMemory()] : []), ...(nat?.transports ?? [])],
-    connectionEncrypters: [noise({ crypto: keyCachingNoiseCrypto })],
+    connectionEncrypters: [murmurNoise()],
     streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
     connectionGater: graylist.gater(),
     peerDiscovery,

@@ -4,6 +4,7 @@
  */
 import type { AbortOptions, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface';
 import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
+import type { PeerConnections } from './connection-watch.js';
 import type { Graylist } from './graylist.js';
 import type { FrameReceiver } from './receiver.js';
 
@@ -25,6 +26,11 @@ export interface ModelExchangeInit {
   maxInboundStreams?: number;
   /** Per connection; default DEFAULT_MAX_OUTBOUND_STREAMS. */
   maxOutboundStreams?: number;
+  /**
+   * Open a kept stream to each peer as it connects, before its first frame (needs `connections` with
+   * onConnect, and the many-frames protocol); default false: the first frame to a peer opens it.
+   */
+  openStreamOnConnect?: boolean;
   /** The one-frame-per-stream protocol id; default MODEL_PROTOCOL. */
   protocol?: string;
   /**
@@ -70,6 +76,11 @@ export interface ModelExchangeComponents {
   connectionManager: ModelExchangeDialer;
   /** Where clear protocol violations count against their sender (protocols/graylist.ts); optional. */
   graylist?: Pick<Graylist, 'strike'>;
+  /**
+   * Tells when a peer that is still connecting to us is connected (connection-watch.ts); optional. Without
+   * it a send to a peer with neither a connection nor an address fails at once.
+   */
+  connections?: PeerConnections;
 }
 
 /** Counters of one remote peer. A frame counts in `framesOut`/`framesIn` only once the receiver accepted it. */

@@ -20,6 +20,8 @@ import {
 import type { AckRejectReason, InboundRejectReason, Logger } from './constants.js';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import { FrameReader } from './frame-reader.js';
+import { refuseBusy, refuseUnread, writeReply } from './stream-replies.js';
+import { openStreamToPeer } from './connection-watch.js';
 import { boundedLpStream } from './length-prefix.js';
 import { OutboundStreams, type OutboundStream } from './outbound-streams.js';
 import { NotStartedError, PeerUnreachableError, RemoteRejectedError, SendFailedError, SendTimeoutError } from './errors.js';
@@ -59,6 +61,7 @@ class DefaultModelExchange implements ModelExchange {
   private readonly inFlight = new Map<string, number>();
   private stopController = new AbortController();
   private started = false;
+  private stopPreparing: (() => void) | null = null;
 
   constructor(private readonly components: ModelExchangeComponents, private readonly init: ModelExchangeInit) {
     this.protocol = init.protocol ?? MODEL_PROTOCOL;
@@ -96,12 +99,14 @@ class DefaultModelExchange implements ModelExchange {
     };
     await this.components.registrar.handle(this.protocol, this.onStream, options);
     if (this.streamProtocol !== null) await this.components.registrar.handle(this.streamProtocol, this.onFrameStream, options);
+    if (this.init.openStreamOnConnect === true && this.streamProtocol !== null) this.stopPreparing = this.components.connections?.onConnect?.((peer) => this.prepare(peer)) ?? null;
     this.started = true;
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.stopPreparing?.();
     this.stopController.abort(new AbortError('model exchange stopped'));
     this.outbound.abortAll(new AbortError('model exchange stopped'));
     for (const stream of this.inbound) stream.abort(new AbortError('model exchange stopped'));
@@ -130,12 +135,9 @@ class DefaultModelExchange implements ModelExchange {
         let out = this.outbound.take(id);
         const reused = out !== undefined;
         if (out === undefined) {
-          let stream: Stream;
-          try {
-            stream = await this.components.connectionManager.openStream(peer, this.offered, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true });
-          } catch (err) {
-            throw fail(err, 'dial');
-          }
+          // A peer still connecting to us is waited for (connection-watch.ts); other dial failures end the send.
+          const stream = await openStreamToPeer(this.components.connectionManager, this.components.connections, peer, this.offered, { signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true })
+            .catch((err: unknown) => { throw fail(err, 'dial'); });
           out = this.outbound.wrap(id, stream, this.streamProtocol !== null && stream.protocol === this.streamProtocol);
         }
         let code: number;
@@ -173,6 +175,17 @@ class DefaultModelExchange implements ModelExchange {
     } finally {
       timeout.release();
     }
+  }
+
+  /**
+   * Open a kept stream to a newly connected `peer` before its first frame, so that frame (in a short run,
+   * about half of all frames: exchange-tuning.md §8) skips the stream's opening. In the background; a
+   * failure leaves the first send to open its own stream.
+   */
+  private prepare(peer: PeerId): void {
+    const opening = releasableDeadline(this.sendTimeoutMs, this.stopController.signal);
+    const open = (): Promise<Stream> => this.components.connectionManager.openStream(peer, this.offered, { signal: opening.signal, runOnLimitedConnection: this.init.runOnLimitedConnection === true });
+    void this.outbound.prefill(peer.toString(), open, (s) => s.protocol === this.streamProtocol).finally(() => opening.release());
   }
 
   /** Write one frame on `out` and read its reply code. Throws the transport's error, or SendFailedError. */
@@ -233,30 +246,6 @@ class DefaultModelExchange implements ModelExchange {
     }
   }
 
-  /** Reply `reason` by hand (varint length 1, then the code) without reading the frame, then reset the stream. */
-  private async refuse(stream: Stream, reason: AckRejectReason, deadline: AbortSignal): Promise<void> {
-    stream.send(Uint8Array.of(ACK_BYTES, ackCode(reason)));
-    await stream.close({ signal: deadline });
-    stream.abort(new Error(`frame refused unread: ${reason}`));
-  }
-
-  /**
-   * Reply 'busy', then drop whatever the sender still writes until it closes (or the deadline resets the
-   * stream). Unlike 'oversized', the sender may still be negotiating the protocol when we answer, and an
-   * immediate reset would reach it as a broken dial instead of the reason. Nothing is buffered.
-   */
-  private async refuseBusy(stream: Stream, deadline: AbortSignal): Promise<void> {
-    const onDeadline = (): void => stream.abort(new Error('busy stream not closed by the sender in time'));
-    deadline.addEventListener('abort', onDeadline, { once: true });
-    try {
-      stream.send(Uint8Array.of(ACK_BYTES, ackCode('busy')));
-      await stream.close({ signal: deadline });
-      for await (const chunk of stream) void chunk;
-    } finally {
-      deadline.removeEventListener('abort', onDeadline);
-    }
-  }
-
   /**
    * Admit an inbound stream: beyond maxInboundStreams in flight from its peer it is answered 'busy' unread
    * (counted) and false is returned; else it counts as in flight until `release`.
@@ -270,7 +259,7 @@ class DefaultModelExchange implements ModelExchange {
     }
     this.countRejection(from, 'busy', `${active} streams in flight, limit ${this.maxInboundStreams}`);
     const expiry = releasableDeadline(this.inboundTimeoutMs, this.stopController.signal);
-    await this.refuseBusy(stream, expiry.signal).catch((err: unknown) => {
+    await refuseBusy(stream, expiry.signal).catch((err: unknown) => {
       if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
     });
     expiry.release();
@@ -373,7 +362,7 @@ class DefaultModelExchange implements ModelExchange {
         // before our reply is out), then reply and reset.
         if (input instanceof FrameReader) input.detach();
         else input.unwrap();
-        await this.refuse(stream, 'oversized', expiry);
+        await refuseUnread(stream, 'oversized', expiry);
         return false;
       }
       // Our own stop() aborts in-flight streams too: that is not the sender's fault, so it is not counted.
@@ -386,11 +375,6 @@ class DefaultModelExchange implements ModelExchange {
     await writeReply(stream, verdict === 'accepted' ? ACK_ACCEPTED : ackCode(verdict.reason), expiry);
     return true;
   }
-}
-
-/** Write a one-byte reply with its length prefix (ACK_BYTES = 1), waiting for the stream to drain if needed. */
-async function writeReply(stream: Stream, code: number, signal: AbortSignal): Promise<void> {
-  if (!stream.send(Uint8Array.of(ACK_BYTES, code))) await stream.onDrain({ signal });
 }
 
 /** Factory in js-libp2p service shape: `modelExchange(init)(components)`. Acquires nothing until start(). */

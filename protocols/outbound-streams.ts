@@ -87,6 +87,22 @@ export class OutboundStreams {
     this.retire(s);
   }
 
+  /**
+   * Open a stream to `peer` ahead of its first frame and keep it idle, unless one is idle already (a new
+   * connection: the first push then skips the stream's opening). A failure is dropped: the first send opens
+   * its own stream and reports its own error.
+   */
+  async prefill(peer: string, open: () => Promise<Stream>, reusable: (stream: Stream) => boolean): Promise<void> {
+    if (this.idle.has(peer)) return;
+    let stream: Stream;
+    try {
+      stream = await open();
+    } catch {
+      return;
+    }
+    this.give(this.wrap(peer, stream, reusable(stream)));
+  }
+
   /** Abort every idle stream (the service stops). */
   abortAll(err: Error): void {
     for (const list of this.idle.values()) for (const s of list) { s.idle = false; s.stream.abort(err); }

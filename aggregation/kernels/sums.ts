@@ -18,15 +18,20 @@ const STAGED_BLOCK = 8192;
  */
 const RESIDENT_ROWS = 16;
 const STAGED_ROWS = 8;
+/**
+ * Rows per `sumSquaredRows` call when the inputs are resident: each call streams them all at once (measured, 100 ×
+ * 100k, CPU time against the mean's: 6 to 12 rows ~1.7×, 15 ~1.9×, 25 ~4×).
+ */
+const VARIANCE_ROWS = 10;
 /** The grid on which variance sums are cut into segments (one grid for the fused and the incremental path). */
 const SEGMENT = 8192;
 /** Below this many input floats the staging costs more than it saves. */
 export const SUM_KERNEL_MIN_FLOATS = 2048;
 
 /**
- * Per-row sums for variances, taken on the way (variance-corrected.ts): for each row j and tensor t, Σa and Σa²
- * of a = x − x[offset] over the tensor, at sums[2·(j·T + t)] and [+1], in tensor segments on the SEGMENT grid,
- * exactly as `shiftedSumsKernel` adds them.
+ * Per-row sums for variances, taken on the way (variance-corrected.ts): for each row j and tensor t, Σx and Σx²
+ * over the tensor, at sums[2·(j·T + t)] and [+1], in tensor segments on the SEGMENT grid, exactly as
+ * `plainSumsKernel` adds them.
  */
 export interface RowTensorSums { readonly tensors: readonly { offset: number; size: number }[]; readonly sums: Float64Array }
 
@@ -83,25 +88,24 @@ function writeBlock(k: Kernels, acc: number, len: number, divisor: number, res: 
 
 /**
  * The unweighted sum with the variance sums of `variances` on the way. Blocks are one SEGMENT wide, so each
- * piece of a block is one variance segment: inside a tensor, `sumShiftedRows` reads each row once for its
- * column sums and its shifted sums (four rows side by side); outside, `sumRowsAt` adds the rows (at most
- * RESIDENT_ROWS per call). Profile (Zen 4, 100 × 100k resident): the fused kernel is bound by the floating-point
- * adders, four f64x2 additions per pair of elements (the column sum, x − shift, Σa, Σa²), ~4.1 ms with the
- * data in cache against ~1.5 ms for the column sums alone; the mean is bound by memory instead.
+ * piece of a block is one variance segment: inside a tensor, `sumSquaredRows` reads each row once for its
+ * column sums and its Σx, Σx² (VARIANCE_ROWS rows per call, streaming side by side); outside, `sumRowsAt` adds
+ * the rows. Profile (100 × 100k resident, CPU time on a loaded 2-core EPYC): the mean ~1.9 ms; the earlier fused
+ * kernel (a shift subtracted from every element, four rows at a time) ~2.9× that, without the shift ~2.1×,
+ * rows streaming side by side ~1.75×.
  */
 function sumWithVariances(k: Kernels, rows: readonly Float32Array[], where: readonly number[], divisor: number, res: Float32Array, variances: RowTensorSums): void {
   const d = res.length, n = rows.length, { tensors, sums } = variances, T = tensors.length;
   const staged = where.filter((a) => a < 0).length;
-  const passRows = staged > 0 ? STAGED_ROWS : n;
+  const passRows = staged > 0 ? STAGED_ROWS : VARIANCE_ROWS;
   const width = Math.min(SEGMENT, d), resAt = k.addressOf(res);
   const r = k.region();
   const acc = r.alloc(8 * width), table = r.alloc(4 * n), stage = r.alloc(4 * width * Math.min(passRows, staged));
   const out = resAt >= 0 ? 0 : r.alloc(4 * width);
-  // Per tensor t and row j: the shift rows[j][offset_t] at shifts + 8(t·n + j), Σa and Σa² at wsums + 16(t·n + j).
-  const shifts = r.alloc(8 * T * n), wsums = r.alloc(16 * T * n), scratch = r.alloc(80);
+  // Per tensor t and row j: Σx and Σx² at wsums + 16(t·n + j).
+  const wsums = r.alloc(16 * T * n), lanes = r.alloc(32 * passRows);
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < n; j++) {
-      k.f64[shifts / 8 + t * n + j] = rows[j]![tensors[t]!.offset]!;
       k.f64[wsums / 8 + 2 * (t * n + j)] = sums[2 * (j * T + t)]!;
       k.f64[wsums / 8 + 2 * (t * n + j) + 1] = sums[2 * (j * T + t) + 1]!;
     }
@@ -117,7 +121,7 @@ function sumWithVariances(k: Kernels, rows: readonly Float32Array[], where: read
         const to = Math.min(end, t < 0 ? end : inside ? tensors[t]!.offset + tensors[t]!.size : tensors[t]!.offset);
         const first = j0 === 0 ? 1 : 0;
         if (inside) {
-          k.x.sumShiftedRows(acc + 8 * (from - k0), table + 4 * j0, m, 4 * (from - k0), to - from, first, shifts + 8 * (t * n + j0), wsums + 16 * (t * n + j0), scratch);
+          k.x.sumSquaredRows(acc + 8 * (from - k0), table + 4 * j0, m, 4 * (from - k0), to - from, first, wsums + 16 * (t * n + j0), lanes);
         } else {
           for (let r0 = 0; r0 < m; r0 += RESIDENT_ROWS) {
             k.x.sumRowsAt(acc + 8 * (from - k0), table + 4 * (j0 + r0), Math.min(RESIDENT_ROWS, m - r0), 4 * (from - k0), to - from, first && r0 === 0 ? 1 : 0);
@@ -153,19 +157,32 @@ export function blendToF32(k: Kernels, x: Float32Array, y: Float32Array, a: numb
 }
 
 /**
- * [Σa, Σa²] of a = x[offset + i] − shift over `size` floats: eight partial sums per segment, the segments cut at
- * multiples of SEGMENT and added in order (as `weightedSumToF32` does with `variances`, so both agree bit for bit).
+ * [Σx, Σx²] over x[offset .. offset + size): two partial sums per segment, the segments cut at multiples of
+ * SEGMENT and added in order (as `weightedSumToF32` does with `variances`, so both agree bit for bit).
+ */
+export function plainSumsKernel(k: Kernels, x: Float32Array, offset: number, size: number): [number, number] {
+  return segmentSums(k, x, offset, size, (at, len, out) => k.x.plainSums(at, len, out));
+}
+
+/**
+ * [Σa, Σa²] of a = x[offset + i] − shift over `size` floats, on the segment grid of `plainSumsKernel`: the
+ * variance of a tensor whose mean is large against its spread (variance-corrected.ts).
  */
 export function shiftedSumsKernel(k: Kernels, x: Float32Array, offset: number, size: number, shift: number): [number, number] {
+  return segmentSums(k, x, offset, size, (at, len, out) => k.x.shiftedSums(at, len, shift, out));
+}
+
+/** Sum a two-value kernel's results over the SEGMENT-grid pieces of x[offset .. offset + size), in order. */
+function segmentSums(k: Kernels, x: Float32Array, offset: number, size: number, kernel: (at: number, len: number, out: number) => void): [number, number] {
   const r = k.region(), xAt = k.addressOf(x), width = xAt >= 0 ? 0 : Math.min(SEGMENT, size);
   const stage = r.alloc(4 * width), out = r.alloc(16);
   let s1 = 0, s2 = 0;
   for (let from = offset, end = offset + size; from < end;) {
     const to = Math.min(end, (Math.floor(from / SEGMENT) + 1) * SEGMENT);
-    if (xAt >= 0) k.x.shiftedSums(xAt + 4 * from, to - from, shift, out);
+    if (xAt >= 0) kernel(xAt + 4 * from, to - from, out);
     else {
       k.f32.set(x.subarray(from, to), stage / 4);
-      k.x.shiftedSums(stage, to - from, shift, out);
+      kernel(stage, to - from, out);
     }
     s1 += k.f64[out / 8]!; s2 += k.f64[out / 8 + 1]!;
     from = to;

@@ -61,7 +61,8 @@ export interface KernelExports {
   q8Decode(codes: number, out: number, n: number, min: number, scale: number): void;
   shiftedSums(x: number, len: number, shift: number, out: number): void;
   rescale(x: number, len: number, mu: number, scale: number): void;
-  sumShiftedRows(acc: number, table: number, rows: number, offset: number, len: number, first: number, shifts: number, sums: number, scratch: number): void;
+  plainSums(x: number, len: number, out: number): void;
+  sumSquaredRows(acc: number, table: number, rows: number, offset: number, len: number, first: number, sums: number, lanes: number): void;
   denseScore(logits: number, n: number, c: number, labels: number, pred: number): number;
   distancePrep(stage: number, n: number, len: number, rows64: number, pairs: number): void;
   distanceBlock(rows64: number, pairs: number, n: number, len: number, D: number): void;

@@ -138,9 +138,8 @@ export function promote(dst: usize, src: usize, len: i32): void {
 
 /**
  * Σa and Σa² of a = x[i] − shift over `len` floats into out[0], out[1] (f64): one Float64 pair of partial sums
- * (even and odd elements), added at the end, then the odd last element. `sumShiftedRows` takes the same sums
- * while it adds the rows, four rows side by side, so the two paths agree bit for bit. (The JS tensorVariance
- * keeps two sums in another order; see variance-corrected.ts for the bound.)
+ * (even and odd elements), added at the end, then the odd last element. The fallback of the variance for tensors
+ * whose mean is large against their spread (variance-corrected.ts); `plainSums` is the common case.
  */
 export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
   const k = f64x2.splat(shift);
@@ -150,11 +149,42 @@ export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
     const e = f64x2.sub(load2(x + (<usize>i << 2)), k);
     a = f64x2.add(a, e); q = f64x2.add(q, f64x2.mul(e, e));
   }
-  finishShifted(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) - shift : NaN, i < len, out);
+  finishPair(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) - shift : NaN, i < len, out);
 }
 
-/** out[0..1] += the lane sums of a and q, then the odd element e when `odd` (f64). */
-@inline function finishShifted(a: v128, q: v128, e: f64, odd: bool, out: usize): void {
+/**
+ * Σx and Σx² over `len` floats into out[0], out[1] (f64), in this order: two lanes A and Q (even and odd
+ * elements) start at 0; each chunk of 8 elements x₀..x₃ (f64x2 pairs) adds A += (x₀ + x₁) + (x₂ + x₃) and
+ * Q += (x₀² + x₁²) + (x₂² + x₃²); each remaining pair adds A += x, Q += x²; then Σx = A₀ + A₁ (+ the odd last
+ * element), Σx² = Q₀ + Q₁ (+ its square). `sumSquaredRows` takes the same sums while it adds the rows, so the
+ * two paths agree bit for bit.
+ */
+export function plainSums(x: usize, len: i32, out: usize): void {
+  let a = f64x2.splat(0), q = a;
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const p = x + (<usize>i << 2);
+    const x0 = load2(p), x1 = load2(p + 8), x2 = load2(p + 16), x3 = load2(p + 24);
+    a = f64x2.add(a, chunkSum(x0, x1, x2, x3));
+    q = f64x2.add(q, chunkSquares(x0, x1, x2, x3));
+  }
+  for (; i + 2 <= len; i += 2) {
+    const e = load2(x + (<usize>i << 2));
+    a = f64x2.add(a, e); q = f64x2.add(q, f64x2.mul(e, e));
+  }
+  finishPair(a, q, i < len ? <f64>load<f32>(x + (<usize>i << 2)) : NaN, i < len, out);
+}
+
+@inline function chunkSum(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  return f64x2.add(f64x2.add(x0, x1), f64x2.add(x2, x3));
+}
+
+@inline function chunkSquares(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  return f64x2.add(f64x2.add(f64x2.mul(x0, x0), f64x2.mul(x1, x1)), f64x2.add(f64x2.mul(x2, x2), f64x2.mul(x3, x3)));
+}
+
+/** out[0..1] = the lane sums of a and q, plus the odd element e (and e²) when `odd` (f64). */
+@inline function finishPair(a: v128, q: v128, e: f64, odd: bool, out: usize): void {
   let s1 = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), s2 = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
   if (odd) { s1 += e; s2 += e * e; }
   store<f64>(out, s1);
@@ -162,54 +192,71 @@ export function shiftedSums(x: usize, len: i32, shift: f64, out: usize): void {
 }
 
 /**
- * The column sums of `sumRowsAt` and every row's shifted sums (`shiftedSums`) in one read of each row, four rows
- * at a time: for rows r in order (row r at table[r] + offset), acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i]
- * + … in Float64 (the order of `sumRowsAt`), and `shiftedSums` of row r with shift shifts[r] added to sums[2r],
- * sums[2r + 1] (f64). `scratch` holds 80 bytes.
+ * The column sums of `sumRowsAt` and every row's `plainSums` in one read of each row: for rows r in order (row r
+ * at table[r] + offset), acc[i] = (first ? x₀[i] : acc[i] + x₀[i]) + x₁[i] + … in Float64 (the order of
+ * `sumRowsAt`), and `plainSums` of row r added to sums[2r], sums[2r + 1] (f64). Like `sumRowsAt`, the rows are
+ * the inner loop (eight coordinates of every row per step, the column sums in registers), so every row streams
+ * at once; each row's two lanes live in `lanes` (32 bytes per row) between steps. Call with at most ~10 rows
+ * (measured: more streams than that fall off a cliff). Three additions and one multiplication per pair of
+ * elements and row; an earlier version subtracted a shift from every element (a fourth) and read four rows at a
+ * time, and was bound by those additions and by its few memory streams.
  */
-export function sumShiftedRows(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool, shifts: usize, sums: usize, scratch: usize): void {
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const p0 = rowAt(table, r, offset), p1 = rowAt(table, r + 1, offset), p2 = rowAt(table, r + 2, offset), p3 = rowAt(table, r + 3, offset);
-    // The four shifts, splatted into scratch and read from memory in the loop: as registers they would spill.
-    const ks = scratch + 16;
-    for (let j = 0; j < 4; j++) v128.store(ks + (<usize>j << 4), f64x2.splat(load<f64>(shifts + (<usize>(r + j) << 3))));
-    const zero = f64x2.splat(0);
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
-    const head = first && r == 0;
-    let i = 0;
-    for (; i + 2 <= len; i += 2) {
-      const o = <usize>i << 2, q = acc + (<usize>i << 3);
-      const x0 = load2(p0 + o), x1 = load2(p1 + o), x2 = load2(p2 + o), x3 = load2(p3 + o);
-      v128.store(q, f64x2.add(f64x2.add(f64x2.add(head ? x0 : f64x2.add(v128.load(q), x0), x1), x2), x3));
-      const e0 = f64x2.sub(x0, v128.load(ks)), e1 = f64x2.sub(x1, v128.load(ks, 16)), e2 = f64x2.sub(x2, v128.load(ks, 32)), e3 = f64x2.sub(x3, v128.load(ks, 48));
-      a0 = f64x2.add(a0, e0); a1 = f64x2.add(a1, e1); a2 = f64x2.add(a2, e2); a3 = f64x2.add(a3, e3);
-      q0 = f64x2.add(q0, f64x2.mul(e0, e0)); q1 = f64x2.add(q1, f64x2.mul(e1, e1));
-      q2 = f64x2.add(q2, f64x2.mul(e2, e2)); q3 = f64x2.add(q3, f64x2.mul(e3, e3));
+export function sumSquaredRows(acc: usize, table: usize, rows: i32, offset: usize, len: i32, first: bool, sums: usize, lanes: usize): void {
+  const zero = f64x2.splat(0);
+  for (let r = 0; r < rows; r++) { v128.store(lanes + (<usize>r << 5), zero); v128.store(lanes + (<usize>r << 5), zero, 16); }
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let p = rowAt(table, 0, o);
+    let x0 = load2(p), x1 = load2(p + 8), x2 = load2(p + 16), x3 = load2(p + 24);
+    let a = x0, b = x1, c = x2, d = x3;
+    if (!first) {
+      a = f64x2.add(v128.load(q), x0); b = f64x2.add(v128.load(q, 16), x1);
+      c = f64x2.add(v128.load(q, 32), x2); d = f64x2.add(v128.load(q, 48), x3);
     }
-    const odd = i < len, o = <usize>i << 2;
-    const y0 = odd ? <f64>load<f32>(p0 + o) : 0, y1 = odd ? <f64>load<f32>(p1 + o) : 0;
-    const y2 = odd ? <f64>load<f32>(p2 + o) : 0, y3 = odd ? <f64>load<f32>(p3 + o) : 0;
-    if (odd) { const q = acc + (<usize>i << 3); store<f64>(q, (((head ? y0 : load<f64>(q) + y0) + y1) + y2) + y3); }
-    addShifted(sums, r, a0, q0, y0 - load<f64>(ks), odd, scratch);
-    addShifted(sums, r + 1, a1, q1, y1 - load<f64>(ks, 16), odd, scratch);
-    addShifted(sums, r + 2, a2, q2, y2 - load<f64>(ks, 32), odd, scratch);
-    addShifted(sums, r + 3, a3, q3, y3 - load<f64>(ks, 48), odd, scratch);
-  }
-  for (; r < rows; r++) {
-    const p = rowAt(table, r, offset), head = first && r == 0;
-    for (let i = 0; i < len; i++) {
-      const q = acc + (<usize>i << 3), x = <f64>load<f32>(p + (<usize>i << 2));
-      store<f64>(q, head ? x : load<f64>(q) + x);
+    addChunk(lanes, x0, x1, x2, x3);
+    for (let r = 1; r < rows; r++) {
+      p = rowAt(table, r, o);
+      x0 = load2(p); x1 = load2(p + 8); x2 = load2(p + 16); x3 = load2(p + 24);
+      a = f64x2.add(a, x0); b = f64x2.add(b, x1); c = f64x2.add(c, x2); d = f64x2.add(d, x3);
+      addChunk(lanes + (<usize>r << 5), x0, x1, x2, x3);
     }
-    shiftedSums(p, len, load<f64>(shifts + (<usize>r << 3)), scratch);
-    addPair(sums + (<usize>r << 4), scratch);
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, c, 32); v128.store(q, d, 48);
   }
+  for (; i + 2 <= len; i += 2) {
+    const o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+    let x = load2(rowAt(table, 0, o));
+    let a = first ? x : f64x2.add(v128.load(q), x);
+    addPairToLanes(lanes, x);
+    for (let r = 1; r < rows; r++) {
+      x = load2(rowAt(table, r, o));
+      a = f64x2.add(a, x);
+      addPairToLanes(lanes + (<usize>r << 5), x);
+    }
+    v128.store(q, a);
+  }
+  const odd = i < len, o = offset + (<usize>i << 2), q = acc + (<usize>i << 3);
+  let column = 0.0;
+  for (let r = 0; r < rows; r++) {
+    const e = odd ? <f64>load<f32>(rowAt(table, r, o)) : 0;
+    column = r == 0 ? (first ? e : load<f64>(q) + e) : column + e;
+    const L = lanes + (<usize>r << 5);
+    finishPair(v128.load(L), v128.load(L, 16), e, odd, L);
+    addPair(sums + (<usize>r << 4), L);
+  }
+  if (odd) store<f64>(q, column);
 }
 
-@inline function addShifted(sums: usize, r: i32, a: v128, q: v128, e: f64, odd: bool, scratch: usize): void {
-  finishShifted(a, q, e, odd, scratch);
-  addPair(sums + (<usize>r << 4), scratch);
+/** The lanes at L (A, then Q) += one 8-element chunk, as `plainSums` adds it. */
+@inline function addChunk(L: usize, x0: v128, x1: v128, x2: v128, x3: v128): void {
+  v128.store(L, f64x2.add(v128.load(L), chunkSum(x0, x1, x2, x3)));
+  v128.store(L, f64x2.add(v128.load(L, 16), chunkSquares(x0, x1, x2, x3)), 16);
+}
+
+/** The lanes at L (A, then Q) += one pair x, as `plainSums` adds it. */
+@inline function addPairToLanes(L: usize, x: v128): void {
+  v128.store(L, f64x2.add(v128.load(L), x));
+  v128.store(L, f64x2.add(v128.load(L, 16), f64x2.mul(x, x)), 16);
 }
 
 /** dst[0..1] += src[0..1] (f64). */

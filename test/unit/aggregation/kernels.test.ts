@@ -137,9 +137,10 @@ describe('aggregation kernels (WebAssembly SIMD vs scalar JS)', () => {
   });
 
   it('variance-corrected mean equals JS within 1 ulp (variances summed in another order)', () => {
-    // tensorVariance on the kernel sums in segments of 8192 and in SIMD lanes: each sum moves by at most
-    // size·2⁻⁵³ relative (1e-12 here), the rescale factor by about half that, far below a float32 ulp, so a
-    // corrected value can only round to a neighbouring float32.
+    // tensorVariance on the kernel takes Σx and Σx² in segments of 8192 and in SIMD lanes (one pass: here
+    // |μ| ≪ σ, see PLAIN_MAX_CANCELLATION): each sum moves by at most size·2⁻⁵³ relative (1e-12 here), the rescale
+    // factor by about half that, far below a float32 ulp, so a corrected value can only round to a neighbouring
+    // float32. variance-kernel.test.ts checks the bound against a Float64 oracle, also for |μ| ≫ σ.
     const layout = makeLayout([{ name: 'k', shape: [100, 91], role: 'kernel' }, { name: 'b', shape: [91], role: 'bias' }, { name: 'k2', shape: [91, 50], role: 'kernel' }, { name: 'k3', shape: [300, 61], role: 'kernel' }]);
     const vs = inputs('vv', 12, layout.size, 0.1);
     for (const v of vs.slice(0, 3)) {
