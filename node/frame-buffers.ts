@@ -11,7 +11,9 @@
  * - no target may read it any more: `FrameReaders.mayRead(target, round)` is false for each, i.e. the target
  *   stopped or finished the frame's round (a synchronous engine reads a round's frames only while in it and
  *   drops them when it ends; a frame that reaches a peer past its round is never read).
- * Until then the sender encodes its next frames into other (reused or new) buffers. `RecyclingNetwork` wraps
+ * Until then the sender encodes its next frames into other (reused or new) buffers. A send that failed in a way
+ * that may leave the bytes queued below the network (`heldAfterFailure`) ends its loan but its buffer is
+ * never lent again (the garbage collector frees it once nothing holds it): loans stay bounded either way. `RecyclingNetwork` wraps
  * a peer's Network to do this on its sends; the simulator gives it only to peers whose engine keeps the
  * synchronous contract above (topology-sim/virtual-swarm.ts).
  */
@@ -23,8 +25,14 @@ export interface FrameReaders {
   mayRead(id: string, round: number): boolean;
 }
 
-/** One frame's buffer while lent to its sends. */
-interface Loan { buffer: Uint8Array | null; readonly round: number; pending: number; readonly targets: string[] }
+/**
+ * Whether a send that failed with `err` may have left the frame's bytes queued where they are still read
+ * (e.g. below a stream it aborted); default: none may (the virtual network reads nothing after it settles).
+ */
+export type HeldAfterFailure = (err: unknown) => boolean;
+
+/** One frame's buffer while lent to its sends; `held`: a failed send may still read it, never lend it again. */
+interface Loan { buffer: Uint8Array | null; readonly round: number; pending: number; readonly targets: string[]; held: boolean }
 
 /** A peer's Network whose model frames are encoded into recycled buffers (see the module comment). */
 export class RecyclingNetwork implements Network {
@@ -34,7 +42,7 @@ export class RecyclingNetwork implements Network {
   private created = 0;
   private reused = 0;
 
-  constructor(private readonly inner: Network, private readonly readers: FrameReaders) {}
+  constructor(private readonly inner: Network, private readonly readers: FrameReaders, private readonly heldAfterFailure: HeldAfterFailure = () => false) {}
 
   get selfId(): string { return this.inner.selfId; }
   start(): Promise<void> { return this.inner.start(); }
@@ -43,16 +51,18 @@ export class RecyclingNetwork implements Network {
   send(to: string, frame: OutgoingFrame, options?: SendOptions): Promise<number> {
     if (frame.kind === 'ranking') return this.inner.send(to, frame, options);
     if (this.last?.frame !== frame) {
-      const loan: Loan = { buffer: null, round: frame.round, pending: 0, targets: [] };
+      const loan: Loan = { buffer: null, round: frame.round, pending: 0, targets: [], held: false };
       this.loans.push(loan);
       this.last = { frame, lent: { ...frame, buffer: (byteLength) => (loan.buffer = this.bufferOf(byteLength)) }, loan };
     }
     const { lent, loan } = this.last;
     loan.pending++;
     loan.targets.push(to);
-    const settle = (): void => { loan.pending--; };
     const sent = this.inner.send(to, lent, options);
-    sent.then(settle, settle);
+    sent.then(() => { loan.pending--; }, (err: unknown) => {
+      loan.pending--;
+      if (this.heldAfterFailure(err)) loan.held = true;
+    });
     return sent;
   }
 
@@ -65,7 +75,7 @@ export class RecyclingNetwork implements Network {
       // Settled and unreadable: its buffer (if the right size) is ours again, and the loan ends either way.
       this.loans.splice(k--, 1);
       const b = loan.buffer;
-      if (b !== null && b.byteLength === byteLength) { this.reused++; return b; }
+      if (b !== null && !loan.held && b.byteLength === byteLength) { this.reused++; return b; }
     }
     this.created++;
     return new Uint8Array(byteLength);

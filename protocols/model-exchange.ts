@@ -41,6 +41,19 @@ const READ_SLACK_BYTES = 1024 * 1024;
 /** Replies after which the receiver ends the stream (it refused the frame unread): the stream is not kept. */
 const STREAM_ENDING_REASONS: ReadonlySet<AckRejectReason> = new Set<AckRejectReason>(['oversized', 'busy']);
 
+/**
+ * Whether a `send` that failed with `err` may have left the frame's bytes queued below its stream, so its
+ * buffer may still be read. When `send` settles, the stream holds nothing of the frame: the reply came or
+ * the stream was aborted (which drops its write buffer). But the connection's noise layer keeps plaintext
+ * it could not yet encrypt while the socket waits to drain, and an aborted stream does not take it back.
+ * Not held: a refusal after reading the whole frame (every byte was encrypted before the receiver could
+ * read it), or a send that never wrote (unreachable, not started).
+ */
+export function frameMayBeQueued(err: unknown): boolean {
+  if (err instanceof RemoteRejectedError) return STREAM_ENDING_REASONS.has(err.reason);
+  return !(err instanceof PeerUnreachableError || err instanceof NotStartedError);
+}
+
 class DefaultModelExchange implements ModelExchange {
   readonly protocol: string;
   readonly streamProtocol: string | null;

@@ -12,12 +12,13 @@ import type { WorkerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
 import { RecyclingNetwork, type FrameReaders } from '../node/frame-buffers.js';
-import type { Network, OutgoingFrame, SendOptions } from '../node/network.js';
+import type { Network } from '../node/network.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
 import { VectorBank } from '../node/vector-bank.js';
 import { swarmPeerIds, swarmPeerSeed } from '../protocols/keys.js';
 import { createMurmurNode, type AnySwarmNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { frameMayBeQueued } from '../protocols/model-exchange.js';
 import { SwarmError } from './errors.js';
 import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
 
@@ -59,27 +60,11 @@ const LOCAL_DIAL_ATTEMPTS = 3;
 const CREATE_CONCURRENCY = 16;
 
 /**
- * Who may read a sender's frame buffer after its send settled, over libp2p: nobody once the send succeeded
- * (noise encrypted the bytes into its own buffers before the reply came). A send that failed may have left
- * the frame queued in yamux or noise, so its buffer is never lent again (the loan stays: failures are rare).
+ * Who may read a sender's frame buffer after its send settled, over libp2p: no peer (noise encrypted the
+ * bytes into its own buffers before the receiver could read them). A failed send may leave them queued in
+ * the connection (protocols/model-exchange.ts `frameMayBeQueued`): that buffer is never lent again.
  */
-class SettledSends implements FrameReaders {
-  private readonly failed = new Set<string>();
-  failedSend(to: string, round: number): void { this.failed.add(`${to}/${round}`); }
-  mayRead(id: string, round: number): boolean { return this.failed.has(`${id}/${round}`); }
-}
-
-/** RecyclingNetwork over libp2p: a failed send's buffer is never lent again (SettledSends). */
-class Libp2pRecyclingNetwork extends RecyclingNetwork {
-  constructor(inner: Network, private readonly sends: SettledSends) { super(inner, sends); }
-
-  override send(to: string, frame: OutgoingFrame, options?: SendOptions): Promise<number> {
-    const sent = super.send(to, frame, options);
-    // Runs right after the loan settles (both are reactions to `sent`), before any later send can reuse it.
-    sent.catch(() => { this.sends.failedSend(to, frame.round); });
-    return sent;
-  }
-}
+const NO_READERS: FrameReaders = { mayRead: () => false };
 
 export class Libp2pSwarm implements Swarm {
   readonly nodes: AnySwarmNode[] = [];
@@ -92,7 +77,6 @@ export class Libp2pSwarm implements Swarm {
    * a 500-peer round's GC (protocols/docs/exchange-tuning.md §13).
    */
   readonly vectors = new VectorBank();
-  private readonly settled = new SettledSends();
   private readonly recycling: RecyclingNetwork[] = [];
   /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
   readonly hosted: number[];
@@ -138,7 +122,7 @@ export class Libp2pSwarm implements Swarm {
     this.peers = buildPeers(init, this.ids, this.hosted, (i, l) => {
       // Frame buffers are recycled for engines that read a round's frames only in that round (node/frame-buffers.ts).
       const recycle = init.peers[i]!.algorithm.engine.name === 'sync-rounds';
-      const network = recycle ? new Libp2pRecyclingNetwork(this.networks[l]!, this.settled) : this.networks[l]!;
+      const network = recycle ? new RecyclingNetwork(this.networks[l]!, NO_READERS, frameMayBeQueued) : this.networks[l]!;
       if (network instanceof RecyclingNetwork) this.recycling.push(network);
       return { network, pool: this.components.pool, clock, logger, vectors: this.vectors };
     });

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../node/learner/pool.js';
+import type { Network, OutgoingFrame } from '../../node/network.js';
+import { RemoteRejectedError, SendTimeoutError } from '../../protocols/errors.js';
 import { loadExperiment } from '../../topology-sim/experiment.js';
 import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
 import { addModel, roundRecord, type RoundPartial } from '../../topology-sim/round-partial.js';
@@ -68,6 +70,39 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
       const byPeer = copies.get(rec.round)!;
       assert.equal(rec.consensusDistance, consensusOf([...byPeer.keys()].sort((a, b) => a - b).map((i) => byPeer.get(i)!)), `round ${rec.round}`);
     }
+  });
+
+  it('lends a refused frame\'s buffer again, never a timed-out one\'s, and keeps no loan of either', async () => {
+    const prepared = await prepareRun(await memoryRun(10, 1), pool, () => {});
+    const swarm = buildSwarm(prepared, pool, () => {}).swarm as Libp2pSwarm;
+    await swarm.start();
+    try {
+      type Recycling = { inner: Pick<Network, 'send'>; send: Network['send']; stats(): { created: number; reused: number; loans: number } };
+      const net = (swarm as unknown as { recycling: Recycling[] }).recycling[0]!;
+      assert.ok(net !== undefined, 'the run recycles frame buffers (sync-rounds engine)');
+      const target = swarm.peerId(1);
+      // The receiver refuses rounds 1–30 as stale after reading them; rounds 31–40 time out mid-stream.
+      const timedOut = new Set<Uint8Array>();
+      net.inner = {
+        send: async (to: string, frame: OutgoingFrame) => {
+          const buffer = frame.buffer!(4096);
+          assert.ok(!timedOut.has(buffer), `round ${frame.round} was encoded into a buffer a timed-out send may still hold`);
+          if (frame.round <= 30) throw new RemoteRejectedError(to, 'stale');
+          timedOut.add(buffer);
+          throw new SendTimeoutError(to, 1);
+        },
+      };
+      const values = new Float32Array(8);
+      const sendRounds = async (from: number, to: number) => {
+        for (let round = from; round <= to; round++) {
+          await assert.rejects(net.send(target, { kind: 'model', round, step: 0, degree: 1, age: round, values, encoding: 'f32' }));
+        }
+      };
+      await sendRounds(1, 30);
+      assert.deepEqual(net.stats(), { created: 1, reused: 29, loans: 1 }, 'a refusal after reading settles the buffer');
+      await sendRounds(31, 40);
+      assert.deepEqual(net.stats(), { created: 10, reused: 30, loans: 1 }, 'each timed-out buffer is dropped, and its loan too');
+    } finally { await swarm.stop(); }
   });
 
   it('connects the peers of one process over memory and those of another process over TCP', async () => {

@@ -57,4 +57,22 @@ describe('RecyclingNetwork', () => {
     void sender.send('b', frame(3));
     assert.ok(buffers[2] === buffers[0] || buffers[2] === buffers[1]);
   });
+
+  it('lends a failed send\'s buffer again unless the failure may leave it queued, and ends the loan either way', async () => {
+    const buffers: Uint8Array[] = [];
+    const errors = [new Error('refused after reading'), new Error('queued'), new Error('refused after reading')];
+    let sent = 0;
+    const net = {
+      selfId: 'a',
+      send: async (_to: string, f: OutgoingFrame) => { buffers.push(f.buffer!(8)); throw errors[sent++]; },
+    } as unknown as Network;
+    const sender = new RecyclingNetwork(net, { mayRead: () => false }, (err) => (err as Error).message === 'queued');
+    const sendOnce = async (round: number) => { await sender.send('b', frame(round)).catch(() => {}); };
+    await sendOnce(1);
+    await sendOnce(2);
+    assert.equal(buffers[1], buffers[0], 'a refusal after reading settles the buffer: lent again');
+    await sendOnce(3);
+    assert.notEqual(buffers[2], buffers[1], 'the frame may still be queued below the network: never lent again');
+    assert.deepEqual(sender.stats(), { created: 2, reused: 1, loans: 1 }, 'the held loan ended all the same');
+  });
 });
