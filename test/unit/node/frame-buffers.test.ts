@@ -64,7 +64,7 @@ describe('RecyclingNetwork', () => {
     let sent = 0;
     const net = {
       selfId: 'a',
-      send: async (_to: string, f: OutgoingFrame) => { buffers.push(f.buffer!(8)); throw errors[sent++]; },
+      send: async (_to: string, f: OutgoingFrame) => { buffers.push((f.kind === 'ranking' ? undefined : f.buffer)!(8)); throw errors[sent++]; },
     } as unknown as Network;
     const sender = new RecyclingNetwork(net, { mayRead: () => false }, (err) => (err as Error).message === 'queued');
     const sendOnce = async (round: number) => { await sender.send('b', frame(round)).catch(() => {}); };
