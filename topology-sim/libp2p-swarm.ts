@@ -4,7 +4,8 @@
  * experiment seed (protocols/keys.ts); edges of the topology are dialled with bounded concurrency before any
  * round starts.
  */
-import { deadline } from '../node/deadline.js';
+import type { Connection } from '@libp2p/interface';
+import { deadline, releasableDeadline } from '../node/deadline.js';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Clock } from '../node/clock.js';
 import { systemClock } from '../node/clock.js';
@@ -156,6 +157,7 @@ export class Libp2pSwarm implements Swarm {
     };
     const worker = async () => { while (next < edges.length) { const [i, j] = edges[next++]!; await dialOne(i, j); } };
     await Promise.all(Array.from({ length: Math.min(this.init.dialConcurrency ?? 8, edges.length) }, worker));
+    await this.listenersHold(edges.filter(([, j]) => this.local.has(j)), giveUpAt);
     if (!shares) return;
     // Edges a remote lower index dials to us: wait until they are connected.
     const incoming: Array<[number, number]> = [];
@@ -167,6 +169,39 @@ export class Libp2pSwarm implements Swarm {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  }
+
+  /**
+   * Wait until the listener of each local edge holds its connection too: a dial resolves once the dialler
+   * sent noise's last handshake message, and the listener holds the connection a turn of the event loop
+   * later, several under load (protocols/docs/exchange-tuning.md §12); the bring-up is over only then. One
+   * `connection:open` listener per waiting node, no polling.
+   */
+  private async listenersHold(edges: ReadonlyArray<readonly [number, number]>, giveUpAt: number): Promise<void> {
+    const nodeOf = (i: number): AnySwarmNode => this.nodes[this.local.get(i)!]!;
+    const waiting = new Map<number, Set<string>>();
+    for (const [i, j] of edges) {
+      if (nodeOf(j).getConnections(nodeOf(i).peerId).length > 0) continue;
+      const from = waiting.get(j) ?? new Set<string>();
+      waiting.set(j, from.add(this.ids[i]!));
+    }
+    if (waiting.size === 0) return;
+    const expiry = releasableDeadline(Math.max(0, giveUpAt - Date.now()));
+    try {
+      // No await since the check above: a connection opened meanwhile is seen by these listeners.
+      await Promise.all([...waiting].map(([j, from]) => new Promise<void>((resolve, reject) => {
+        const node = nodeOf(j);
+        const done = (err?: Error): void => {
+          node.removeEventListener('connection:open', onOpen);
+          expiry.signal.removeEventListener('abort', onExpiry);
+          if (err) reject(err); else resolve();
+        };
+        const onOpen = (evt: CustomEvent<Connection>): void => { from.delete(evt.detail.remotePeer.toString()); if (from.size === 0) done(); };
+        const onExpiry = (): void => done(new SwarmError('ERR_SWARM_CONNECT', `peer ${j} never held the connections of ${from.size} neighbour(s) whose dials to it resolved`));
+        node.addEventListener('connection:open', onOpen);
+        expiry.signal.addEventListener('abort', onExpiry, { once: true });
+      })));
+    } finally { expiry.release(); }
   }
 
   /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */

@@ -125,6 +125,21 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
     } finally { await swarm.stop(); }
   });
 
+  it('ends the bring-up only once both ends of every edge hold its connection', async () => {
+    const prepared = await prepareRun(await memoryRun(12, 1), pool, () => {});
+    const built = buildSwarm(prepared, pool, () => {});
+    const swarm = built.swarm as Libp2pSwarm;
+    await swarm.start();
+    try {
+      // Checked as start() resolves, before another turn of the event loop: a dial resolves a turn before the listener holds it.
+      const missing: string[] = [];
+      for (const [i, row] of built.graph.entries()) {
+        for (const j of row) if (swarm.nodes[i]!.getConnections(swarm.nodes[j]!.peerId).length === 0) missing.push(`${i}→${j}`);
+      }
+      assert.deepEqual(missing, [], 'peers without the connection of an edge when the bring-up ended');
+    } finally { await swarm.stop(); }
+  });
+
   it('connects the peers of one process over memory and those of another process over TCP', async () => {
     const run = await memoryRun(10, 1);
     run.experiment.network.portBase = 23000 + (process.pid % 200) * 8;
