@@ -12,7 +12,7 @@
  * announcement) or that left (crashed, departed) still fails fast, and one that re-dials is waited for.
  */
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface';
-import { releasableDeadline } from '../node/deadline.js';
+import { deadlineOn, type StartTimer } from '../node/deadline.js';
 
 /**
  * How long a send waits for a peer that never connected to us and has no address, ms. The race above lasts
@@ -28,6 +28,16 @@ export const CONNECTING_PEER_GRACE_MS = 5_000;
  * departed neighbour should still fail fast. A re-dial takes one handshake, well within this.
  */
 export const RETURNING_PEER_GRACE_MS = 3_000;
+
+/**
+ * The grace's timer keeps the process alive (unlike node/deadline.ts's wall timer): a send waiting for a
+ * peer must settle, not vanish when nothing else is pending (an in-process swarm has no sockets); stop()
+ * releases it, and it is short.
+ */
+const refTimer: StartTimer = (ms, fire) => {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+};
 
 /** Peers remembered as gone (the oldest is forgotten first): only the grace and the message depend on it. */
 export const MAX_GONE_PEERS = 4_096;
@@ -130,7 +140,7 @@ export class ConnectionWatch implements PeerConnections {
     if (this.stopped) return Promise.reject(new PeerNotConnectedError(`cannot wait for peer ${id} to connect: the connection watch is stopped`));
     const left = this.gone.has(id);
     const graceMs = left ? this.returningGraceMs : this.connectingGraceMs;
-    const grace = releasableDeadline(graceMs, signal);
+    const grace = deadlineOn(refTimer, graceMs, [signal]);
     return new Promise<void>((resolve, reject) => {
       const done = (): void => {
         grace.signal.removeEventListener('abort', onAbort);

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerId } from '@libp2p/interface';
 import { ConnectionWatch, MAX_GONE_PEERS, openStreamToPeer, type WatchedNode } from '../../../protocols/connection-watch.js';
@@ -38,11 +38,6 @@ async function state(p: Promise<unknown>): Promise<string> {
   const tag = Promise.race([p.then(() => 'resolved', (e: Error) => `rejected ${e.name}`), new Promise<string>((r) => setImmediate(() => r('pending')))]);
   return tag;
 }
-
-// The grace timers are unref'd (node/deadline.ts): a ref'd handle keeps the test's event loop alive until they fire.
-let alive: NodeJS.Timeout;
-before(() => { alive = setInterval(() => {}, 1 << 30); });
-after(() => { clearInterval(alive); });
 
 describe('ConnectionWatch', () => {
   it('resolves for a connected peer, waits for one that is not yet, and only for that one', async () => {
