@@ -25,10 +25,10 @@ class FakeNode implements WatchedNode {
     this.open.delete(id);
     this.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer(id) }));
   }
-  addEventListener(type: string, listener: (evt: CustomEvent<PeerId>) => void): void {
+  addEventListener(type: string, listener: (evt: CustomEvent<never>) => void): void {
     this.events.addEventListener(type, listener as (evt: Event) => void);
   }
-  removeEventListener(type: string, listener: (evt: CustomEvent<PeerId>) => void): void {
+  removeEventListener(type: string, listener: (evt: CustomEvent<never>) => void): void {
     this.events.removeEventListener(type, listener as (evt: Event) => void);
   }
 }
