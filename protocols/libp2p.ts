@@ -32,6 +32,7 @@ import { announceTopic, MAX_PUBSUB_RPC_BYTES } from './constants.js';
 import { Graylist, type GraylistInit } from './graylist.js';
 import { checkReachabilityOptions, natParts } from './nat.js';
 import { murmurNoise } from './noise-crypto.js';
+import { skipRepeatedProtocolMerges } from './peer-store-writes.js';
 import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
@@ -300,5 +301,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     },
     start: options.start ?? true,
   });
+  // No identify or gossipsub reads the protocols a simulated peer speaks: skip libp2p's repeated writes of them.
+  if (swarm && !announcing) skipRepeatedProtocolMerges(node.peerStore);
   return node;
 }

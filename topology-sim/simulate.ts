@@ -26,7 +26,7 @@ export interface SimulateOptions {
   signal?: AbortSignal;
   onRecord?: (r: RoundRecord, run: ResolvedRun) => void;
   onInfo?: (line: string) => void;
-  /** Spread each run over this many processes on this machine (TCP between them). */
+  /** Spread each run over this many processes on this machine (TCP between them; memory within each for a memory swarm). */
   processes?: number;
   /** This process is one share of a multi-process swarm: write partial records to `partials`, no report. */
   share?: { index: number; count: number; partials: string };
@@ -80,7 +80,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 
 /** K share processes, then one merged report. */
 async function simulateMultiProcess(o: SimulateOptions, outDir: string, processes: number): Promise<SimulateResult> {
-  o.onInfo?.(`spreading each run over ${processes} processes (TCP on 127.0.0.1)`);
+  o.onInfo?.(`spreading each run over ${processes} processes (TCP on 127.0.0.1 between them; a memory swarm keeps memory within each)`);
   const files = await runShares({ raw: o.raw, outDir, processes, backend: o.backend, signal: o.signal, onInfo: o.onInfo });
   const runs = o.runs.map((r) => r.name);
   const records = mergePartials(await readPartials(files), runs, processes);
