@@ -52,6 +52,11 @@ export interface Libp2pNetworkInit {
   openStreamOnConnect?: boolean;
   /** Send and accept frames over relayed (limited) connections; default false (model-exchange.ts). */
   allowRelayed?: boolean;
+  /**
+   * How long a send waits for a neighbour that has neither a connection nor an address, ms; default
+   * CONNECTING_PEER_GRACE_MS (connection-watch.ts). Infinity: up to the send deadline.
+   */
+  connectGraceMs?: number;
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
@@ -104,7 +109,7 @@ export class Libp2pNetwork implements Network {
     this.log = (init.logger ?? silentLogger).child({ component: 'libp2p-network' });
     this.swarm = swarm;
     this.layout = layout;
-    this.connections = new ConnectionWatch(node);
+    this.connections = new ConnectionWatch(node, { connectingGraceMs: init.connectGraceMs });
     this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, logger: this.log, now: this.now });
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,

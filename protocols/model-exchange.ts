@@ -102,6 +102,7 @@ class DefaultModelExchange implements ModelExchange {
   async start(): Promise<void> {
     if (this.started) return;
     this.stopController = new AbortController();
+    this.outbound.reopen();
     setMaxListeners(Infinity, this.stopController.signal);
     const options = {
       // Our handler answers 'busy' (and counts it) beyond maxInboundStreams per peer; libp2p refuses beyond

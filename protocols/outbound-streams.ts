@@ -38,6 +38,8 @@ function healthy(stream: Stream): boolean {
 /** Idle reusable streams by peer id. */
 export class OutboundStreams {
   private readonly idle = new Map<string, Pooled[]>();
+  /** Set by abortAll (the service stopped): a stream that finishes opening or sending later is not kept. */
+  private closed: Error | null = null;
 
   constructor(private readonly maxIdlePerPeer: number) {}
 
@@ -77,6 +79,7 @@ export class OutboundStreams {
    */
   give(out: OutboundStream): void {
     const s = out as Pooled;
+    if (this.closed !== null) { this.forget(s); s.stream.abort(this.closed); return; }
     const list = this.idle.get(s.peer) ?? [];
     if (s.reusable && healthy(s.stream) && list.length < this.maxIdlePerPeer) {
       s.idle = true;
@@ -103,10 +106,16 @@ export class OutboundStreams {
     this.give(this.wrap(peer, stream, reusable(stream)));
   }
 
-  /** Abort every idle stream (the service stops). */
+  /** Abort every idle stream, and every stream given back later (the service stops); until reopen(). */
   abortAll(err: Error): void {
+    this.closed = err;
     for (const list of this.idle.values()) for (const s of list) { s.idle = false; s.stream.abort(err); }
     this.idle.clear();
+  }
+
+  /** Keep streams again (the service restarts). */
+  reopen(): void {
+    this.closed = null;
   }
 
   /** Idle streams kept, over all peers (tests, metrics). */
@@ -125,10 +134,14 @@ export class OutboundStreams {
     this.retire(s);
   }
 
-  /** Close our side of a stream we no longer use; a stream that cannot close gracefully is aborted. */
-  private retire(s: Pooled): void {
+  private forget(s: Pooled): void {
     s.stream.removeEventListener('remoteCloseWrite', s.onRemoteClose);
     s.stream.removeEventListener('close', s.onRemoteClose);
+  }
+
+  /** Close our side of a stream we no longer use; a stream that cannot close gracefully is aborted. */
+  private retire(s: Pooled): void {
+    this.forget(s);
     if (s.stream.status !== 'open') return;
     if (s.stream.writeStatus !== 'writable') { s.stream.abort(new Error('stream retired')); return; }
     void s.stream.close().catch((err: unknown) => { s.stream.abort(err instanceof Error ? err : new Error(String(err))); });

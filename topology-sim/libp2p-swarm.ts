@@ -55,6 +55,13 @@ export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Cl
  * at 60 s.
  */
 const DIAL_TIMEOUT_MS = 120_000;
+/**
+ * How long a send waits for a neighbour that is not connected to it yet, ms (connection-watch.ts). Every
+ * peer here is dialled at bring-up, and under a loaded 500-peer bring-up the last edges stay half-open for
+ * seconds (the dialler counts the edge, the other side holds no connection yet): the daemon's short grace
+ * would lose that frame, so the swarm waits up to the send deadline, as long as a dial may take.
+ */
+const BRING_UP_CONNECT_GRACE_MS = DIAL_TIMEOUT_MS;
 /** Tries of a dial between two peers of this process before the bring-up fails. */
 const LOCAL_DIAL_ATTEMPTS = 3;
 /** Nodes created at once: their start-up awaits (key derivation, listeners) overlap. */
@@ -110,7 +117,7 @@ export class Libp2pSwarm implements Swarm {
     }
     this.ids = init.shares ? await swarmPeerIds(init.seed, n) : this.nodes.map((nd) => nd.peerId.toString());
     for (const [l, i] of this.hosted.entries()) {
-      const net = libp2pNetwork({ node: this.nodes[l]!, swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout, logger });
+      const net = libp2pNetwork({ node: this.nodes[l]!, swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout, logger, connectGraceMs: BRING_UP_CONNECT_GRACE_MS });
       await net.start();
       this.networks.push(net);
     }

@@ -67,7 +67,25 @@ describe('a send to a neighbour whose connection to us is still being set up (me
     assert.equal(b.net.traffic().find((t) => t.peer === a.net.selfId)?.sendFailures, 0);
   });
 
-  it('still fails at once for a neighbour that was connected and left', { timeout: 60_000 }, async () => {
+  it('waits for a neighbour that was connected and re-dials (a dropped connection), and delivers', async () => {
+    const a = await peer('a');
+    const b = await peer('b');
+    const left = new Promise<void>((resolve) => { b.node.addEventListener('peer:disconnect', () => resolve(), { once: true }); });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    assert.equal(await b.net.sendBytes(a.net.selfId, frameOf(1)), frameOf(1).byteLength);
+    await a.node.hangUp(b.node.peerId);
+    await left;
+    const dials = watchDialFailures(b.node);
+    const sending = b.net.sendBytes(a.net.selfId, frameOf(2));
+    sending.catch(() => {});
+    assert.equal(await dials.first, 'NoValidAddressesError', 'B has neither a connection to A nor an address of it');
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    assert.equal(await sending, frameOf(2).byteLength, 'the send resolves once A has accepted the frame');
+    const got = await a.net.collect(2, 0, [b.net.selfId], { signal: deadline(30_000) });
+    assert.deepEqual(got.map((f) => f.from), [b.net.selfId]);
+  });
+
+  it('fails after a short grace, not the send deadline, for a neighbour that left and stays away, saying so', { timeout: 60_000 }, async () => {
     const a = await peer('a');
     const b = await peer('b');
     const left = new Promise<void>((resolve) => {
@@ -77,8 +95,14 @@ describe('a send to a neighbour whose connection to us is still being set up (me
     assert.equal(await b.net.sendBytes(a.net.selfId, frameOf(1)), frameOf(1).byteLength);
     await a.net.stop();
     await left;
-    // Its send deadline is 120 s: waiting for a peer that is gone would outlast this test's timeout.
-    await assert.rejects(b.net.sendBytes(a.net.selfId, frameOf(2)), { name: 'PeerUnreachableError' });
+    // Its send deadline is 120 s: waiting that long for a peer that is gone would outlast this test's timeout.
+    await assert.rejects(b.net.sendBytes(a.net.selfId, frameOf(2)), { name: 'PeerUnreachableError', message: /disconnected and has not come back/ });
+  });
+
+  it('fails after a short grace for a peer that never connected and has no address (e.g. known from an announcement)', { timeout: 60_000 }, async () => {
+    const a = await peer('a');
+    const b = await peer('b');
+    await assert.rejects(b.net.sendBytes(a.net.selfId, frameOf(1)), { name: 'PeerUnreachableError', message: /did not connect within/ });
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerId } from '@libp2p/interface';
-import { ConnectionWatch, openStreamToPeer, type WatchedNode } from '../../../protocols/connection-watch.js';
+import { ConnectionWatch, MAX_GONE_PEERS, openStreamToPeer, type WatchedNode } from '../../../protocols/connection-watch.js';
 
 const peer = (id: string): PeerId => ({ toString: () => id }) as unknown as PeerId;
 
@@ -16,14 +16,19 @@ class FakeNode implements WatchedNode {
     this.open.add(id);
     this.events.dispatchEvent(new CustomEvent('peer:connect', { detail: peer(id) }));
   }
+  /** A further connection of an already stored peer: libp2p fires only 'connection:open' then, no 'peer:connect'. */
+  openAnother(id: string): void {
+    this.open.add(id);
+    this.events.dispatchEvent(new CustomEvent('connection:open', { detail: { remotePeer: peer(id) } }));
+  }
   disconnect(id: string): void {
     this.open.delete(id);
     this.events.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peer(id) }));
   }
-  addEventListener(type: string, listener: (evt: CustomEvent<PeerId>) => void): void {
+  addEventListener(type: string, listener: (evt: CustomEvent<never>) => void): void {
     this.events.addEventListener(type, listener as (evt: Event) => void);
   }
-  removeEventListener(type: string, listener: (evt: CustomEvent<PeerId>) => void): void {
+  removeEventListener(type: string, listener: (evt: CustomEvent<never>) => void): void {
     this.events.removeEventListener(type, listener as (evt: Event) => void);
   }
 }
@@ -49,15 +54,71 @@ describe('ConnectionWatch', () => {
     watch.stop();
   });
 
-  it('rejects at once for a peer that left, until it connects again', async () => {
+  it('waits for a peer that left and connects again (a dropped connection it re-dials)', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { returningGraceMs: 60_000 });
+    watch.start();
+    node.connect('a');
+    node.disconnect('a');
+    const waiting = watch.connected(peer('a'));
+    assert.equal(await state(waiting), 'pending');
+    node.connect('a');
+    assert.equal(await state(waiting), 'resolved');
+    watch.stop();
+  });
+
+  it('rejects a peer that left and does not come back after its grace, as gone', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { returningGraceMs: 0, connectingGraceMs: Infinity });
+    watch.start();
+    node.connect('a');
+    node.disconnect('a');
+    await assert.rejects(watch.connected(peer('a')), { name: 'PeerGoneError', message: /disconnected and has not come back within 0 ms/ });
+    watch.stop();
+  });
+
+  it('rejects a peer that never connected after its own grace, not at the caller\'s deadline', { timeout: 20_000 }, async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { connectingGraceMs: 0, returningGraceMs: Infinity });
+    watch.start();
+    const neverAborts = new AbortController();
+    await assert.rejects(watch.connected(peer('x'), { signal: neverAborts.signal }), { name: 'PeerNotConnectedError', message: /did not connect within 0 ms/ });
+    watch.stop();
+  });
+
+  it('wakes a waiter on connection:open when the peer has an old connection stored (no peer:connect then)', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { connectingGraceMs: 60_000 });
+    watch.start();
+    const waiting = watch.connected(peer('a'));
+    node.openAnother('a');
+    assert.equal(await state(waiting), 'resolved');
+    watch.stop();
+  });
+
+  it('rejects pending waits when stopped, and new ones after', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { connectingGraceMs: Infinity });
+    watch.start();
+    const waiting = watch.connected(peer('b'));
+    watch.stop();
+    assert.equal(await state(waiting), 'rejected PeerNotConnectedError');
+    await assert.rejects(waiting, { message: /connection watch stopped/ });
+    await assert.rejects(watch.connected(peer('b')), { name: 'PeerNotConnectedError' });
+  });
+
+  it('forgets a gone peer when it reconnects, and remembers at most MAX_GONE_PEERS', () => {
     const node = new FakeNode();
     const watch = new ConnectionWatch(node);
     watch.start();
     node.connect('a');
     node.disconnect('a');
-    assert.equal(await state(watch.connected(peer('a'))), 'rejected PeerGoneError');
+    assert.equal(watch.goneCount(), 1);
     node.connect('a');
-    assert.equal(await state(watch.connected(peer('a'))), 'resolved');
+    assert.equal(watch.goneCount(), 0);
+    for (let i = 0; i < MAX_GONE_PEERS + 10; i++) { node.connect(`p${i}`); node.disconnect(`p${i}`); }
+    assert.equal(watch.goneCount(), MAX_GONE_PEERS);
+    watch.stop();
   });
 
   it('rejects with the signal\'s reason when it aborts first', async () => {
@@ -100,13 +161,51 @@ describe('openStreamToPeer', () => {
     assert.equal(calls, 2);
   });
 
-  it('rethrows other dial errors, and the dial error when the peer left', async () => {
+  it('rethrows other dial errors', async () => {
     const node = new FakeNode();
     const watch = new ConnectionWatch(node);
     watch.start();
     await assert.rejects(openStreamToPeer({ openStream: async () => { throw err('DialError'); } }, watch, peer('a'), ['/p'], {}), { name: 'DialError' });
+    watch.stop();
+  });
+
+  it('for a peer that left and stays away, says so, with the dial error as cause', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { returningGraceMs: 0 });
+    watch.start();
     node.connect('b');
     node.disconnect('b');
-    await assert.rejects(openStreamToPeer({ openStream: async () => { throw err('NoValidAddressesError'); } }, watch, peer('b'), ['/p'], {}), { name: 'NoValidAddressesError' });
+    const dialErr = err('NoValidAddressesError');
+    await assert.rejects(openStreamToPeer({ openStream: async () => { throw dialErr; } }, watch, peer('b'), ['/p'], {}), (e: Error) => {
+      assert.equal(e.name, 'PeerGoneError');
+      assert.match(e.message, /peer b disconnected and has not come back/);
+      assert.equal(e.cause, dialErr);
+      return true;
+    });
+    watch.stop();
+  });
+
+  it('delivers to a peer that left and is connecting again (the lost frame of a re-dialled connection)', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { returningGraceMs: 60_000 });
+    watch.start();
+    node.connect('a');
+    node.disconnect('a');
+    const dialer = { openStream: async () => { if (!node.open.has('a')) throw err('NoValidAddressesError'); return 'stream' as never; } };
+    const sending = openStreamToPeer(dialer, watch, peer('a'), ['/p'], {});
+    setImmediate(() => node.connect('a'));
+    assert.equal(await sending, 'stream');
+    watch.stop();
+  });
+
+  it('rethrows the dial error when the caller\'s deadline passes first', async () => {
+    const node = new FakeNode();
+    const watch = new ConnectionWatch(node, { connectingGraceMs: Infinity });
+    watch.start();
+    const ac = new AbortController();
+    const sending = openStreamToPeer({ openStream: async () => { throw err('NoValidAddressesError'); } }, watch, peer('a'), ['/p'], { signal: ac.signal });
+    setImmediate(() => ac.abort(new DOMException('deadline', 'TimeoutError')));
+    await assert.rejects(sending, { name: 'NoValidAddressesError' });
+    watch.stop();
   });
 });
