@@ -57,9 +57,10 @@ export interface SwarmComponents { pool: WorkerPool; logger?: Logger; clock?: Cl
 const DIAL_TIMEOUT_MS = 120_000;
 /**
  * How long a send waits for a neighbour that is not connected to it yet, ms (connection-watch.ts). Every
- * peer here is dialled at bring-up, and under a loaded 500-peer bring-up the last edges stay half-open for
- * seconds (the dialler counts the edge, the other side holds no connection yet): the daemon's short grace
- * would lose that frame, so the swarm waits up to the send deadline, as long as a dial may take.
+ * peer here is dialled at bring-up, which ends once both ends hold every edge of this process
+ * (listenersHold); an edge to another process's peer may still be half-open for seconds under load (that
+ * process's dialler counts it before this side holds the connection): the daemon's short grace would lose
+ * that frame, so the swarm waits up to the send deadline, as long as a dial may take.
  */
 const BRING_UP_CONNECT_GRACE_MS = DIAL_TIMEOUT_MS;
 /** Tries of a dial between two peers of this process before the bring-up fails. */
