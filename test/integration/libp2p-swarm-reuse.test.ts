@@ -10,29 +10,18 @@ import '../../node/polyfill.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { evaluateDenseJs } from '../../node/learner/dense-eval.js';
 import { WorkerPool } from '../../node/learner/pool.js';
-import type { EvaluateTask } from '../../node/learner/tasks.js';
 import type { Network, OutgoingFrame } from '../../node/network.js';
 import { RemoteRejectedError, SendTimeoutError } from '../../protocols/errors.js';
 import { loadExperiment } from '../../topology-sim/experiment.js';
 import { Libp2pSwarm } from '../../topology-sim/libp2p-swarm.js';
-import { addModel, roundRecord, type RoundPartial } from '../../topology-sim/round-partial.js';
 import { prepareRun } from '../../topology-sim/run-prepare.js';
 import { RoundCollector } from '../../topology-sim/run-rounds.js';
 import { buildSwarm } from '../../topology-sim/run-swarm.js';
 import type { RoundRecord } from '../../topology-sim/metrics.js';
+import { consensusOf, copiesOf, lateEvaluations } from './late-evaluations.js';
 
 const BENCH_SIM = fileURLToPath(new URL('../../topology-sim/experiments/bench-sim.yaml', import.meta.url));
-
-function consensusOf(vectors: Float32Array[]): number {
-  const p: RoundPartial = {
-    run: '', round: 1, time: 0, accuracies: [], losses: [], sum: new Float64Array(vectors[0]!.length), sumSq: 0, count: 0,
-    bytesSentRound: 0, bytesReceivedTotal: 0, rejectedTotal: 0, wall: { train: 0, exchange: 0, aggregate: 0 }, last: false,
-  };
-  for (const v of vectors) addModel(p, v);
-  return roundRecord(p, undefined).consensusDistance;
-}
 
 /** bench-sim's `memory N=100 logreg` run with `peers` peers and `rounds` rounds (generous deadlines: no round may time out). */
 async function memoryRun(peers: number, rounds: number) {
@@ -48,10 +37,7 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
   after(() => pool.stop());
 
   it('reuses vectors and frame buffers and keeps every round\'s records equal to copies taken at report time', async () => {
-    // As test/integration/vector-reuse.test.ts: evaluations run in the main thread on the weights as they are
-    // when asked, and answer once some peer reported two rounds later. The collector then still reads round
-    // r's vectors while round r + 2 trains, and gives them back in time to be reused: on every machine (on the
-    // worker pool, a loaded machine answered after the last round and nothing was reused).
+    // Evaluations answer two swarm rounds late, so vectors are both read late and reused (late-evaluations.ts).
     const rounds = 6;
     const run = await memoryRun(12, rounds);
     Object.assign(run.experiment, { eval: { ...run.experiment.eval, every: 1, fraction: 1 } });
@@ -59,36 +45,18 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
     const built = buildSwarm(prepared, pool, () => {});
     const swarm = built.swarm as Libp2pSwarm;
     assert.ok(swarm instanceof Libp2pSwarm);
-    const copies = new Map<number, Map<number, Float32Array>>();
-    let reported = 0;
-    const waiting: Array<{ round: number; answer: () => void }> = [];
-    const answerDue = () => {
-      for (const w of waiting.filter((x) => reported >= Math.min(x.round + 2, rounds))) { waiting.splice(waiting.indexOf(w), 1); w.answer(); }
-    };
-    const late = {
-      evaluate: (task: Omit<EvaluateTask, 'kind'>, options: { priority: number }) => {
-        const result = evaluateDenseJs(task.spec, task.weights, prepared.data.dataset, task.indices);
-        return new Promise<typeof result>((resolve) => { waiting.push({ round: options.priority, answer: () => resolve(result) }); answerDue(); });
-      },
-    } as unknown as WorkerPool;
-    const realRun = swarm.run.bind(swarm);
-    swarm.run = (onRound, options) => realRun((i, s) => {
-      copies.set(s.round, (copies.get(s.round) ?? new Map<number, Float32Array>()).set(i, swarm.peerAt(i)!.vector()));
-      onRound?.(i, s);
-      if (s.round > reported) { reported = s.round; answerDue(); }
-    }, options);
+    const late = lateEvaluations(swarm, rounds, prepared.data.dataset);
     await swarm.start();
     const records: RoundRecord[] = [];
     try {
-      await new RoundCollector(prepared, built, { pool: late, onRecord: (r) => records.push(r) }).collect();
+      await new RoundCollector(prepared, built, { pool: late.pool, onRecord: (r) => records.push(r) }).collect();
     } finally { await swarm.stop(); }
     assert.equal(records.length, rounds);
     const frames = swarm.frameStats(), vectors = swarm.vectors.stats();
     assert.ok(frames.reused > 0, `no frame buffer was reused (${JSON.stringify(frames)})`);
     assert.ok(vectors.reused > 0, `the bank reused no vector (${JSON.stringify(vectors)}): this test would check nothing`);
     for (const rec of records) {
-      const byPeer = copies.get(rec.round)!;
-      assert.equal(rec.consensusDistance, consensusOf([...byPeer.keys()].sort((a, b) => a - b).map((i) => byPeer.get(i)!)), `round ${rec.round}`);
+      assert.equal(rec.consensusDistance, consensusOf(copiesOf(late.copies, rec.round)), `round ${rec.round}`);
     }
   });
 
