@@ -9,7 +9,9 @@
  *             Float32Array) and acks one byte; timed from opening the stream to the ack.
  *   push f32  Network.send of the pre-encoded f32 frame: stream, frame, the receiver's full validation
  *             (codec.decodeFrame) and its ack.
- *   f32/f16/q8  encode on the sender + Network.send (so the receiver's decode is included).
+ *   f32/f16/q8  encode on the sender + Network.send (so the receiver's decode is included). The receiver
+ *             decodes f16/q8 values into vectors lent from a VectorBank, which its listener hands back (a peer
+ *             whose consumer releases frames once read; receiver.ts `receiveVectors`); f32 values are views.
  * Before the network runs, encode and decode alone are timed per encoding (the profile of the codec
  * share; it also brings them to optimised code, as in a long-running peer).
  *
@@ -39,6 +41,7 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { lpStream } from '@libp2p/utils';
 import { makeLayout } from '../aggregation/layout.js';
 import { rngFor } from '../node/data/rng.js';
+import { VectorBank } from '../node/vector-bank.js';
 import { decodeFrame, encodeModelFrame } from '../protocols/codec.js';
 import type { Encoding, FrameMeta } from '../protocols/codec.js';
 import { createMurmurNode } from '../protocols/libp2p.js';
@@ -104,11 +107,14 @@ const codec = { f32: local('f32'), f16: local('f16'), q8: local('q8') };
 const a = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: 'bench-exchange-a', listen: ['/ip4/127.0.0.1/tcp/0'] });
 const b = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: 'bench-exchange-b', listen: ['/ip4/127.0.0.1/tcp/0'] });
 const netA = libp2pNetwork({ node: a, swarm: SWARM, layout, limits });
-const netB = libp2pNetwork({ node: b, swarm: SWARM, layout, limits });
+// The receiver lends f16/q8 values from a bank and its consumer hands them back (receiver.ts receiveVectors).
+const receiveVectors = new VectorBank();
+const netB = libp2pNetwork({ node: b, swarm: SWARM, layout, limits, receiveVectors });
 await netA.start();
 await netB.start();
 let delivered = 0;
-netB.onFrame(() => { delivered++; }); // asynchronous mode: frames go to the listener, nothing is buffered
+// Asynchronous mode: frames go to this listener, which reads nothing and hands lent values back at once.
+netB.onFrame((frame) => { delivered++; if (frame.values !== null) receiveVectors.release(frame.values); });
 
 await b.handle(RAW_PROTOCOL, async (stream) => {
   const lp = lpStream(stream, { maxDataLength: MAX_BYTES, maxBufferSize: MAX_BYTES });
@@ -209,6 +215,8 @@ if (!jsonMode) {
     const p = perRound[i]!;
     console.log(`${String(i + 1).padStart(5)}  ${cells}${(100 * p.push).toFixed(0).padStart(8)}%  ${p.f16.toFixed(2).padStart(6)}×  ${p.q8.toFixed(2).padStart(5)}×  ${i % 2 === 0 ? 'forward' : 'reversed'}`);
   });
+  const lent = receiveVectors.stats();
+  console.log(`receive vectors (f16/q8 values): ${lent.created} created, ${lent.reused} reused`);
   console.log('\nlocal codec cost (no network), median ms:');
   for (const [enc, c] of Object.entries(codec)) console.log(`  ${enc}: encode ${c.encode.median.toFixed(2)}, decode ${c.decode.median.toFixed(2)}, ${c.bytes} bytes`);
   console.log('');
