@@ -9,7 +9,8 @@
  *             Float32Array) and acks one byte; timed from opening the stream to the ack.
  *   push f32  Network.send of the pre-encoded f32 frame: stream, frame, the receiver's full validation
  *             (codec.decodeFrame) and its ack.
- *   f32/f16/q8  encode on the sender + Network.send (so the receiver's decode is included). The receiver
+ *   f32/f16/q8  encode on the sender (into a recycled frame buffer, as the swarms' peers do) +
+ *             Network.send (so the receiver's decode is included). The receiver
  *             decodes f16/q8 values into vectors lent from a VectorBank, which its listener hands back (a peer
  *             whose consumer releases frames once read; receiver.ts `receiveVectors`); f32 values are views.
  * Before the network runs, encode and decode alone are timed per encoding (the profile of the codec
@@ -41,11 +42,13 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { lpStream } from '@libp2p/utils';
 import { makeLayout } from '../aggregation/layout.js';
 import { rngFor } from '../node/data/rng.js';
+import { RecyclingNetwork } from '../node/frame-buffers.js';
 import { VectorBank } from '../node/vector-bank.js';
 import { decodeFrame, encodeModelFrame } from '../protocols/codec.js';
 import type { Encoding, FrameMeta } from '../protocols/codec.js';
 import { createMurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { frameMayBeQueued } from '../protocols/model-exchange.js';
 import { jsonMode, printEnv, summarize, verdict } from './lib/bench.js';
 import type { Check, Timing } from './lib/bench.js';
 
@@ -136,9 +139,16 @@ async function bare(bytes: Uint8Array): Promise<void> {
   await stream.close();
 }
 
-async function endToEnd(encoding: Encoding): Promise<void> {
+// The sender encodes into recycled frame buffers as the swarms' peers do (node/frame-buffers.ts): one
+// RecyclingNetwork per encoding, since a peer sends one encoding and a recycler reuses only its own size. A
+// buffer is lent again once its send settled (the ack means the receiver read every byte; a failure that may
+// leave bytes queued below the stream retires it: model-exchange.ts frameMayBeQueued).
+const noReaders = { mayRead: () => false }; // over TCP no receiver reads the sender's buffer
+const senders = { f32: new RecyclingNetwork(netA, noReaders, frameMayBeQueued), f16: new RecyclingNetwork(netA, noReaders, frameMayBeQueued), q8: new RecyclingNetwork(netA, noReaders, frameMayBeQueued) };
+
+async function endToEnd(encoding: 'f32' | 'f16' | 'q8'): Promise<void> {
   // A new frame object per push, so the network encodes it every time (it caches by frame object).
-  await netA.send(netB.selfId, { kind: 'model', round: meta.round, step: meta.step, degree: meta.degree, age: meta.age, values, encoding });
+  await senders[encoding].send(netB.selfId, { kind: 'model', round: meta.round, step: meta.step, degree: meta.degree, age: meta.age, values, encoding });
 }
 
 const variants: Record<string, () => Promise<void>> = {
@@ -216,7 +226,8 @@ if (!jsonMode) {
     console.log(`${String(i + 1).padStart(5)}  ${cells}${(100 * p.push).toFixed(0).padStart(8)}%  ${p.f16.toFixed(2).padStart(6)}×  ${p.q8.toFixed(2).padStart(5)}×  ${i % 2 === 0 ? 'forward' : 'reversed'}`);
   });
   const lent = receiveVectors.stats();
-  console.log(`receive vectors (f16/q8 values): ${lent.created} created, ${lent.reused} reused`);
+  const sent = Object.entries(senders).map(([e, n]) => `${e} ${n.stats().created} created, ${n.stats().reused} reused`).join('; ');
+  console.log(`receive vectors (f16/q8 values): ${lent.created} created, ${lent.reused} reused; send buffers: ${sent}`);
   console.log('\nlocal codec cost (no network), median ms:');
   for (const [enc, c] of Object.entries(codec)) console.log(`  ${enc}: encode ${c.encode.median.toFixed(2)}, decode ${c.decode.median.toFixed(2)}, ${c.bytes} bytes`);
   console.log('');
