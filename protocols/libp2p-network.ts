@@ -23,7 +23,7 @@ import { encodeOutgoing } from './frames.js';
 import type { AnySwarmNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
-import { Receiver } from './receiver.js';
+import { Receiver, type ReceiverInit } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
@@ -57,6 +57,11 @@ export interface Libp2pNetworkInit {
    * CONNECTING_PEER_GRACE_MS (connection-watch.ts). Infinity: up to the send deadline.
    */
   connectGraceMs?: number;
+  /**
+   * Where an accepted frame's dense values go (receiver.ts `receiveBuffer`): a buffer the caller owns, e.g. a
+   * simulated peer's recycled one (node/receive-buffers.ts); default a new array per frame.
+   */
+  receiveBuffer?: ReceiverInit['receiveBuffer'];
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
@@ -110,7 +115,7 @@ export class Libp2pNetwork implements Network {
     this.swarm = swarm;
     this.layout = layout;
     this.connections = new ConnectionWatch(node, { connectingGraceMs: init.connectGraceMs });
-    this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, logger: this.log, now: this.now });
+    this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveBuffer: init.receiveBuffer, logger: this.log, now: this.now });
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,
