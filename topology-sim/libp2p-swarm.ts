@@ -14,7 +14,6 @@ import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
 import { RecyclingNetwork, type FrameReaders } from '../node/frame-buffers.js';
 import { ReceiveBuffers } from '../node/receive-buffers.js';
-import { swarmLogger } from '../protocols/quiet-logger.js';
 import type { Network } from '../node/network.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
 import { VectorBank } from '../node/vector-bank.js';
@@ -118,13 +117,10 @@ export class Libp2pSwarm implements Swarm {
     const { init } = this;
     const n = init.peers.length;
     const logger = this.components.logger ?? silentLogger();
-    // No per-connection and per-stream debug loggers unless DEBUG asks for them (protocols/quiet-logger.ts).
-    const libp2pLogger = swarmLogger();
     const create = (i: number): Promise<AnySwarmNode> => createMurmurNode({
       transport: init.transport, seed: swarmPeerSeed(init.seed, i), preset: 'swarm', swarm: init.swarm, announcements: init.announcements === true,
       listen: init.shares ? [init.shares.address(i)] : init.transport === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : undefined,
       ...(init.shares?.memoryWithin === true ? { alsoMemory: true } : {}),
-      ...(libp2pLogger !== undefined ? { logger: libp2pLogger } : {}),
     });
     for (let at = 0; at < this.hosted.length; at += CREATE_CONCURRENCY) {
       this.nodes.push(...await Promise.all(this.hosted.slice(at, at + CREATE_CONCURRENCY).map(create)));
