@@ -112,7 +112,7 @@ function p95(samples: number[]): number {
 }
 
 interface Measured {
-  bringUpS: number; perRound: ReturnType<typeof summarize>; p95S: number; meanS: number; recordMeanS: number; timed: number; accuracy: number; wallS: number; cpu: ThreadCpu | null;
+  bringUpS: number; perRound: ReturnType<typeof summarize>; rounds: number[]; p95S: number; meanS: number; recordMeanS: number; timed: number; accuracy: number; wallS: number; cpu: ThreadCpu | null;
   /** Rounds a peer closed at its timeout, as `peer P round R: received/expected`; and sends that failed (what a stall looks like). */
   timeouts: string[]; sendFailures: number;
 }
@@ -151,7 +151,7 @@ async function measure(pool: WorkerPool, run: ResolvedRun): Promise<Measured> {
   const from = cpuFrom as ThreadCpu | null, to = cpuTo as ThreadCpu | null;
   const per = (k: keyof ThreadCpu) => (to![k] - from![k]) / timed;
   const cpu = from && to ? { main: per('main'), mainWait: per('mainWait'), other: per('other'), otherWait: per('otherWait') } : null;
-  return { bringUpS: (upEnd - upStart) / 1000, perRound: summarize(seconds), p95S: p95(seconds), meanS, recordMeanS, timed, accuracy, wallS: (performance.now() - t0) / 1000, cpu, timeouts, sendFailures };
+  return { bringUpS: (upEnd - upStart) / 1000, perRound: summarize(seconds), rounds: seconds, p95S: p95(seconds), meanS, recordMeanS, timed, accuracy, wallS: (performance.now() - t0) / 1000, cpu, timeouts, sendFailures };
 }
 
 const { runs } = await loadExperiment(EXPERIMENT);
@@ -186,12 +186,13 @@ try {
     }
     const s = m.perRound;
     const figure = Math.max(s.median, m.meanS);
-    figures[run.name] = { timeouts: m.timeouts, sendFailures: m.sendFailures, secondsPerRound: figure, median: s.median, p95: m.p95S, mean: m.meanS, recordIntervalMean: m.recordMeanS, min: s.min, max: s.max, timedRounds: m.timed, reference: ref, referenceSameRun: gossipy.sameRun, referenceAccuracy: gossipy.accuracy, ratio: figure / ref, target, bringUpS: m.bringUpS, accuracy: m.accuracy, cpuPerRound: m.cpu };
+    figures[run.name] = { timeouts: m.timeouts, sendFailures: m.sendFailures, secondsPerRound: figure, rounds: m.rounds, median: s.median, p95: m.p95S, mean: m.meanS, recordIntervalMean: m.recordMeanS, min: s.min, max: s.max, timedRounds: m.timed, reference: ref, referenceSameRun: gossipy.sameRun, referenceAccuracy: gossipy.accuracy, ratio: figure / ref, target, bringUpS: m.bringUpS, accuracy: m.accuracy, cpuPerRound: m.cpu };
     if (!jsonMode) {
       console.log(`${run.name.padEnd(22)} ${figure.toFixed(3)} s/round (${m.timed} rounds: median ${s.median.toFixed(3)}, p95 ${m.p95S.toFixed(3)}, mean ${m.meanS.toFixed(3)}, min ${s.min.toFixed(3)}, max ${s.max.toFixed(3)}; record intervals' mean ${m.recordMeanS.toFixed(3)})`
         + `  gossipy ${ref.toFixed(3)} s${gossipy.sameRun ? ' (same run)' : ' (FIXED, see warning)'}, target ≤ ${target.toFixed(3)} s (${TARGET_FACTOR[transport]}×) → ${(figure / ref).toFixed(2)}× gossipy`
         + `  | bring-up ${m.bringUpS.toFixed(1)} s, run ${m.wallS.toFixed(1)} s, final accuracy ${(100 * m.accuracy).toFixed(1)}%`
         + (gossipy.accuracy !== null ? ` (gossipy ${(100 * gossipy.accuracy).toFixed(1)}% after ${GOSSIPY_ROUNDS} rounds)` : '')
+        + (transport === 'memory' ? `\n${''.padEnd(24)}timed rounds in order, s: ${m.rounds.map((x) => x.toFixed(3)).join(' ')}` : '')
         + (m.cpu ? `\n${''.padEnd(24)}per round: main thread ran ${m.cpu.main.toFixed(3)} s and waited ${m.cpu.mainWait.toFixed(3)} s for a CPU; `
           + `other threads ran ${m.cpu.other.toFixed(3)} s and waited ${m.cpu.otherWait.toFixed(3)} s` : '')
         + (m.timeouts.length + m.sendFailures > 0 ? `\n${''.padEnd(24)}rounds closed at their timeout: ${m.timeouts.length}${m.timeouts.length ? ` (${m.timeouts.slice(0, 5).join('; ')}${m.timeouts.length > 5 ? '; …' : ''})` : ''}; failed sends: ${m.sendFailures}` : ''));

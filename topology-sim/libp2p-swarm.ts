@@ -13,6 +13,7 @@ import type { WorkerPool } from '../node/learner/pool.js';
 import type { Logger } from '../node/logger.js';
 import { silentLogger } from '../node/logger.js';
 import { RecyclingNetwork, type FrameReaders } from '../node/frame-buffers.js';
+import { ReceiveBuffers } from '../node/receive-buffers.js';
 import type { Network } from '../node/network.js';
 import type { Peer, RoundSummary } from '../node/peer.js';
 import { VectorBank } from '../node/vector-bank.js';
@@ -87,6 +88,7 @@ export class Libp2pSwarm implements Swarm {
    */
   readonly vectors = new VectorBank();
   private readonly recycling: RecyclingNetwork[] = [];
+  private readonly receiveBuffers: ReceiveBuffers[] = [];
   /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
   readonly hosted: number[];
   private readonly local = new Map<number, number>();
@@ -97,6 +99,13 @@ export class Libp2pSwarm implements Swarm {
   constructor(private readonly init: Libp2pSwarmInit, private readonly components: SwarmComponents) {
     this.hosted = init.shares?.hosted ?? init.peers.map((_, i) => i);
     this.hosted.forEach((g, l) => this.local.set(g, l));
+  }
+
+  /** Whether the peer of local index `l` may still read a frame of `round` it received (node/receive-buffers.ts). */
+  private mayRead(l: number, round: number): boolean {
+    const peer = this.peers[l];
+    // Before the peers exist no frame is read or refused yet: keep the buffer.
+    return peer === undefined || (peer.isStarted() && peer.round < round);
   }
 
   /** The Peer of global index `i`, if hosted here. */
@@ -120,7 +129,14 @@ export class Libp2pSwarm implements Swarm {
     }
     this.ids = init.shares ? await swarmPeerIds(init.seed, n) : this.nodes.map((nd) => nd.peerId.toString());
     for (const [l, i] of this.hosted.entries()) {
-      const net = libp2pNetwork({ node: this.nodes[l]!, swarm: init.swarm, layout: init.peers[i]!.algorithm.instance.exchangeLayout, logger, connectGraceMs: BRING_UP_CONNECT_GRACE_MS });
+      const layout = init.peers[i]!.algorithm.instance.exchangeLayout;
+      // Received values go into recycled buffers for engines that read a round's frames only in that round (node/receive-buffers.ts).
+      const buffers = init.peers[i]!.algorithm.engine.name === 'sync-rounds' ? new ReceiveBuffers(layout.size, (round) => this.mayRead(l, round)) : null;
+      if (buffers !== null) this.receiveBuffers.push(buffers);
+      const net = libp2pNetwork({
+        node: this.nodes[l]!, swarm: init.swarm, layout, logger, connectGraceMs: BRING_UP_CONNECT_GRACE_MS,
+        ...(buffers !== null ? { receiveBuffer: (_from: string, h: { round: number }) => buffers.take(h.round) } : {}),
+      });
       await net.start();
       this.networks.push(net);
     }
@@ -217,6 +233,11 @@ export class Libp2pSwarm implements Swarm {
   /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */
   frameStats(): { created: number; reused: number } {
     return this.recycling.reduce((t, n) => { const s = n.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
+  }
+
+  /** Receive buffers the peers created and reused so far (node/receive-buffers.ts). */
+  receiveStats(): { created: number; reused: number } {
+    return this.receiveBuffers.reduce((t, b) => { const s = b.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
   }
 
   /**

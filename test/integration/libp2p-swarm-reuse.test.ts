@@ -1,5 +1,5 @@
 /**
- * The libp2p swarm reuses model-sized vectors and frame buffers across rounds as the virtual swarm does
+ * The libp2p swarm reuses model-sized vectors, frame buffers and receive buffers across rounds as the virtual swarm does
  * (topology-sim/libp2p-swarm.ts), and a memory swarm spread over processes connects the peers of one process
  * over memory and only the others over TCP. Reuse must never change what a run measures: records must equal
  * copies of the vectors taken when each peer reported (the models themselves are checked against the virtual
@@ -54,6 +54,8 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
     assert.equal(records.length, rounds);
     const frames = swarm.frameStats(), vectors = swarm.vectors.stats();
     assert.ok(frames.reused > 0, `no frame buffer was reused (${JSON.stringify(frames)})`);
+    const received = swarm.receiveStats();
+    assert.ok(received.reused > 0, `no receive buffer was reused (${JSON.stringify(received)})`);
     assert.ok(vectors.reused > 0, `the bank reused no vector (${JSON.stringify(vectors)}): this test would check nothing`);
     for (const rec of records) {
       assert.equal(rec.consensusDistance, consensusOf(copiesOf(late.copies, rec.round)), `round ${rec.round}`);
