@@ -23,7 +23,7 @@ import { encodeOutgoing } from './frames.js';
 import type { AnySwarmNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
-import { Receiver } from './receiver.js';
+import { Receiver, type ReceiveVectors } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
@@ -57,6 +57,8 @@ export interface Libp2pNetworkInit {
    * CONNECTING_PEER_GRACE_MS (connection-watch.ts). Infinity: up to the send deadline.
    */
   connectGraceMs?: number;
+  /** Where accepted f16/q8 frames' values are lent from; the consumer releases them (receiver.ts `receiveVectors`). */
+  receiveVectors?: ReceiveVectors;
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
@@ -110,7 +112,7 @@ export class Libp2pNetwork implements Network {
     this.swarm = swarm;
     this.layout = layout;
     this.connections = new ConnectionWatch(node, { connectingGraceMs: init.connectGraceMs });
-    this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, logger: this.log, now: this.now });
+    this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveVectors: init.receiveVectors, logger: this.log, now: this.now });
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,
