@@ -87,6 +87,8 @@ export class ModestEngine implements Engine {
     this.membership = new Membership(ctx.selfId, ctx.neighbours(0), this.s.inactivityThreshold);
     this.pings = new PeerPings(ctx, this.s.pingTimeoutMs, signal, (peer) => this.view.touch(peer, this.estimate()));
     this.trainEstimate = this.trainedUpTo = ctx.state.round;
+    // A fresh peer joining a running swarm knows its round from the join phase's announcements: no bootstrap.
+    this.announced = Math.max(0, ctx.progress.swarmRound() - 1);
     const offFrame = ctx.network.onFrame((f) => this.onFrame(f));
     const offAnnouncement = ctx.network.onAnnouncement((from, m) => this.onAnnouncement(from, m));
     try {
