@@ -86,7 +86,7 @@ describe('MoDeST: a hand-off peer known gone is replaced at once (probes, ours a
     const { found: s } = await firstAggregation({ round: r, probeEveryMs: PROBE_MS, gone: { peer: aggregator, kind: 'model', index: r + 1 } });
     assert.ok(s !== null, `round ${r} was aggregated by another peer`);
     assert.equal(s.received, S, `every trainer of round ${r} reached the stand-in aggregator`);
-    assert.ok(s.time < 3 * PROBE_MS + 2 * PING_MS, `aggregated at ${s.time} ms of virtual time`);
+    assert.ok(s.time < 5 * PROBE_MS + 3 * PING_MS, `aggregated at ${s.time} ms of virtual time`);
   });
 
   it('without probes the same swarm waits out the progress timeout (what the probes save)', async () => {
