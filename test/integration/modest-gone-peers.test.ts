@@ -32,8 +32,10 @@ interface Scenario {
   /** The round whose first aggregator summary ends the run. */
   round: number;
   probeEveryMs: number;
-  /** This peer goes off the network when it receives its first frame of this kind and sample index. */
-  gone?: { peer: number; kind: 'model' | 'aggregate'; index: number };
+  /** This peer (and `with`) goes off the network when it receives its first frame of this kind and sample index. */
+  gone?: { peer: number; kind: 'model' | 'aggregate'; index: number; with?: number };
+  /** minModels (default s). */
+  minModels?: number;
   /** This peer trains for this long (virtual ms) each round. */
   slow?: { peer: number; trainMs: number };
 }
@@ -42,12 +44,12 @@ interface Scenario {
 async function firstAggregation(sc: Scenario): Promise<{ found: RoundSummary | null; trainers: Map<number, number[]> }> {
   const layout = makeLayout([{ name: 'w', shape: [3], role: 'kernel' }]);
   const registry = defaultRegistry();
-  const params = { sampleSize: S, aggregators: 1, minModels: S, aggregationTimeoutMs: AGG_TIMEOUT_MS, pingTimeoutMs: PING_MS, progressTimeoutMs: PROGRESS_MS, probeEveryMs: sc.probeEveryMs };
+  const params = { sampleSize: S, aggregators: 1, minModels: sc.minModels ?? S, aggregationTimeoutMs: AGG_TIMEOUT_MS, pingTimeoutMs: PING_MS, progressTimeoutMs: PROGRESS_MS, probeEveryMs: sc.probeEveryMs };
   const swarm = new VirtualSwarm({
     swarm: 'it-modest-gone', seed: 7, graph: complete(N), peerIds: 'indexed',
     peers: Array.from({ length: N }, () => ({ trainIndices: new Uint32Array([0]), algorithm: registry.resolve('modest', params, { layout, mode: 'sync' }) })),
     algorithmName: 'modest', mode: 'sync', model: { arch: 'logreg', inputShape: [784], classes: 10, seed: 1 }, layout, initial: new Float32Array(3),
-    train: {}, rounds: { maxRounds: 4, timeoutMs: 1000, sendTimeoutMs: 5000, minRoundMs: 0, periodMs: 1000, evalEvery: 0 },
+    train: {}, rounds: { maxRounds: 8, timeoutMs: 1000, sendTimeoutMs: 5000, minRoundMs: 0, periodMs: 1000, evalEvery: 0 },
     dataset: { id: 'digits', parts: datasetParts(loadDigits()) }, testIndices: new Uint32Array(0),
     // MoDeST trains 5 steps of batch min(20, 1 index): 5 samples a round (topology-sim/virtual/pool.ts plannedTrainSamples).
     cost: (i) => ({ trainMsPerSample: i === sc.slow?.peer ? sc.slow.trainMs / 5 : 0 }),
@@ -58,11 +60,17 @@ async function firstAggregation(sc: Scenario): Promise<{ found: RoundSummary | n
   try {
     await swarm.start();
     const gone = sc.gone;
-    if (gone !== undefined) swarm.networks[gone.peer]!.onFrame((f) => { if (f.kind === gone.kind && f.round === gone.index) void swarm.disconnect(gone.peer); });
+    if (gone !== undefined) {
+      swarm.networks[gone.peer]!.onFrame((f) => {
+        if (f.kind !== gone.kind || f.round !== gone.index) return;
+        void swarm.disconnect(gone.peer);
+        if (gone.with !== undefined) void swarm.disconnect(gone.with);
+      });
+    }
     void swarm.clocks[0]!.sleep(10 * PROGRESS_MS, { signal: stop.signal }).then(() => stop.abort(), () => {});
     await swarm.run((i, s) => {
       if (s.roles?.includes('trainer')) trainers.set(s.round, [...(trainers.get(s.round) ?? []), i].sort());
-      if (found === null && i !== gone?.peer && s.round === sc.round && s.roles?.includes('aggregator')) { found = s; stop.abort(); }
+      if (found === null && i !== gone?.peer && i !== gone?.with && s.round === sc.round && s.roles?.includes('aggregator')) { found = s; stop.abort(); }
     }, { signal: stop.signal }).catch((err: unknown) => { if (!stop.signal.aborted && (err as { code?: string }).code !== 'ERR_SIMULATION_STALLED') throw err; });
   } finally { await swarm.stop(); }
   return { found, trainers };
@@ -78,7 +86,7 @@ describe('MoDeST: a hand-off peer known gone is replaced at once (probes, ours a
     const { found: s } = await firstAggregation({ round: r, probeEveryMs: PROBE_MS, gone: { peer: aggregator, kind: 'model', index: r + 1 } });
     assert.ok(s !== null, `round ${r} was aggregated by another peer`);
     assert.equal(s.received, S, `every trainer of round ${r} reached the stand-in aggregator`);
-    assert.ok(s.time < 3 * PROBE_MS + 2 * PING_MS, `aggregated at ${s.time} ms of virtual time`);
+    assert.ok(s.time < 5 * PROBE_MS + 3 * PING_MS, `aggregated at ${s.time} ms of virtual time`);
   });
 
   it('without probes the same swarm waits out the progress timeout (what the probes save)', async () => {
@@ -106,5 +114,21 @@ describe('MoDeST: a hand-off peer known gone is replaced at once (probes, ours a
     assert.ok(s !== null && s.received === S && !s.timedOut, 'round 2 aggregated its full sample');
     assert.ok(s.time >= trainMs, `aggregated at ${s.time} ms, before the slow trainer could have finished`);
     assert.deepEqual(trainers.get(2), orderOf(2).slice(0, S).sort(), 'round 2 was trained by its derived sample only');
+  });
+
+  // A trainer of round k goes off the network once it got the average, and so does the aggregator that handed
+  // it out (itself a trainer of k, as a is a prefix of the sample): nobody finds stand-ins, and the aggregator
+  // of k + 1 learns from its probes that both are gone (minModels 1 here, so what arrived is enough).
+  const k = [2, 3, 4, 5, 6].find((j) => orderOf(j)[0] !== orderOf(j + 1)[0])!;
+  const lostTrainer = orderOf(k).slice(0, S).find((i) => i !== orderOf(k)[0] && i !== orderOf(k + 1)[0])!;
+
+  it('an aggregator whose sampled trainers are known gone aggregates what arrived (≥ minModels) without waiting out its timeout', async () => {
+    const gone = { peer: lostTrainer, kind: 'aggregate' as const, index: k, with: orderOf(k)[0]! };
+    const { found: s } = await firstAggregation({ round: k, probeEveryMs: PROBE_MS, minModels: 1, gone });
+    assert.ok(s !== null, `round ${k} was aggregated`);
+    assert.equal(s.received, S - 2);
+    assert.ok(s.time < AGG_TIMEOUT_MS / 3, `aggregated at ${s.time} ms of virtual time`);
+    const { found: unprobed } = await firstAggregation({ round: k, probeEveryMs: 0, minModels: 1, gone });
+    assert.ok(unprobed !== null && unprobed.time >= AGG_TIMEOUT_MS, `without probes: aggregated at ${unprobed?.time} ms, at its timeout`);
   });
 });

@@ -3,7 +3,9 @@
  * order and keep `count` pings in flight; a peer that answers is taken, a silent one (timeout or error) makes
  * room for the next candidate. Ourselves count as available without a ping.
  */
+import type { Clock } from '../../clock.js';
 import type { EngineContext } from '../context.js';
+import { FailedProbes } from './watch.js';
 
 /**
  * The first `count` peers of `order` that answer `ping` (resolving true), returned in order. With fewer
@@ -57,5 +59,30 @@ export class PeerPings {
       this.inFlight.set(peer, p);
     }
     return p;
+  }
+}
+
+/**
+ * While an aggregation waits, probe the sampled trainers whose model is still missing every `everyMs`; call
+ * `onGone` with every one found gone so far (watch.ts GONE_AFTER_FAILED_PROBES unanswered probes in a row) (ours, for the §3.2 quorum: a trainer that crashed after it got
+ * the average would make the aggregator wait out its whole timeout). Ends when `signal` aborts.
+ */
+export async function probeMissing(clock: Clock, everyMs: number, signal: AbortSignal, missing: () => readonly string[],
+  alive: (peer: string) => Promise<boolean>, onGone: (gone: readonly string[]) => void): Promise<void> {
+  const gone = new Set<string>();
+  const failed = new FailedProbes();
+  try {
+    for (;;) {
+      await clock.sleep(everyMs, { signal });
+      const ask = missing().filter((p) => !gone.has(p));
+      const answers = await Promise.all(ask.map((p) => alive(p)));
+      signal.throwIfAborted();
+      const found = ask.filter((p, i) => failed.count(p, answers[i]!));
+      if (found.length === 0) continue;
+      for (const p of found) gone.add(p);
+      onGone([...gone]);
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
   }
 }

@@ -22,10 +22,10 @@ import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFram
 import type { EngineContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import { sendToAll, toContributions, trainLocal } from '../steps.js';
-import { firstAvailable, PeerPings } from './availability.js';
+import { firstAvailable, PeerPings, probeMissing } from './availability.js';
 import { ModestConfigError } from './errors.js';
 import { RoundLedger } from './ledger.js';
-import { Membership } from './membership.js';
+import { heardLive, Membership, pruneSilent } from './membership.js';
 import type { ModestSettings } from './settings.js';
 import { aggregateInput, announceRound, announceWithRetry, finishRound, modestStatus, paceRound } from './steps.js';
 import { EngineTasks } from './tasks.js';
@@ -87,6 +87,8 @@ export class ModestEngine implements Engine {
     this.membership = new Membership(ctx.selfId, ctx.neighbours(0), this.s.inactivityThreshold);
     this.pings = new PeerPings(ctx, this.s.pingTimeoutMs, signal, (peer) => this.view.touch(peer, this.estimate()));
     this.trainEstimate = this.trainedUpTo = ctx.state.round;
+    // A fresh peer joining a running swarm knows its round from the join phase's announcements: no bootstrap.
+    this.announced = Math.max(0, ctx.progress.swarmRound() - 1);
     const offFrame = ctx.network.onFrame((f) => this.onFrame(f));
     const offAnnouncement = ctx.network.onAnnouncement((from, m) => this.onAnnouncement(from, m));
     try {
@@ -255,7 +257,19 @@ export class ModestEngine implements Engine {
     this.ledger.open(aggregatedRound(index), 'aggregator');
     const timer = anySignal(this.signal, agg.controller.signal);
     this.tasks.track(this.ctx.clock.sleep(this.s.aggregationTimeoutMs, { signal: timer }).then(() => this.onTimeout(agg), () => {}));
+    if (this.s.probeEveryMs > 0) {
+      const missing = (): string[] => this.view.derived(aggregatedRound(index), this.s.sampleSize).filter((p) => p !== this.ctx.selfId && !agg.models.has(p));
+      this.tasks.track(probeMissing(this.ctx.clock, this.s.probeEveryMs, timer, missing, (p) => this.pings!.ping(p), (gone) => this.onGone(agg, gone)));
+    }
     return agg;
+  }
+
+  /** Sampled trainers known gone will send nothing: wait for the others only, never for fewer than minModels. */
+  private onGone(agg: Aggregation, gone: readonly string[]): void {
+    const q = this.quorum(agg.index), lost = gone.filter((p) => !agg.models.has(p)).length;
+    if (agg.done || agg.models.size < Math.max(q.minimum, q.expected - lost)) return;
+    this.ctx.logger.info({ index: agg.index, models: agg.models.size, gone }, 'sampled trainers gone; aggregating what arrived');
+    this.tasks.track(this.complete(agg, false));
   }
 
   /**
@@ -331,25 +345,13 @@ export class ModestEngine implements Engine {
     return trainers;
   }
 
-  /**
-   * A live swarm (ctx.memberSilenceMs set: the daemon): a peer we hear from is a member (an unknown one joins
-   * as if it advertised JOIN), and members not heard for memberSilenceMs are pruned (Membership.prune).
-   */
+  /** A live swarm (the daemon): a peer we hear from is a member, and silent ones are pruned (membership.ts heardLive). */
   private heardFrom(peer: string, round: number): void {
-    if (this.ctx.memberSilenceMs === undefined || this.phase === 'left') return;
-    this.view.heard(peer, round, this.ctx.clock.now());
-    this.pruneMembers();
-  }
-
-  private pruneMembers(): void {
-    const silenceMs = this.ctx.memberSilenceMs;
-    if (silenceMs === undefined || this.membership === null) return;
-    const { left, silent } = this.view.prune(this.ctx.clock.now(), silenceMs);
-    if (left.length + silent.length > 0) this.ctx.logger.info({ left, silent, silenceMs }, 'MoDeST members pruned (left, or not heard from)');
+    if (this.phase !== 'left') heardLive(this.view, peer, round, this.ctx);
   }
 
   private available(index: number, count: number): Promise<string[]> {
-    this.pruneMembers();
+    pruneSilent(this.view, this.ctx);
     return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.pings!.ping(peer));
   }
 

@@ -10,6 +10,7 @@ import {
 } from './view.js';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { MembershipAdvertisement } from '../../network.js';
+import type { EngineContext } from '../context.js';
 
 /** MD5, as the authors' sample manager (§3.1). */
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
@@ -182,4 +183,22 @@ export class Membership {
     }
     return b;
   }
+}
+
+/**
+ * A live swarm (ctx.memberSilenceMs set: the daemon): `peer`, heard from in `round`, is a member (an unknown
+ * one joins as if it advertised JOIN), and members not heard for memberSilenceMs are pruned. Simulations: nothing.
+ */
+export function heardLive(view: Membership, peer: string, round: number, ctx: Pick<EngineContext, 'memberSilenceMs' | 'clock' | 'logger'>): void {
+  if (ctx.memberSilenceMs === undefined) return;
+  view.heard(peer, round, ctx.clock.now());
+  pruneSilent(view, ctx);
+}
+
+/** Prune members not heard for ctx.memberSilenceMs (Membership.prune), logging what changed; simulations: nothing. */
+export function pruneSilent(view: Membership, ctx: Pick<EngineContext, 'memberSilenceMs' | 'clock' | 'logger'>): void {
+  const silenceMs = ctx.memberSilenceMs;
+  if (silenceMs === undefined) return;
+  const { left, silent } = view.prune(ctx.clock.now(), silenceMs);
+  if (left.length + silent.length > 0) ctx.logger.info({ left, silent, silenceMs }, 'MoDeST members pruned (left, or not heard from)');
 }

@@ -10,8 +10,9 @@
  *
  * Known gone (ours, after HEAD's "on failure: mark agg LEAVE, re-run determine_available and forward again"): a
  * crashed aggregator sends no AggAck(false), so the hand-off's peers are probed while the first watched index
- * is awaited, every probeEveryMs (the authors' PING_INTERVAL, 1 s); a probe that fails (a ping refused or
- * timed out: the peer is known gone) repeats the hand-off at once instead of at the progress timeout. The
+ * is awaited, every probeEveryMs (the authors' PING_INTERVAL, 1 s); a peer that misses GONE_AFTER_FAILED_PROBES
+ * probes in a row (refused or timed out) is known gone, and the hand-off is repeated at once instead of at the
+ * progress timeout. The
  * repeat pings along the order again, so a peer that was only slow to answer is taken again (and ignores the
  * duplicate) and only a gone one is replaced. A soak lost 20 s this way on every SIGKILLed aggregator.
  */
@@ -19,6 +20,24 @@ import { anySignal } from '../../deadline.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { EngineTasks } from './tasks.js';
+
+/**
+ * A peer is known gone after this many probes in a row went unanswered: a SIGKILLed peer refuses every one
+ * (gone in about two probe intervals), while a live peer on a starved machine may miss one ping (a loaded soak:
+ * single 2 s ping timeouts every few seconds, each a needless second aggregator for the round).
+ */
+export const GONE_AFTER_FAILED_PROBES = 2;
+
+/** Consecutive unanswered probes per peer. */
+export class FailedProbes {
+  private readonly failures = new Map<string, number>();
+  /** Record one probe of `peer`; true once it went unanswered GONE_AFTER_FAILED_PROBES times in a row. */
+  count(peer: string, answered: boolean): boolean {
+    const n = answered ? 0 : (this.failures.get(peer) ?? 0) + 1;
+    this.failures.set(peer, n);
+    return n >= GONE_AFTER_FAILED_PROBES;
+  }
+}
 
 /** Repeats of a hand-off when no progress follows, per watch. */
 export const MAX_RESENDS = 3;
@@ -113,6 +132,7 @@ export class ProgressWatch {
     const { clock } = this.init;
     const every = this.init.probeEveryMs ?? 0;
     const end = clock.now() + ms;
+    const failed = new FailedProbes();
     for (;;) {
       const left = end - clock.now();
       if (left <= 0) return [];
@@ -121,7 +141,7 @@ export class ProgressWatch {
       const peers = [...probe.peers()];
       const answers = await Promise.all(peers.map((p) => probe.alive(p)));
       waiting.throwIfAborted();
-      const gone = peers.filter((_, i) => !answers[i]);
+      const gone = peers.filter((p, i) => failed.count(p, answers[i]!));
       if (gone.length > 0) return gone;
     }
   }

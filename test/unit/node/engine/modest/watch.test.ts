@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../../../../node/logger.js';
 import { EngineTasks } from '../../../../../node/engine/modest/tasks.js';
-import { ProgressWatch, SLOWEST_DECAY } from '../../../../../node/engine/modest/watch.js';
+import { FailedProbes, GONE_AFTER_FAILED_PROBES, ProgressWatch, SLOWEST_DECAY } from '../../../../../node/engine/modest/watch.js';
 import type { Clock } from '../../../../../node/clock.js';
 
 /** A watch whose clock and aggregated level the test moves by hand. */
@@ -30,5 +30,17 @@ describe('MoDeST progress watch: how long a hand-off waits before it is repeated
     for (let k = 3; k <= 32; k++) step(k, 22_000 + (k - 2) * 1_000);
     assert.equal(w.firstWaitMs(), 20_000);
     assert.ok(2 * 22_000 * SLOWEST_DECAY ** 30 < 20_000);
+  });
+});
+
+describe('MoDeST probes: when a hand-off peer counts as gone', () => {
+  it('one unanswered probe is no verdict (a live peer on a starved machine); two in a row are; an answer starts over', () => {
+    assert.equal(GONE_AFTER_FAILED_PROBES, 2);
+    const f = new FailedProbes();
+    assert.equal(f.count('a', false), false);
+    assert.equal(f.count('a', true), false);
+    assert.equal(f.count('a', false), false);
+    assert.equal(f.count('b', false), false, 'counted per peer');
+    assert.equal(f.count('a', false), true);
   });
 });
