@@ -23,7 +23,7 @@ import { encodeOutgoing } from './frames.js';
 import type { AnySwarmNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
-import { Receiver, type ReceiverInit } from './receiver.js';
+import { Receiver, type ReceiverInit, type ReceiveVectors } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
@@ -58,10 +58,12 @@ export interface Libp2pNetworkInit {
    */
   connectGraceMs?: number;
   /**
-   * Where an accepted frame's dense values go (receiver.ts `receiveBuffer`): a buffer the caller owns, e.g. a
-   * simulated peer's recycled one (node/receive-buffers.ts); default a new array per frame.
+   * Where an accepted frame's dense values go (receiver.ts `receiveBuffer`, before `receiveVectors`): a buffer
+   * the caller owns, e.g. a simulated peer's recycled one (node/receive-buffers.ts); default a new array per frame.
    */
   receiveBuffer?: ReceiverInit['receiveBuffer'];
+  /** Where accepted f16/q8 frames' values are lent from; the consumer releases them (receiver.ts `receiveVectors`). */
+  receiveVectors?: ReceiveVectors;
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
@@ -115,7 +117,9 @@ export class Libp2pNetwork implements Network {
     this.swarm = swarm;
     this.layout = layout;
     this.connections = new ConnectionWatch(node, { connectingGraceMs: init.connectGraceMs });
-    this.receiver = new Receiver({ swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveBuffer: init.receiveBuffer, logger: this.log, now: this.now });
+    this.receiver = new Receiver({
+      swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveBuffer: init.receiveBuffer, receiveVectors: init.receiveVectors, logger: this.log, now: this.now,
+    });
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,
       inboundTimeoutMs: init.inboundTimeoutMs, logger: init.logger, now: this.now, runOnLimitedConnection: init.allowRelayed,

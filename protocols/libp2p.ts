@@ -38,6 +38,7 @@ import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
 import { guardedMuxer } from './stream-guard.js';
 import { keyFromSeed } from './keys.js';
+import { swarmLogger } from './quiet-logger.js';
 
 /** The services every Murmuration node runs, plus the reachability services of a tcp device (nat.ts). */
 export type MurmurServices = {
@@ -277,7 +278,8 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
   node = await createLibp2p<SwarmNodeServices>({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
-    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    // Hundreds of nodes in one process make loggers per connection and stream: quiet ones unless DEBUG is set.
+    ...(options.logger !== undefined ? { logger: options.logger } : swarm ? { logger: swarmLogger() } : {}),
     addresses: { listen: [...listen, ...(nat?.listen ?? [])], appendAnnounce: nat?.appendAnnounce ?? [] },
     transports: [transport === 'memory' ? (options.memoryLatencyMs === undefined ? batchedMemory() : memory({ latency: options.memoryLatencyMs })) : tcp(),
       ...(options.alsoMemory === true ? [batchedMemory()] : []), ...(nat?.transports ?? [])],

@@ -25,6 +25,7 @@ import { isUint8ArrayList } from 'uint8arraylist';
 import { noise, type ICryptoInterface, type NoiseInit } from '@chainsafe/libp2p-noise';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 import { Uint8ArrayList } from 'uint8arraylist';
+import { handshakeCrypto, withSigningOnce } from './noise-handshake.js';
 
 /** A key as noise passes it: bytes or a list of chunks (its own uint8arraylist version's type). */
 type KeyBytes = Parameters<ICryptoInterface['generateX25519SharedKey']>[0];
@@ -187,9 +188,10 @@ function installDecrypt<T extends { connection: object }>(secured: T): T {
  * (module comment). Pass as a connection encrypter: `connectionEncrypters: [murmurNoise()]`.
  */
 export function murmurNoise(init: Omit<NoiseInit, 'crypto'> = {}): ReturnType<typeof noise> {
-  const make = noise({ ...init, crypto: keyCachingNoiseCrypto });
+  // The handshake's key work and the static key's signature: cheaper, same bytes (noise-handshake.ts).
+  const make = noise({ ...init, crypto: handshakeCrypto(keyCachingNoiseCrypto) });
   return (components) => {
-    const encrypter = make(components);
+    const encrypter = make(withSigningOnce(components));
     const outbound = encrypter.secureOutbound.bind(encrypter);
     const inbound = encrypter.secureInbound.bind(encrypter);
     encrypter.secureOutbound = async (...args) => installDecrypt(await outbound(...args));

@@ -15,7 +15,7 @@
  * sampled for), and a round's model is its aggregator's average (accuracy of the peer's last round as
  * aggregator), not a trainer's local model.
  * Usage: npm run bench -- soak-swarm [--ci] [--peers 8] [--minutes 10] [--algorithms dpsgd,gossip-learning,modest]
- *        [--seed 1] [--keep] [--json]   (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer;
+ *        [--seed 1] [--keep] [--log-level info] [--json]   (--ci: 4 daemons, joins over 20 s, one kill, 90 s, no leaver/slow peer;
  *        --keep: leave the work dir with every daemon's log, daemon-<lifetime>.log beside its data dir)
  */
 import '../node/polyfill.js';
@@ -73,7 +73,7 @@ try {
   for (const algorithm of algorithms) {
     const plan = soakPlan(shape);
     const report = await runSoakPass({
-      plan, algorithm, workDir, roundTimeoutMs: ROUND_TIMEOUT_MS, hostile: true,
+      plan, algorithm, workDir, roundTimeoutMs: ROUND_TIMEOUT_MS, hostile: true, logLevel: arg('log-level', 'info'),
       progress: (line) => { if (!jsonMode) console.log(`  [${algorithm}] ${line}`); },
     });
     const rounds = Math.max(...report.peers.map((p) => p.roundAtEnd));

@@ -93,6 +93,8 @@ export class Libp2pSwarm implements Swarm {
   readonly hosted: number[];
   private readonly local = new Map<number, number>();
   private ids: string[] = [];
+  /** Dial addresses of hosted peers (localAddress). */
+  private readonly addresses = new Map<number, string>();
 
   constructor(private readonly init: Libp2pSwarmInit, private readonly components: SwarmComponents) {
     this.hosted = init.shares?.hosted ?? init.peers.map((_, i) => i);
@@ -238,11 +240,18 @@ export class Libp2pSwarm implements Swarm {
     return this.recycling.reduce((t, n) => { const s = n.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
   }
 
-  /** Where a peer of this process dials hosted peer `j`: its memory address when shares connect over memory within. */
+  /**
+   * Where a peer of this process dials hosted peer `j`: its memory address when shares connect over memory within.
+   * Remembered: libp2p builds a node's address list anew at each call, and a bring-up asks once per edge.
+   */
   private localAddress(j: number): string {
+    const known = this.addresses.get(j);
+    if (known !== undefined) return known;
     const addrs = this.nodes[this.local.get(j)!]!.getMultiaddrs();
     const memory = this.init.shares?.memoryWithin === true ? addrs.find((a) => a.getComponents()[0]?.name === 'memory') : undefined;
-    return (memory ?? addrs[0]!).toString();
+    const address = (memory ?? addrs[0]!).toString();
+    this.addresses.set(j, address);
+    return address;
   }
 
   peerId(index: number): string { return this.ids[index]!; }

@@ -26,6 +26,8 @@ export const modestParams = z.strictObject({
   inactivityThreshold: z.number().int().min(0).default(50),
   /** Default 2 × aggregationTimeoutMs + 10 × pingTimeoutMs (a sample search that walks past many silent peers). */
   progressTimeoutMs: z.number().int().min(1).optional(),
+  /** Probe a hand-off's peers this often while its aggregation is awaited, ms (authors' PING_INTERVAL = 1 s; 0: off). */
+  probeEveryMs: z.number().int().min(0).default(1_000),
   /** Local work per round (§3.5 `local_steps` = 5, batch 20); these override the peer's epochs and batch size. */
   localSteps: z.number().int().min(1).default(5),
   batchSize: z.number().int().min(1).default(20),
@@ -43,7 +45,7 @@ export const modest: AlgorithmDefinition<ModestParams> = {
     const settings: ModestSettings = Object.freeze({
       sampleSize: p.sampleSize, aggregators: p.aggregators, successFraction: p.successFraction, minModels: p.minModels,
       aggregationTimeoutMs: p.aggregationTimeoutMs, pingTimeoutMs: p.pingTimeoutMs, inactivityThreshold: p.inactivityThreshold,
-      progressTimeoutMs: p.progressTimeoutMs ?? 2 * p.aggregationTimeoutMs + 10 * p.pingTimeoutMs,
+      progressTimeoutMs: p.progressTimeoutMs ?? 2 * p.aggregationTimeoutMs + 10 * p.pingTimeoutMs, probeEveryMs: p.probeEveryMs,
     });
     return { name: 'modest', options: settings };
   },

@@ -7,7 +7,7 @@
  *
  * In a live swarm (neighbours announce their rounds; simulations announce nothing and are unaffected) the
  * period count follows the swarm, so rounds mean the same on every peer: a peer behind the round its
- * neighbours are in jumps to it (a slow device, a restart; a period is labelled with that round when it ends),
+ * neighbours finished jumps to it (a slow device, a restart, a period that ends late),
  * and a peer more than one round ahead holds its next period back up to one period more (announcements wake it). Frames that wait for the update chain are
  * coalesced (the newest per sender, merged in one turn, one training after them): a peer slower than its
  * senders used to queue a merge and a training per frame without bound (a soak's 3-epoch peer: 18 merges
@@ -77,7 +77,7 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
     while (!signal.aborted && ctx.state.round < ctx.rounds.maxRounds) {
       await ctx.clock.sleep(ctx.rounds.periodMs, { signal });
       await holdIfAhead(ctx, signal);
-      const round = atSwarmRound(ctx, ctx.state.round + 1);
+      const round = atSwarmFinished(ctx, ctx.state.round + 1);
       const t0 = ctx.clock.now();
       let pushed = { failures: 0, bytes: 0 };
       const neighbours = ctx.neighbours();
@@ -92,7 +92,7 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
       ctx.setPhase('evaluating');
       const e0 = ctx.clock.now();
       const evaluation = await evaluateIfDue(ctx, round, signal);
-      const finished = atSwarmRound(ctx, round);
+      const finished = atSwarmFinished(ctx, round);
       ctx.state.round = finished;
       await ctx.finishRound(withModelHash({
         round: finished, time: ctx.clock.now(), age: ctx.state.age,
@@ -110,12 +110,15 @@ export async function runAsyncGossip(ctx: EngineContext, signal: AbortSignal, op
 }
 
 /**
- * `round`, or the round the neighbours are in if that is later (0 when unknown; capped at maxRounds). Used when
- * a period starts and again when it ends: a period that took long (a cold start, a slow device) and ends while
- * the neighbours are in a later round is labelled with that round, not the one it started in.
+ * `round`, or the round the neighbours last finished if that is later (capped at maxRounds): the label of a
+ * period when it starts and again when it ends. A peer behind (a restart, a slow device, a period that took
+ * long) comes level with the neighbours, not ahead of them: labelling its period with the round they are in
+ * (R + 1 once most finished R) claimed a round nobody had done, and the next finishers jumped past it in
+ * turn. That ratchet ran the labels ahead of the periods (a soak: 969 rounds in 10 minutes of 1 s periods),
+ * so a peer a few seconds stale was twice as many rounds behind (end spread 6 under load).
  */
-function atSwarmRound(ctx: EngineContext, round: number): number {
-  return Math.max(round, Math.min(ctx.progress.swarmRound(), ctx.rounds.maxRounds));
+function atSwarmFinished(ctx: EngineContext, round: number): number {
+  return Math.max(round, Math.min(ctx.progress.swarmRound() - 1, ctx.rounds.maxRounds));
 }
 
 /**

@@ -24,6 +24,8 @@ export interface SoakPassInit {
   roundTimeoutMs: number;
   hostile: boolean;
   progress?: (line: string) => void;
+  /** Daemons' log level (default info; debug shows what each wait was waiting on, read with --keep). */
+  logLevel?: string;
 }
 
 /** A restart: the round the store held after the kill, and the round the daemon said it resumed from. */
@@ -130,7 +132,7 @@ export async function runSoakPass(init: SoakPassInit): Promise<SoakPassReport> {
       ...Object.entries(soakAlgorithmParams(algorithm, n, init.roundTimeoutMs)).flatMap(([k, v]) => ['--set', `algorithm.${k}=${v}`]),
       '--set', 'workers=1', '--set', `rounds.timeoutMs=${init.roundTimeoutMs}`, '--set', 'rounds.minRoundMs=1000',
       '--set', `data.evalSize=${SOAK_EVAL_SIZE}`, '--set', 'network.announceEveryMs=2000',
-      ...(plan.slowPeer === i ? ['--set', 'train.epochs=3'] : []), '--log-level', 'info',
+      ...(plan.slowPeer === i ? ['--set', 'train.epochs=3'] : []), '--log-level', init.logLevel ?? 'info',
     ];
   };
   const start = async (i: number): Promise<void> => {

@@ -50,15 +50,42 @@ async function roundsOfPeer0(announced: number | null, maxRounds: number, atMs: 
 }
 
 describe('asynchronous gossip in a live swarm: the period count follows the neighbours\' announced rounds', { timeout: 120_000 }, () => {
-  it('a peer behind the round its neighbours are in jumps to it', async () => {
+  it('a peer behind the round its neighbours finished jumps to it', async () => {
     const rounds = await roundsOfPeer0(50, 60);
-    assert.equal(rounds[0]!.round, 51, `first round ${rounds[0]!.round}: the neighbours finished 50, so they are in 51`);
+    assert.equal(rounds[0]!.round, 50, `first round ${rounds[0]!.round}: the neighbours finished 50 (and are in 51)`);
+    assert.equal(rounds[1]!.round, 51);
   });
 
-  it('a period that ends while the neighbours are in a later round is labelled with that round', async () => {
+  it('a period that ends after the neighbours finished a later round is labelled with the round they finished', async () => {
     // Peer 0's first period starts at 100 ms (round 1) and evaluates for 500 ms; the neighbours say at 300 ms they finished 50.
     const rounds = await roundsOfPeer0(50, 60, 300, 500);
-    assert.equal(rounds[0]!.round, 51, `first round ${rounds[0]!.round}`);
+    assert.equal(rounds[0]!.round, 50, `first round ${rounds[0]!.round}: level with the neighbours, not ahead of them (they are still in 51)`);
+  });
+
+  it('round labels do not run ahead of the periods: the fastest of peers that announce every round never skips one', async () => {
+    // 4 peers whose periods differ (peer i evaluates for 15·i ms), each announcing its finished round as a daemon does.
+    // Labelling a period with the round the others are in made every later finisher skip a round (a ratchet).
+    const n = 4, layout = makeLayout([{ name: 'w', shape: [3], role: 'kernel' }]);
+    const registry = defaultRegistry();
+    const swarm = new VirtualSwarm({
+      swarm: 'it-async-ratchet', seed: 4, graph: complete(n),
+      peers: Array.from({ length: n }, () => ({ trainIndices: new Uint32Array([0]), algorithm: registry.resolve('gossip-learning', {}, { layout, mode: 'async' }) })),
+      algorithmName: 'gossip-learning', mode: 'async', model: { arch: 'logreg', inputShape: [784], classes: 10, seed: 1 }, layout, initial: new Float32Array(3),
+      train: {}, rounds: { maxRounds: 30, timeoutMs: 1000, sendTimeoutMs: 5000, minRoundMs: 0, periodMs: PERIOD_MS, evalEvery: 1 },
+      dataset: { id: 'digits', parts: datasetParts(loadDigits()) }, testIndices: new Uint32Array(10),
+      cost: (i) => ({ evaluateMsPerSample: (15 * i) / 10 }),
+    }, { pool: countingPool });
+    const rounds: number[][] = Array.from({ length: n }, () => []);
+    try {
+      await swarm.start();
+      await swarm.run((i, s) => {
+        rounds[i]!.push(s.round);
+        void swarm.networks[i]!.announce({ swarm: 'it-async-ratchet', round: s.round, degree: n - 1, age: 0, algorithm: 'gossip-learning', layoutHash: layout.hash, addresses: [] });
+      });
+    } finally { await swarm.stop(); }
+    const skips = rounds[0]!.slice(1).filter((r, k) => r !== rounds[0]![k]! + 1);
+    assert.deepEqual(skips, [], `the fastest peer's rounds: ${rounds[0]!.join(', ')}`);
+    assert.ok(rounds.slice(1).every((rs) => rs.length >= 10), `every peer ran its periods: ${rounds.map((rs) => rs.length).join(', ')}`);
   });
 
   it('a peer more than one round ahead of its neighbours holds each period back, by one period at most', async () => {
@@ -66,8 +93,8 @@ describe('asynchronous gossip in a live swarm: the period count follows the neig
     const held = await roundsOfPeer0(1, 10);
     const periods = (r: Array<{ round: number; time: number }>, from: number): number[] =>
       r.filter((x) => x.round > from).map((x) => x.time - r.find((y) => y.round === x.round - 1)!.time);
-    // Neighbours announced round 1 (they are in 2) and never more: rounds 2 and 3 run freely, later ones hold.
-    assert.deepEqual(held.map((r) => r.round), [2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Neighbours announced round 1 (they are in 2) and never more: rounds 1 (level with them) to 3 run freely, later ones hold.
+    assert.deepEqual(held.map((r) => r.round), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.ok(periods(free, 1).every((p) => p < 1.5 * PERIOD_MS), `free periods ${periods(free, 1).join(', ')} ms`);
     assert.ok(periods(held, 4).every((p) => p >= 2 * PERIOD_MS && p < 2.5 * PERIOD_MS), `held periods ${periods(held, 4).join(', ')} ms: one more period each, never more`);
   });

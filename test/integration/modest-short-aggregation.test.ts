@@ -29,14 +29,14 @@ function failingPool(fail: ReadonlySet<number>): LearnerPool {
   };
 }
 
-/** The first aggregator summary of round 1 of a 6-peer MoDeST swarm (s = 3, a = 1, minModels = 3), or null. */
-async function firstAggregation(fail: ReadonlySet<number>): Promise<RoundSummary | null> {
+/** The first aggregator summary of round 1 of an n-peer MoDeST swarm (s = 3, a = 1, minModels = 3), or null. */
+async function firstAggregation(fail: ReadonlySet<number>, n = N): Promise<RoundSummary | null> {
   const layout = makeLayout([{ name: 'w', shape: [3], role: 'kernel' }]);
   const registry = defaultRegistry();
   const params = { sampleSize: 3, aggregators: 1, minModels: 3, aggregationTimeoutMs: TIMEOUT_MS, pingTimeoutMs: 1_000, progressTimeoutMs: 600_000 };
   const swarm = new VirtualSwarm({
-    swarm: 'it-modest-short', seed: 11, graph: complete(N),
-    peers: Array.from({ length: N }, () => ({ trainIndices: new Uint32Array([0]), algorithm: registry.resolve('modest', params, { layout, mode: 'sync' }) })),
+    swarm: 'it-modest-short', seed: 11, graph: complete(n),
+    peers: Array.from({ length: n }, () => ({ trainIndices: new Uint32Array([0]), algorithm: registry.resolve('modest', params, { layout, mode: 'sync' }) })),
     algorithmName: 'modest', mode: 'sync', model: { arch: 'logreg', inputShape: [784], classes: 10, seed: 1 }, layout, initial: new Float32Array(3),
     train: {}, rounds: { maxRounds: 3, timeoutMs: 1000, sendTimeoutMs: 5000, minRoundMs: 0, periodMs: 1000, evalEvery: 0 },
     dataset: { id: 'digits', parts: datasetParts(loadDigits()) }, testIndices: new Uint32Array(0),
@@ -70,5 +70,15 @@ describe('MoDeST: an aggregation short of minModels at its timeout (ours, for li
     assert.equal(s.received, 1);
     assert.equal(s.timedOut, true);
     assert.ok(s.time >= 2 * TIMEOUT_MS && s.time < 3 * TIMEOUT_MS, `aggregated at ${s.time} ms of virtual time, expected in [2, 3) timeouts`);
+  });
+
+  it('a swarm smaller than s (still filling up) aggregates as soon as every candidate’s model is in, without a timeout', async () => {
+    // 2 peers, s = 3: the view has 2 candidates, so the sample can never fill (view.ts aggregationQuorum).
+    const s = await firstAggregation(new Set(), 2);
+    assert.ok(s !== null, 'round 1 was aggregated');
+    assert.equal(s.received, 2);
+    assert.equal(s.expected, 2);
+    assert.equal(s.timedOut, false);
+    assert.ok(s.time < TIMEOUT_MS, `aggregated at ${s.time} ms of virtual time`);
   });
 });

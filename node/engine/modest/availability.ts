@@ -3,6 +3,7 @@
  * order and keep `count` pings in flight; a peer that answers is taken, a silent one (timeout or error) makes
  * room for the next candidate. Ourselves count as available without a ping.
  */
+import type { EngineContext } from '../context.js';
 
 /**
  * The first `count` peers of `order` that answer `ping` (resolving true), returned in order. With fewer
@@ -32,4 +33,29 @@ export function firstAvailable(order: readonly string[], count: number, self: st
     };
     launch();
   });
+}
+
+/** Availability pings of one engine: at most one in flight per peer (libp2p allows one outbound ping stream a connection). */
+export class PeerPings {
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+
+  /** `onAnswer` runs for every peer that answered (an activity update, §3.3). */
+  constructor(private readonly ctx: Pick<EngineContext, 'network' | 'clock' | 'logger'>, private readonly timeoutMs: number,
+    private readonly signal: AbortSignal, private readonly onAnswer: (peer: string) => void) {}
+
+  /** Is `peer` there? Resolves false on no answer within the ping timeout or any ping error. */
+  ping(peer: string): Promise<boolean> {
+    const { ctx } = this;
+    let p = this.inFlight.get(peer);
+    if (p === undefined) {
+      p = ctx.network.ping(peer, { signal: ctx.clock.timeout(this.timeoutMs, this.signal) })
+        .then(() => { this.onAnswer(peer); return true; }, (err: unknown) => {
+          ctx.logger.debug({ peer, err: (err as Error)?.message }, 'no answer to the availability ping');
+          return false;
+        })
+        .finally(() => this.inFlight.delete(peer));
+      this.inFlight.set(peer, p);
+    }
+    return p;
+  }
 }

@@ -11,7 +11,9 @@
  * - Membership: views merge on every frame, joins wait until our next send, leaves apply at once (§3.3).
  *   A peer that `isOnline(round)` says is not there yet stays dormant, then advertises its join.
  * - Liveness (ours): a trainer or aggregator that sees no aggregation of the next index within
- *   progressTimeoutMs repeats its last hand-off to whoever answers now (ALGORITHMS.md §3.2 HEAD AggAck retry).
+ *   progressTimeoutMs repeats its last hand-off to whoever answers now (ALGORITHMS.md §3.2 HEAD AggAck retry);
+ *   while it waits it probes the peers it handed to every probeEveryMs, and repeats the hand-off at once when
+ *   one is known gone (a crashed aggregator or trainer is replaced by the next available peer, watch.ts).
  * Model updates are serialised through one lock; timeouts use ctx.clock; sends are shuffled with ctx.rng.
  */
 import type { Contribution } from '../../algorithms/types.js';
@@ -20,15 +22,15 @@ import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFram
 import type { EngineContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import { sendToAll, toContributions, trainLocal } from '../steps.js';
-import { firstAvailable } from './availability.js';
+import { firstAvailable, PeerPings } from './availability.js';
 import { ModestConfigError } from './errors.js';
 import { RoundLedger } from './ledger.js';
 import { Membership } from './membership.js';
 import type { ModestSettings } from './settings.js';
-import { aggregateInput, announceRound, announceWithRetry, finishRound, paceRound } from './steps.js';
+import { aggregateInput, announceRound, announceWithRetry, finishRound, modestStatus, paceRound } from './steps.js';
 import { EngineTasks } from './tasks.js';
-import { aggregatedRound, modelsNeeded, trainedModelIndex } from './view.js';
-import { ProgressWatch } from './watch.js';
+import { aggregatedRound, aggregationQuorum, modelsNeeded, trainedModelIndex } from './view.js';
+import { ProgressWatch, type HandOffProbe } from './watch.js';
 
 /** Registry name MoDeST peers announce under; other algorithms' announcements are ignored. */
 export const MODEST_ALGORITHM = 'modest';
@@ -52,7 +54,7 @@ export class ModestEngine implements Engine {
   private droppedIndex = -1;
   private tasks = new EngineTasks(this.signal, () => {});
   private watchdog: ProgressWatch | null = null;
-  private readonly pings = new Map<string, Promise<boolean>>();
+  private pings: PeerPings | null = null;
   private readonly ledger: RoundLedger;
   private readonly s: ModestSettings;
   private readonly needed: number;
@@ -80,8 +82,10 @@ export class ModestEngine implements Engine {
       clock: ctx.clock, tasks: this.tasks, logger: ctx.logger, signal, baseMs: this.s.progressTimeoutMs,
       // An aggregation of index k happened once we heard its beacon, got its average, or did it.
       level: () => Math.max(this.announced, this.trainEstimate, this.aggregatedUpTo), active: () => this.phase === 'active',
+      probeEveryMs: this.s.probeEveryMs,
     });
     this.membership = new Membership(ctx.selfId, ctx.neighbours(0), this.s.inactivityThreshold);
+    this.pings = new PeerPings(ctx, this.s.pingTimeoutMs, signal, (peer) => this.view.touch(peer, this.estimate()));
     this.trainEstimate = this.trainedUpTo = ctx.state.round;
     const offFrame = ctx.network.onFrame((f) => this.onFrame(f));
     const offAnnouncement = ctx.network.onAnnouncement((from, m) => this.onAnnouncement(from, m));
@@ -112,18 +116,9 @@ export class ModestEngine implements Engine {
     this.tasks.poke();
   }
 
-  /**
-   * What `murmur status` shows: view size, sample index (the round estimate), the trainers and aggregators
-   * this view derives for it (no pings), our role there ('trainer', 'aggregator', both, 'none', or 'dormant' /
-   * 'left'), and the joins held back until our next send.
-   */
+  /** What `murmur status` shows (steps.ts modestStatus). */
   status(): Record<string, unknown> {
-    if (this.membership === null) return { viewSize: 0, sampleIndex: 0, sample: [], aggregators: [], role: 'starting', pendingJoins: 0 };
-    const order = this.view.order(Math.max(1, this.estimate()));
-    const sample = order.slice(0, this.s.sampleSize), aggregators = order.slice(0, this.s.aggregators);
-    const roles = [sample.includes(this.ctx.selfId) ? 'trainer' : '', aggregators.includes(this.ctx.selfId) ? 'aggregator' : ''].filter(Boolean);
-    const role = this.phase !== 'active' ? this.phase : roles.join('+') || 'none';
-    return { viewSize: this.view.size, sampleIndex: this.estimate(), sample, aggregators, role, pendingJoins: this.view.pendingJoins };
+    return modestStatus(this.membership, this.estimate(), this.s, this.ctx.selfId, this.phase);
   }
 
   /** max(own train round, highest aggregation index, highest round in the view, announced rounds) (§3.3). */
@@ -201,15 +196,25 @@ export class ModestEngine implements Engine {
     }
     this.view.touch(ctx.selfId, round);
     this.ledger.add(round, { trainLoss: Number.isFinite(loss) ? loss : null, samples, phaseMs: { train: trainMs } });
-    await this.sendTrained(round, trained, false);
+    const handOff = { peers: await this.sendTrained(round, trained, false) };
     this.ledger.close(round, 'trainer');
     // Watch both our model's aggregation and the next one: if the aggregator or the next trainers died,
-    // sending our model again (to whoever answers now) restarts the chain.
-    this.watchdog!.watch(trainedModelIndex(round), Math.min(trainedModelIndex(round) + 1, this.maxRounds + 1), () => this.sendTrained(round, trained, true));
+    // sending our model again (to whoever answers now) restarts the chain. Our aggregators are probed: one
+    // known gone is replaced at once (watch.ts).
+    this.watchdog!.watch(trainedModelIndex(round), Math.min(trainedModelIndex(round) + 1, this.maxRounds + 1),
+      async () => { handOff.peers = await this.sendTrained(round, trained, true); }, this.probeOf(handOff));
   }
 
-  /** A model trained in round r goes to the first a available peers of order(r + 1) (§3.2 off-by-one). */
-  private async sendTrained(round: number, trained: Float32Array, again: boolean): Promise<void> {
+  /** Probes of a hand-off's peers (the latest ones in `handOff`) for the progress watch. */
+  private probeOf(handOff: { peers: readonly string[] }): HandOffProbe {
+    return { peers: () => handOff.peers, alive: (peer) => this.pings!.ping(peer) };
+  }
+
+  /**
+   * A model trained in round r goes to the first a available peers of order(r + 1) (§3.2 off-by-one).
+   * Returns the aggregators it was sent to, ourselves excluded.
+   */
+  private async sendTrained(round: number, trained: Float32Array, again: boolean): Promise<string[]> {
     const { ctx } = this;
     const index = trainedModelIndex(round);
     if (again) this.ledger.open(round, 'trainer');
@@ -218,9 +223,11 @@ export class ModestEngine implements Engine {
     if (aggregators.includes(ctx.selfId)) {
       this.onTrained({ from: ctx.selfId, values: ctx.algorithm.extract(trained), rankings: null, degree: this.view.size, age: ctx.state.age }, index);
     }
-    const sent = await this.sendTo(aggregators.filter((p) => p !== ctx.selfId), 'model', index, trained);
+    const others = aggregators.filter((p) => p !== ctx.selfId);
+    const sent = await this.sendTo(others, 'model', index, trained);
     this.ledger.add(round, { ...sent, phaseMs: { exchange: ctx.clock.now() - t0 } });
     if (again) this.ledger.close(round, 'trainer');
+    return others;
   }
 
   /** A trained model of sample index `index`: one per sender; aggregate at ⌊s·sf⌋ (§3.2). */
@@ -233,7 +240,12 @@ export class ModestEngine implements Engine {
     } else if (agg.done) return;
     if (!agg.models.has(c.from)) agg.models.set(c.from, c);
     // An index dropped once is late already: its second try goes on at minModels, without another timeout.
-    if (agg.models.size >= (agg.index === this.droppedIndex ? Math.min(this.needed, this.s.minModels) : this.needed)) this.tasks.track(this.complete(agg, false));
+    if (agg.models.size >= (agg.index === this.droppedIndex ? this.quorum(agg.index).minimum : this.quorum(agg.index).expected)) this.tasks.track(this.complete(agg, false));
+  }
+
+  /** The aggregation quorum of `index` (view.ts aggregationQuorum: capped by our candidates for the round it averages). */
+  private quorum(index: number): { expected: number; minimum: number } {
+    return aggregationQuorum(this.needed, this.s.minModels, this.view.candidateCount(aggregatedRound(index)));
   }
 
   private startAggregation(index: number): Aggregation {
@@ -254,8 +266,8 @@ export class ModestEngine implements Engine {
    */
   private async onTimeout(agg: Aggregation): Promise<void> {
     if (agg.done) return;
-    if (agg.models.size >= this.s.minModels || (agg.index === this.droppedIndex && agg.models.size > 0)) return this.complete(agg, true);
-    this.ctx.logger.warn({ index: agg.index, models: agg.models.size, minModels: this.s.minModels }, 'aggregation timed out with too few models; one more timeout, then it goes on with what arrived');
+    if (agg.models.size >= this.quorum(agg.index).minimum || (agg.index === this.droppedIndex && agg.models.size > 0)) return this.complete(agg, true);
+    this.ctx.logger.warn({ index: agg.index, models: agg.models.size, minModels: this.quorum(agg.index).minimum }, 'aggregation timed out with too few models; one more timeout, then it goes on with what arrived');
     this.droppedIndex = agg.index;
     const timer = anySignal(this.signal, agg.controller.signal);
     this.tasks.track(this.ctx.clock.sleep(this.s.aggregationTimeoutMs, { signal: timer }).then(() => this.onTimeout(agg), () => {}));
@@ -287,11 +299,17 @@ export class ModestEngine implements Engine {
     if (global === null) { this.ledger.drop(round, 'aggregator'); return; }
     this.aggregatedUpTo = Math.max(this.aggregatedUpTo, agg.index);
     this.view.touch(ctx.selfId, agg.index);
-    this.ledger.add(round, { received: received.length, expected: this.needed, timedOut, phaseMs: { aggregate: ctx.clock.now() - t0 } });
+    this.ledger.add(round, { received: received.length, expected: this.quorum(agg.index).expected, timedOut, phaseMs: { aggregate: ctx.clock.now() - t0 } });
     const trainers = agg.index <= this.maxRounds ? await this.handOut(agg.index, global, round, false) : [];
     this.tasks.track(this.announce(agg.index).catch((err: unknown) => ctx.logger.debug({ err }, 'round beacon not published')));
     const emitted = this.ledger.close(round, 'aggregator');
-    if (agg.index <= this.maxRounds) this.watchdog!.watch(agg.index + 1, agg.index + 1, () => this.handOut(agg.index, global, round, true));
+    // Our trainers are probed: one known gone is replaced at once by the next available peer of the order.
+    const handOff = { peers: trainers.filter((p) => p !== ctx.selfId) };
+    if (agg.index <= this.maxRounds) {
+      this.watchdog!.watch(agg.index + 1, agg.index + 1, async () => {
+        handOff.peers = (await this.handOut(agg.index, global, round, true)).filter((p) => p !== ctx.selfId);
+      }, this.probeOf(handOff));
+    }
     if (trainers.includes(ctx.selfId)) {
       // Our own summary of this round goes first, so it reports the average rather than the next training.
       await emitted;
@@ -318,8 +336,7 @@ export class ModestEngine implements Engine {
    * as if it advertised JOIN), and members not heard for memberSilenceMs are pruned (Membership.prune).
    */
   private heardFrom(peer: string, round: number): void {
-    const silenceMs = this.ctx.memberSilenceMs;
-    if (silenceMs === undefined || this.phase === 'left') return;
+    if (this.ctx.memberSilenceMs === undefined || this.phase === 'left') return;
     this.view.heard(peer, round, this.ctx.clock.now());
     this.pruneMembers();
   }
@@ -333,23 +350,7 @@ export class ModestEngine implements Engine {
 
   private available(index: number, count: number): Promise<string[]> {
     this.pruneMembers();
-    return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.ping(peer));
-  }
-
-  /** Is `peer` there? One ping per peer at a time (libp2p allows one outbound ping stream a connection). */
-  private ping(peer: string): Promise<boolean> {
-    const { ctx } = this;
-    let p = this.pings.get(peer);
-    if (p === undefined) {
-      p = ctx.network.ping(peer, { signal: ctx.clock.timeout(this.s.pingTimeoutMs, this.signal) })
-        .then(() => { this.view.touch(peer, this.estimate()); return true; }, (err: unknown) => {
-          ctx.logger.debug({ peer, err: (err as Error)?.message }, 'no answer to the availability ping');
-          return false;
-        })
-        .finally(() => this.pings.delete(peer));
-      this.pings.set(peer, p);
-    }
-    return p;
+    return firstAvailable(this.view.order(index), count, this.ctx.selfId, (peer) => this.pings!.ping(peer));
   }
 
   /** Encode once (the view piggybacked in the extension), send to every target, then apply held-back joins. */
@@ -381,7 +382,7 @@ export class ModestEngine implements Engine {
     if (this.estimate() > 0) {
       const known = this.view.order(this.estimate()).filter((p) => p !== ctx.selfId);
       const contacts = ctx.rng(this.estimate(), 'modest-join').sample(known, Math.min(JOIN_CONTACTS_PER_SAMPLE * this.s.sampleSize, known.length));
-      await Promise.all(contacts.map((p) => this.ping(p)));
+      await Promise.all(contacts.map((p) => this.pings!.ping(p)));
     }
     await announceWithRetry(ctx, () => this.announce(this.estimate(), adv), this.signal);
   }

@@ -153,6 +153,12 @@ export class Membership {
     return sampleOrder(ids, round, md5, (id) => this.bytesOf(id));
   }
 
+  /** How many candidates sample `round` has (the length of order(round), without hashing). */
+  candidateCount(round: number): number {
+    const self = this.status === 'join' ? this.self : undefined;
+    return candidates(this.view, round, this.inactivityThreshold, self).filter((id) => !this.silent.has(id)).length;
+  }
+
   /** The first `count` of the order: the sample every peer with this view derives without pinging. */
   derived(round: number, count: number): string[] {
     return derivedSample(this.order(round), count);

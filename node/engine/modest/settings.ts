@@ -22,4 +22,9 @@ export interface ModestSettings {
    * trainers produce nothing hands the average out again to the first available trainers. ms.
    */
   readonly progressTimeoutMs: number;
+  /**
+   * While a hand-off awaits its aggregation, its peers are pinged this often, ms (the authors' PING_INTERVAL,
+   * 1 s); one that does not answer is known gone and the hand-off is repeated at once (0: no probes).
+   */
+  readonly probeEveryMs: number;
 }

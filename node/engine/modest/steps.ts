@@ -5,6 +5,8 @@ import type { MembershipAdvertisement } from '../../network.js';
 import type { EngineContext } from '../context.js';
 import { evaluateIfDue } from '../steps.js';
 import type { RoundAccount } from './ledger.js';
+import type { Membership } from './membership.js';
+import type { ModestSettings } from './settings.js';
 
 /** What the aggregator of sample index `index` averages: the trained models it holds, in sender order. */
 export function aggregateInput(ctx: EngineContext, received: Contribution[], index: number, viewSize: number, signal: AbortSignal): AggregateInput {
@@ -61,4 +63,18 @@ export async function finishRound(ctx: EngineContext, a: RoundAccount, signal: A
     samples: a.samples, evaluation, received: a.received, expected: a.expected, timedOut: a.timedOut, sendFailures: a.sendFailures,
     bytesOut: a.bytesOut, phaseMs: { ...a.phaseMs }, roles: [...a.roles].sort(),
   }, ctx.state.vector));
+}
+
+/**
+ * What `murmur status` shows of a MoDeST peer: view size, sample index (the round estimate), the trainers and
+ * aggregators this view derives for it (no pings), our role there ('trainer', 'aggregator', both, 'none', or
+ * 'dormant' / 'left'), and the joins held back until our next send.
+ */
+export function modestStatus(view: Membership | null, estimate: number, s: ModestSettings, self: string, phase: 'dormant' | 'active' | 'left'): Record<string, unknown> {
+  if (view === null) return { viewSize: 0, sampleIndex: 0, sample: [], aggregators: [], role: 'starting', pendingJoins: 0 };
+  const order = view.order(Math.max(1, estimate));
+  const sample = order.slice(0, s.sampleSize), aggregators = order.slice(0, s.aggregators);
+  const roles = [sample.includes(self) ? 'trainer' : '', aggregators.includes(self) ? 'aggregator' : ''].filter(Boolean);
+  const role = phase !== 'active' ? phase : roles.join('+') || 'none';
+  return { viewSize: view.size, sampleIndex: estimate, sample, aggregators, role, pendingJoins: view.pendingJoins };
 }

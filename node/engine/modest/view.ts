@@ -132,6 +132,17 @@ export function modelsNeeded(sampleSize: number, successFraction: number): numbe
   return Math.max(1, Math.floor(sampleSize * successFraction));
 }
 
+/**
+ * What an aggregation waits for (ours, for liveness, beside §3.2's ⌊s·sf⌋ and the timeout's minModels): both
+ * capped by the candidates the aggregator's view has for the round whose models it averages (at least 1). A
+ * swarm still filling up, or one that lost peers, has fewer trainers than s: waiting for s cost a soak two
+ * aggregation timeouts (20 s) at start-up. With a full view (candidates ≥ s) nothing changes.
+ */
+export function aggregationQuorum(needed: number, minModels: number, candidates: number): { expected: number; minimum: number } {
+  const expected = Math.max(1, Math.min(needed, candidates));
+  return { expected, minimum: Math.min(minModels, expected) };
+}
+
 /** Byte-wise comparison; a proper prefix sorts first. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
