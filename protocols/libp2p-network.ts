@@ -23,7 +23,7 @@ import { encodeOutgoing } from './frames.js';
 import type { AnySwarmNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
-import { Receiver, type ReceiverInit, type ReceiveVectors } from './receiver.js';
+import { Receiver, type ReceiveVectors, type ReceiverInit } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
 
 /** Options of `libp2pNetwork`. */
@@ -57,13 +57,13 @@ export interface Libp2pNetworkInit {
    * CONNECTING_PEER_GRACE_MS (connection-watch.ts). Infinity: up to the send deadline.
    */
   connectGraceMs?: number;
-  /**
-   * Where an accepted frame's dense values go (receiver.ts `receiveBuffer`, before `receiveVectors`): a buffer
-   * the caller owns, e.g. a simulated peer's recycled one (node/receive-buffers.ts); default a new array per frame.
-   */
-  receiveBuffer?: ReceiverInit['receiveBuffer'];
   /** Where accepted f16/q8 frames' values are lent from; the consumer releases them (receiver.ts `receiveVectors`). */
   receiveVectors?: ReceiveVectors;
+  /**
+   * Where an accepted frame's dense values go (receiver.ts `receiveBuffer`): a buffer the caller owns, e.g. a
+   * simulated peer's recycled one (node/receive-buffers.ts); default a new array per frame.
+   */
+  receiveBuffer?: ReceiverInit['receiveBuffer'];
   logger?: Logger;
   /** Epoch ms for `lastSeen`; default Date.now. */
   now?: () => number;
@@ -118,7 +118,8 @@ export class Libp2pNetwork implements Network {
     this.layout = layout;
     this.connections = new ConnectionWatch(node, { connectingGraceMs: init.connectGraceMs });
     this.receiver = new Receiver({
-      swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveBuffer: init.receiveBuffer, receiveVectors: init.receiveVectors, logger: this.log, now: this.now,
+      swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveVectors: init.receiveVectors, receiveBuffer: init.receiveBuffer,
+      logger: this.log, now: this.now,
     });
     this.exchange = modelExchange({
       receiver: this.receiver, maxFrameBytes: largestFrameBytes(layout, limits), sendTimeoutMs: init.sendTimeoutMs,

@@ -20,11 +20,10 @@
  * §5). Same algorithms and bytes on the wire: peers with and without it interoperate.
  */
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { InvalidParametersError } from '@libp2p/interface';
-import { isUint8ArrayList } from 'uint8arraylist';
 import { noise, type ICryptoInterface, type NoiseInit } from '@chainsafe/libp2p-noise';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
-import { Uint8ArrayList } from 'uint8arraylist';
+import { InvalidParametersError } from '@libp2p/interface';
+import { isUint8ArrayList, Uint8ArrayList } from 'uint8arraylist';
 import { handshakeCrypto, withSigningOnce } from './noise-handshake.js';
 
 /** A key as noise passes it: bytes or a list of chunks (its own uint8arraylist version's type). */

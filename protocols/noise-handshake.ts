@@ -70,9 +70,11 @@ function publicKeyOf(raw: KeyBytes): KeyObject {
 function generateX25519KeyPair(): { publicKey: Uint8Array; privateKey: Uint8Array } {
   const { privateKey } = generateKeyPairSync('x25519');
   const jwk: JsonWebKey = privateKey.export({ format: 'jwk' });
-  const priv = Buffer.from(jwk.d!, 'base64url');
+  // Own memory (Uint8Array.from): a small Buffer.from(string) is a view into Node's shared pool, and the
+  // memory transport hands views to other nodes of the process.
+  const priv = Uint8Array.from(Buffer.from(jwk.d!, 'base64url'));
   privateKeys.set(priv, privateKey);
-  return { publicKey: Buffer.from(jwk.x!, 'base64url'), privateKey: priv };
+  return { publicKey: Uint8Array.from(Buffer.from(jwk.x!, 'base64url')), privateKey: priv };
 }
 
 function generateX25519SharedKey(privateKey: KeyBytes, publicKey: KeyBytes): Uint8Array {

@@ -230,14 +230,14 @@ export class Libp2pSwarm implements Swarm {
     } finally { expiry.release(); }
   }
 
-  /** Receive buffers the peers created and reused so far (node/receive-buffers.ts). */
-  receiveStats(): { created: number; reused: number } {
-    return this.receiveBuffers.reduce((t, b) => { const s = b.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
-  }
-
   /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */
   frameStats(): { created: number; reused: number } {
     return this.recycling.reduce((t, n) => { const s = n.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
+  }
+
+  /** Receive buffers the peers created and reused so far (node/receive-buffers.ts). */
+  receiveStats(): { created: number; reused: number } {
+    return this.receiveBuffers.reduce((t, b) => { const s = b.stats(); return { created: t.created + s.created, reused: t.reused + s.reused }; }, { created: 0, reused: 0 });
   }
 
   /**

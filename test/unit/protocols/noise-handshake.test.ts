@@ -45,6 +45,9 @@ describe('handshakeCrypto', () => {
       assert.equal(pair.privateKey.byteLength, 32);
       assert.deepEqual(Uint8Array.from(pureJsCrypto.generateX25519KeyPairFromSeed(pair.privateKey.slice()).publicKey), Uint8Array.from(pair.publicKey));
       seen.add(Buffer.from(pair.privateKey).toString('hex'));
+      // Each key in memory of its own, not a view into a pool other buffers share.
+      assert.equal(pair.privateKey.buffer.byteLength, 32);
+      assert.equal(pair.publicKey.buffer.byteLength, 32);
     }
     assert.equal(seen.size, 50);
   });

@@ -10,7 +10,7 @@ describe('swarmLogger', () => {
       const log = swarmLogger(env).forComponent('libp2p:noise');
       assert.equal(log, disabledLogger);
       assert.equal(log.enabled, false);
-      // libp2p asks `log.trace.enabled` (typed as a plain function) before building trace arguments.
+      // `enabled` on error and trace too (typed as plain functions), as @libp2p/logger gives it.
       assert.equal((log.error as unknown as { enabled: boolean }).enabled, false);
       assert.equal((log.trace as unknown as { enabled: boolean }).enabled, false);
       assert.equal(log.newScope('xxhandshake'), disabledLogger);
