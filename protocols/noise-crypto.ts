@@ -22,8 +22,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { noise, type ICryptoInterface, type NoiseInit } from '@chainsafe/libp2p-noise';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
-import { InvalidParametersError } from '@libp2p/interface';
-import { isUint8ArrayList, Uint8ArrayList } from 'uint8arraylist';
+import { Uint8ArrayList } from 'uint8arraylist';
 import { handshakeCrypto, withSigningOnce } from './noise-handshake.js';
 
 /** A key as noise passes it: bytes or a list of chunks (its own uint8arraylist version's type). */
@@ -118,53 +117,9 @@ export function decryptInPieces(this: NoiseSecuredStream, chunk: Pieces): Uint8A
   return output;
 }
 
-/** Most bytes a connection buffers towards its next noise message (noise's own decoder: 16 MiB). */
-const MAX_DECODER_BUFFER_BYTES = 16 * 1024 * 1024;
-
-/**
- * Cuts the received bytes of a noise connection into its messages (a 2-byte big-endian length, then that
- * many bytes), as noise's own decoder does (@libp2p/utils LengthPrefixedDecoder with noise's uint16BEDecode),
- * with the same 16 MiB buffer limit and the same error; empty messages are skipped as there. The difference:
- * noise's decoder learns that the buffer holds no complete length by catching the RangeError its length
- * decoder throws (`RangeError('Could not decode int16BE')`, a new Error with its stack captured), and so
- * throws one at the end of every chunk a connection receives; `uint16BEDecode` was 5.8% of the main thread's
- * self time in an N = 500 round (protocols/docs/exchange-tuning.md §13, §16). This one checks the length, and
- * reads it from the list without a `subarray` and a DataView.
- */
-export class NoiseMessageDecoder {
-  private readonly pending = new Uint8ArrayList();
-
-  /** `buffered`: bytes an earlier decoder of the connection held (the start of a next message). */
-  constructor(buffered?: Uint8ArrayList) {
-    if (buffered !== undefined) this.pending.append(buffered);
-  }
-
-  /** The whole messages `chunk` completes, in order; the rest stays buffered. */
-  decode(chunk: Uint8Array | Uint8ArrayList): Uint8ArrayList[] {
-    const buffer = this.pending;
-    buffer.append(chunk);
-    if (buffer.byteLength > MAX_DECODER_BUFFER_BYTES) {
-      throw new InvalidParametersError(`Buffer length limit exceeded - ${buffer.byteLength}/${MAX_DECODER_BUFFER_BYTES}`);
-    }
-    const messages: Uint8ArrayList[] = [];
-    while (buffer.byteLength >= 2) {
-      const end = 2 + ((buffer.get(0) << 8) | buffer.get(1));
-      if (buffer.byteLength < end) break;
-      if (end > 2) messages.push(buffer.sublist(2, end));
-      buffer.consume(end);
-    }
-    return messages;
-  }
-}
-
 /** Whether `connection` (a secured stream noise returned) decrypts in pieces: tests check murmurNoise still installs it. */
 export function decryptsInPieces(connection: object): boolean {
   return (connection as { decrypt?: unknown }).decrypt === decryptInPieces;
-}
-
-/** Whether `connection` cuts its messages with NoiseMessageDecoder: tests check murmurNoise still installs it. */
-export function decodesWithoutThrowing(connection: object): boolean {
-  return (connection as { decoder?: unknown }).decoder instanceof NoiseMessageDecoder;
 }
 
 function installDecrypt<T extends { connection: object }>(secured: T): T {
@@ -172,12 +127,6 @@ function installDecrypt<T extends { connection: object }>(secured: T): T {
   // Only over the shape this was written against; another noise version keeps its own decrypt.
   if (typeof stream.decrypt === 'function' && typeof stream.handshake?.decrypt === 'function') {
     stream.decrypt = decryptInPieces;
-  }
-  // Noise reads `this.decoder` at each chunk it receives; ours takes over whatever its decoder buffered.
-  const decoding = stream as { decoder?: object & { decode?: unknown; buffer?: unknown } };
-  const buffered = decoding.decoder?.buffer;
-  if (typeof decoding.decoder?.decode === 'function' && isUint8ArrayList(buffered)) {
-    decoding.decoder = new NoiseMessageDecoder(buffered);
   }
   return secured;
 }

@@ -9,7 +9,7 @@ import { defaultLogger } from '@libp2p/logger';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddrConnectionPair } from '@libp2p/utils';
 import { Uint8ArrayList } from 'uint8arraylist';
-import { decodesWithoutThrowing, decryptInPieces, decryptsInPieces, keyCachingNoiseCrypto, murmurNoise, NoiseMessageDecoder } from '../../../protocols/noise-crypto.js';
+import { decryptInPieces, decryptsInPieces, keyCachingNoiseCrypto, murmurNoise } from '../../../protocols/noise-crypto.js';
 
 /** noise's own copy of uint8arraylist is another declared type than ours; the same class at run time. */
 const asKey = (l: Uint8ArrayList) => l as unknown as Parameters<typeof keyCachingNoiseCrypto.generateX25519SharedKey>[0];
@@ -104,63 +104,6 @@ describe('decryptInPieces (noise decrypt without joining a message\'s pieces)', 
   });
 });
 
-describe('noise message decoder', () => {
-  /** Noise's framing: each message as a 2-byte big-endian length and its bytes. */
-  function framed(messages: Uint8Array[]): Uint8Array {
-    const out = new Uint8ArrayList();
-    for (const m of messages) out.append(Uint8Array.of(m.byteLength >> 8, m.byteLength & 0xff), m);
-    return out.subarray();
-  }
-  const messages = [random(65_535, 1), new Uint8Array(0), random(1, 2), random(300, 3), random(2, 4), random(65_535, 5), random(17, 6)];
-  const wire = framed(messages);
-  /** What noise's decoder yields: the messages without the empty one. */
-  const expected = messages.filter((m) => m.byteLength > 0);
-
-  it('cuts a connection\'s bytes into its messages wherever the chunks end, holding back a partial one', () => {
-    for (const cuts of [[1], [2], [3], [65_536], [65_537], [65_538], [7, 65_540, 65_541, 65_845], [wire.byteLength - 1]]) {
-      const d = new NoiseMessageDecoder();
-      const got: Uint8Array[] = [];
-      let from = 0;
-      for (const at of [...cuts, wire.byteLength]) {
-        // Chunks as lists of two pieces too, as the batched memory transport hands them over.
-        const chunk = wire.subarray(from, at);
-        const half = chunk.byteLength >> 1;
-        for (const m of d.decode(new Uint8ArrayList(chunk.subarray(0, half), chunk.subarray(half)))) got.push(m.subarray());
-        from = at;
-      }
-      assert.deepEqual(got, expected, `cut at ${cuts.join(', ')}`);
-    }
-  });
-
-  it('takes over the bytes an earlier decoder held', () => {
-    const d = new NoiseMessageDecoder(new Uint8ArrayList(wire.subarray(0, 1000)));
-    assert.deepEqual(d.decode(wire.subarray(1000)).map((m) => m.subarray()), expected);
-  });
-
-  it('refuses more than 16 MiB buffered, as noise does', () => {
-    const mib16 = 16 * 1024 * 1024;
-    assert.equal(new NoiseMessageDecoder().decode(new Uint8Array(mib16).fill(0xff)).length, 255);
-    const d = new NoiseMessageDecoder(new Uint8ArrayList(Uint8Array.of(0xff)));
-    assert.throws(() => d.decode(new Uint8Array(mib16).fill(0xff)), { name: 'InvalidParametersError', message: /Buffer length limit exceeded/ });
-  });
-
-  it('constructs no error for a chunk that ends inside a message (noise\'s decoder throws a RangeError per chunk)', () => {
-    const real = globalThis.RangeError;
-    let made = 0;
-    globalThis.RangeError = new Proxy(real, {
-      apply: (t, self, args) => { made++; return Reflect.apply(t, self, args); },
-      construct: (t, args) => { made++; return Reflect.construct(t, args); },
-    });
-    try {
-      const d = new NoiseMessageDecoder();
-      for (let at = 0; at < 2000; at += 100) d.decode(wire.subarray(at, at + 100));
-    } finally {
-      globalThis.RangeError = real;
-    }
-    assert.equal(made, 0);
-  });
-});
-
 describe('murmurNoise', () => {
   async function components() {
     const privateKey = await generateKeyPair('Ed25519');
@@ -189,8 +132,6 @@ describe('murmurNoise', () => {
       const [out, inb] = await Promise.all([a.secureOutbound(outConn, { ...opts, remotePeer: bComponents.peerId }), b.secureInbound(inConn, opts)]);
       assert.equal(decryptsInPieces(out.connection), outKind === 'ours', `${outKind} → ${inKind}: outbound`);
       assert.equal(decryptsInPieces(inb.connection), inKind === 'ours', `${outKind} → ${inKind}: inbound`);
-      assert.equal(decodesWithoutThrowing(out.connection), outKind === 'ours', `${outKind} → ${inKind}: outbound decoder`);
-      assert.equal(decodesWithoutThrowing(inb.connection), inKind === 'ours', `${outKind} → ${inKind}: inbound decoder`);
       // Count the decrypts noise makes through the installed method: it must look it up on the stream each time.
       const calls = { out: 0, inb: 0 };
       for (const [side, conn] of [['out', out.connection], ['inb', inb.connection]] as const) {
