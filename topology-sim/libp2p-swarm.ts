@@ -95,6 +95,8 @@ export class Libp2pSwarm implements Swarm {
   private ids: string[] = [];
   /** Dial addresses of hosted peers (localAddress). */
   private readonly addresses = new Map<number, string>();
+  /** Local indices of the peers that were started (mayRead). */
+  private readonly ran: boolean[] = [];
 
   constructor(private readonly init: Libp2pSwarmInit, private readonly components: SwarmComponents) {
     this.hosted = init.shares?.hosted ?? init.peers.map((_, i) => i);
@@ -104,8 +106,11 @@ export class Libp2pSwarm implements Swarm {
   /** Whether the peer of local index `l` may still read a frame of `round` it received (node/receive-buffers.ts). */
   private mayRead(l: number, round: number): boolean {
     const peer = this.peers[l];
-    // Before the peers exist no frame is read or refused yet: keep the buffer.
-    return peer === undefined || (peer.isStarted() && peer.round < round);
+    if (peer === undefined) return true;
+    if (peer.isStarted()) return peer.round < round;
+    // Not running: before its start its frames wait in the inbox for its first rounds (keep the buffer); once
+    // it has run and stopped it reads nothing again (the simulator never restarts a peer).
+    return this.ran[l] !== true;
   }
 
   /** The Peer of global index `i`, if hosted here. */
@@ -262,7 +267,7 @@ export class Libp2pSwarm implements Swarm {
     const onAbort = (): void => { void this.stop(); };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await Promise.all(this.peers.map((p) => p.start()));
+      await Promise.all(this.peers.map(async (p, l) => { await p.start(); this.ran[l] = true; }));
       await Promise.all(this.peers.map((p) => p.finished()));
     } finally {
       options.signal?.removeEventListener('abort', onAbort);

@@ -10,6 +10,7 @@ import '../../node/polyfill.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { deadline } from '../../node/deadline.js';
 import { WorkerPool } from '../../node/learner/pool.js';
 import type { Network, OutgoingFrame } from '../../node/network.js';
 import { RemoteRejectedError, SendTimeoutError } from '../../protocols/errors.js';
@@ -107,6 +108,28 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
         for (const j of row) if (swarm.nodes[i]!.getConnections(swarm.nodes[j]!.peerId).length === 0) missing.push(`${i}→${j}`);
       }
       assert.deepEqual(missing, [], 'peers without the connection of an edge when the bring-up ended');
+    } finally { await swarm.stop(); }
+  });
+
+  it('gives each frame received before its peer starts a buffer of its own', async () => {
+    // Between swarm.start() and run() (or while another process's share already sends) the peers exist but
+    // have not started: their frames wait in the inbox and must not share a receive buffer.
+    const prepared = await prepareRun(await memoryRun(10, 1), pool, () => {});
+    const built = buildSwarm(prepared, pool, () => {});
+    const swarm = built.swarm as Libp2pSwarm;
+    await swarm.start();
+    try {
+      const target = 1;
+      const [a, b] = built.graph[target]!;
+      assert.ok(a !== undefined && b !== undefined && !swarm.peerAt(target)!.isStarted());
+      const frame = (fill: number): OutgoingFrame => ({
+        kind: 'model', round: 1, step: 0, degree: 2, age: 1, values: new Float32Array(prepared.layout.size).fill(fill), encoding: 'f32',
+      });
+      await swarm.networks[a]!.send(swarm.peerId(target), frame(1));
+      await swarm.networks[b]!.send(swarm.peerId(target), frame(2));
+      const frames = await swarm.networks[target]!.collect(1, 0, [swarm.peerId(a), swarm.peerId(b)], { signal: deadline(60_000) });
+      const first = new Map(frames.map((f) => [f.from, f.values![0]]));
+      assert.deepEqual([first.get(swarm.peerId(a)), first.get(swarm.peerId(b))], [1, 2], 'one buffer lent to both frames');
     } finally { await swarm.stop(); }
   });
 
