@@ -7,8 +7,8 @@
  *   pair plus its two DER exports ~158 µs, plus one JWK export ~47 µs (tmp micro-benchmark, loaded machine).
  *   A handshake makes one key pair and imports two remote keys per side.
  * - HKDF by Node (`hkdfSync`, RFC 5869 as noise's @noble/hashes one): ~20 µs against ~36 µs, four per side.
- * - Each KeyObject is made once per key (the private one with its pair, a remote one at its first DH), as
- *   noise-crypto.ts's keyCachingNoiseCrypto did with DER.
+ * - Each KeyObject is made once per key (the private one with its pair, a remote one at its first DH); noise's
+ *   default rebuilds both from DER for each of the three DHs of an XX handshake (exchange-tuning.md §5).
  * - The node's signature of its static noise key is made once (`signingOnce`): noise signs the same message,
  *   "noise-libp2p-static-key:" + the static key, at every handshake, and @libp2p/crypto rebuilds the Ed25519
  *   KeyObject from JWK for each signature (~114 µs; ~47 µs of it the signature). A valid signature of the same
