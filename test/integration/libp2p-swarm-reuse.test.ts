@@ -37,6 +37,15 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
   before(() => pool.start());
   after(() => pool.stop());
 
+  /** A started (connected, not running) memory swarm of `peers` peers for one round, with its prepared run and graph. */
+  async function startedSwarm(peers: number) {
+    const prepared = await prepareRun(await memoryRun(peers, 1), pool, () => {});
+    const built = buildSwarm(prepared, pool, () => {});
+    const swarm = built.swarm as Libp2pSwarm;
+    await swarm.start();
+    return { prepared, graph: built.graph, swarm };
+  }
+
   it('reuses vectors and frame buffers and keeps every round\'s records equal to copies taken at report time', async () => {
     // Evaluations answer two swarm rounds late, so vectors are both read late and reused (late-evaluations.ts).
     const rounds = 6;
@@ -64,9 +73,7 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
   });
 
   it('lends a refused frame\'s buffer again, never a timed-out one\'s, and keeps no loan of either', async () => {
-    const prepared = await prepareRun(await memoryRun(10, 1), pool, () => {});
-    const swarm = buildSwarm(prepared, pool, () => {}).swarm as Libp2pSwarm;
-    await swarm.start();
+    const { swarm } = await startedSwarm(10);
     try {
       type Recycling = { inner: Pick<Network, 'send'>; send: Network['send']; stats(): { created: number; reused: number; loans: number } };
       const net = (swarm as unknown as { recycling: Recycling[] }).recycling[0]!;
@@ -97,14 +104,11 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
   });
 
   it('ends the bring-up only once both ends of every edge hold its connection', async () => {
-    const prepared = await prepareRun(await memoryRun(12, 1), pool, () => {});
-    const built = buildSwarm(prepared, pool, () => {});
-    const swarm = built.swarm as Libp2pSwarm;
-    await swarm.start();
+    const { graph, swarm } = await startedSwarm(12);
     try {
       // Checked as start() resolves, before another turn of the event loop: a dial resolves a turn before the listener holds it.
       const missing: string[] = [];
-      for (const [i, row] of built.graph.entries()) {
+      for (const [i, row] of graph.entries()) {
         for (const j of row) if (swarm.nodes[i]!.getConnections(swarm.nodes[j]!.peerId).length === 0) missing.push(`${i}→${j}`);
       }
       assert.deepEqual(missing, [], 'peers without the connection of an edge when the bring-up ended');
@@ -114,13 +118,10 @@ describe('the libp2p swarm over the memory transport', { timeout: 300_000 }, () 
   it('gives each frame received before its peer starts a buffer of its own', async () => {
     // Between swarm.start() and run() (or while another process's share already sends) the peers exist but
     // have not started: their frames wait in the inbox and must not share a receive buffer.
-    const prepared = await prepareRun(await memoryRun(10, 1), pool, () => {});
-    const built = buildSwarm(prepared, pool, () => {});
-    const swarm = built.swarm as Libp2pSwarm;
-    await swarm.start();
+    const { prepared, graph, swarm } = await startedSwarm(10);
     try {
       const target = 1;
-      const [a, b] = built.graph[target]!;
+      const [a, b] = graph[target]!;
       assert.ok(a !== undefined && b !== undefined && !swarm.peerAt(target)!.isStarted());
       const frame = (fill: number): OutgoingFrame => ({
         kind: 'model', round: 1, step: 0, degree: 2, age: 1, values: new Float32Array(prepared.layout.size).fill(fill), encoding: 'f32',
