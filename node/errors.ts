@@ -34,6 +34,17 @@ export class PeerStateError extends MurmurError {
   constructor(message: string) { super('ERR_PEER_STATE', message); }
 }
 
+/**
+ * A ping reached a connected peer but could not run: a stream limit on either side, or the peer closed or
+ * reset the stream. The peer is there (a gone peer has no connection, and its dial fails), only busy.
+ */
+export class PeerBusyError extends MurmurError {
+  static override name = 'PeerBusyError';
+  constructor(readonly peer: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_PEER_BUSY', `peer ${peer} is connected but did not take the ping: ${detail}`, options);
+  }
+}
+
 /** A registry (algorithms, engines) was given a second entry under a name it already holds. */
 export class DuplicateEntryError extends MurmurError {
   static override name = 'DuplicateEntryError';

@@ -136,7 +136,10 @@ export interface Network {
   onFrame(listener: (frame: ReceivedFrame) => void): () => void;
   /** Peers we currently hold a connection to. */
   connectedPeers(): string[];
-  /** Round-trip time in ms; rejects if unreachable within the signal's deadline. */
+  /**
+   * Round-trip time in ms; rejects if unreachable within the signal's deadline, or with PeerBusyError
+   * (node/errors.ts) if the peer is connected but the ping stream could not run (present, not gone).
+   */
   ping(peer: string, options?: SendOptions): Promise<number>;
   /** Publish our announcement on the swarm topic. */
   announce(message: Announcement): Promise<void>;

@@ -9,7 +9,7 @@ import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Layout } from '../aggregation/layout.js';
 import { deadline } from '../node/deadline.js';
-import { AbortError } from '../node/errors.js';
+import { AbortError, PeerBusyError } from '../node/errors.js';
 import type { Announcement, CollectOptions, Network, OutgoingFrame, PeerTraffic, ReceivedFrame, SendOptions } from '../node/network.js';
 import { announcements } from './announcements.js';
 import { ConnectionWatch } from './connection-watch.js';
@@ -25,6 +25,12 @@ import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
 import { Receiver, type ReceiveVectors, type ReceiverInit } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
+
+/**
+ * Ping failures that say a stream could not run, not that the peer is gone: a local or remote stream limit,
+ * or the peer closing or resetting the stream (seen from live daemons busy starting up: soak-swarm, MoDeST).
+ */
+const STREAM_REFUSALS = new Set(['TooManyOutboundProtocolStreamsError', 'StreamStateError', 'StreamResetError']);
 
 /** Options of `libp2pNetwork`. */
 export interface Libp2pNetworkInit {
@@ -206,7 +212,11 @@ export class Libp2pNetwork implements Network {
       return await this.node.services.ping.ping(peerId, { signal });
     } catch (err) {
       if (options.signal?.aborted === true && options.signal.reason?.name !== 'TimeoutError') throw new AbortError(`ping of ${peer} was aborted`);
-      throw new PeerUnreachableError(peer, `ping failed (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+      const detail = `${(err as Error).name}: ${(err as Error).message}`;
+      if (STREAM_REFUSALS.has((err as Error).name) && this.node.getConnections(peerId).some((c) => c.status === 'open')) {
+        throw new PeerBusyError(peer, detail, { cause: err });
+      }
+      throw new PeerUnreachableError(peer, `ping failed (${detail})`, { cause: err });
     }
   }
 

@@ -1,6 +1,8 @@
 import '../../node/polyfill.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { makeLayout } from '../../aggregation/layout.js';
 import { encodeModelFrame } from '../../protocols/codec.js';
 import { createMurmurNode } from '../../protocols/libp2p.js';
@@ -110,6 +112,24 @@ for (const [transport, announcements] of [['tcp', true], ['memory', true], ['mem
       const rtt = await nets[0]!.ping(nets[1]!.selfId);
       assert.ok(rtt >= 0);
       await assert.rejects(nets[0]!.sendBytes('not-a-peer-id', new Uint8Array(1)), { code: 'ERR_INVALID_PEER_ID' });
+    });
+
+    it('tells a connected peer whose ping stream could not run (busy) from one it cannot reach', async () => {
+      const ping = nodes[0]!.services.ping;
+      const real = ping.ping.bind(ping);
+      const failWith = (name: string) => { ping.ping = async () => { throw Object.assign(new Error('stream closed'), { name }); }; };
+      try {
+        for (const name of ['StreamStateError', 'StreamResetError', 'TooManyOutboundProtocolStreamsError']) {
+          failWith(name);
+          await assert.rejects(nets[0]!.ping(nets[1]!.selfId), { code: 'ERR_PEER_BUSY' }, name);
+        }
+        failWith('DialError');
+        await assert.rejects(nets[0]!.ping(nets[1]!.selfId), { code: 'ERR_PEER_UNREACHABLE' });
+        // Without a connection a refused stream proves nothing: unreachable.
+        failWith('StreamStateError');
+        const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+        await assert.rejects(nets[0]!.ping(stranger), { code: 'ERR_PEER_UNREACHABLE' });
+      } finally { ping.ping = real; }
     });
 
     if (!announcements) {

@@ -4,6 +4,7 @@
  * room for the next candidate. Ourselves count as available without a ping.
  */
 import type { Clock } from '../../clock.js';
+import { PeerBusyError } from '../../errors.js';
 import type { EngineContext } from '../context.js';
 import { FailedProbes } from './watch.js';
 
@@ -45,13 +46,18 @@ export class PeerPings {
   constructor(private readonly ctx: Pick<EngineContext, 'network' | 'clock' | 'logger'>, private readonly timeoutMs: number,
     private readonly signal: AbortSignal, private readonly onAnswer: (peer: string) => void) {}
 
-  /** Is `peer` there? Resolves false on no answer within the ping timeout or any ping error. */
+  /** Is `peer` there? Resolves false on no answer within the ping timeout or any ping error but PeerBusyError (connected, busy). */
   ping(peer: string): Promise<boolean> {
     const { ctx } = this;
     let p = this.inFlight.get(peer);
     if (p === undefined) {
       p = ctx.network.ping(peer, { signal: ctx.clock.timeout(this.timeoutMs, this.signal) })
         .then(() => { this.onAnswer(peer); return true; }, (err: unknown) => {
+          // Connected but too busy to take the ping stream: there, so not a reason to replace it.
+          if (err instanceof PeerBusyError) {
+            ctx.logger.debug({ peer, err: err.message }, 'availability ping not taken by a connected peer; counted as there');
+            return true;
+          }
           ctx.logger.debug({ peer, err: (err as Error)?.message }, 'no answer to the availability ping');
           return false;
         })
