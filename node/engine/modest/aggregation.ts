@@ -13,6 +13,12 @@
  * killed 6 s apart left a soak's aggregation with 2 of minModels = 3 and stacked both timeouts (20 s) on every
  * peer's wait. The floor still holds before the timeout, and below it a trainer that may still send (one that
  * missed a single probe, or ourselves still training) keeps the second timeout.
+ *
+ * Stale (ours, beside §3.2's "if index already completed: ignore"): once an index's average or its beacon
+ * reaches us, it was aggregated elsewhere, and our aggregation of it (or of an earlier index) is dropped. A
+ * trainer whose ping to the right aggregator timed out under load hands its model to the next of the order; that
+ * stray aggregation waited out both timeouts with 1 model and held back its peer's later round summaries (a
+ * loaded soak: a 38 s wait while the swarm went on). Its models are lost to that round, as at a §3.2 drop.
  */
 import type { Contribution } from '../../algorithms/types.js';
 

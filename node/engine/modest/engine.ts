@@ -42,18 +42,14 @@ export class ModestEngine implements Engine {
   private membership: Membership | null = null;
   private phase: 'dormant' | 'active' | 'left' = 'dormant';
   private signal: AbortSignal = new AbortController().signal;
-  private trainEstimate = 0;
-  private trainedUpTo = 0;
-  private aggEstimate = 0;
-  private aggregatedUpTo = 0;
-  private announced = 0;
+  private trainEstimate = 0; private trainedUpTo = 0;
+  private aggEstimate = 0; private aggregatedUpTo = 0; private announced = 0;
   private training: { index: number; controller: AbortController } | null = null;
   private agg: Aggregation | null = null;
   /** The last sample index whose aggregation was dropped for too few models. */
   private droppedIndex = -1;
   private tasks = new EngineTasks(this.signal, () => {});
-  private watchdog: ProgressWatch | null = null;
-  private pings: PeerPings | null = null;
+  private watchdog: ProgressWatch | null = null; private pings: PeerPings | null = null;
   private readonly ledger: RoundLedger;
   private readonly s: ModestSettings;
   private readonly needed: number;
@@ -155,12 +151,14 @@ export class ModestEngine implements Engine {
     this.announced = Math.max(this.announced, m.round);
     if (m.membership?.change !== 'leave') this.heardFrom(from, m.round);
     if (m.membership !== undefined && this.phase !== 'left') this.view.onAdvertisement(from, m.membership, Math.max(m.round, this.estimate()));
+    if (m.membership === undefined) this.supersede(m.round); // a beacon: index m.round was aggregated
     this.tasks.poke();
   }
 
   /** The average of sample index `index` (from an aggregator, or ourselves): train round `index` once. */
   private onAggregate(index: number, full: Float32Array): void {
     if (index < 1 || index > this.maxRounds) return;
+    this.supersede(index);
     if (index > this.trainEstimate) {
       this.trainEstimate = index;
       if (this.training !== null && this.training.index < index) this.training.controller.abort();
@@ -211,10 +209,7 @@ export class ModestEngine implements Engine {
     return { peers: () => handOff.peers, alive: (peer) => this.pings!.ping(peer), ahead };
   }
 
-  /**
-   * A model trained in round r goes to the first a available peers of order(r + 1) (§3.2 off-by-one).
-   * Returns the aggregators it was sent to, ourselves excluded.
-   */
+  /** A model trained in round r goes to the first a available peers of order(r + 1) (§3.2 off-by-one); returns them, ourselves excluded. */
   private async sendTrained(round: number, trained: Float32Array, again: boolean): Promise<string[]> {
     const { ctx } = this;
     const index = trainedModelIndex(round);
@@ -275,10 +270,7 @@ export class ModestEngine implements Engine {
 
   private onlyGoneMissing(agg: Aggregation): boolean { return onlyGoneMissing(agg, this.view.derived(aggregatedRound(agg.index), this.s.sampleSize)); }
 
-  /**
-   * §3.2: at the timeout, aggregate if at least minModels arrived, else drop. Ours (aggregation.ts): short of
-   * minModels, one more timeout, then on with what arrived; no second timeout once every missing trainer is gone.
-   */
+  /** §3.2: at the timeout, aggregate if ≥ minModels arrived, else drop. Ours: see aggregation.ts (a second timeout, unless all missing are gone). */
   private async onTimeout(agg: Aggregation): Promise<void> {
     if (agg.done) return;
     if (agg.models.size >= this.quorum(agg.index).minimum || (agg.models.size > 0 && (agg.index === this.droppedIndex || this.onlyGoneMissing(agg)))) return this.complete(agg, true);
@@ -286,6 +278,14 @@ export class ModestEngine implements Engine {
     this.droppedIndex = agg.index;
     const timer = anySignal(this.signal, agg.controller.signal);
     this.tasks.track(this.ctx.clock.sleep(this.s.aggregationTimeoutMs, { signal: timer }).then(() => this.onTimeout(agg), () => {}));
+  }
+
+  /** Index `index` was aggregated (its average or beacon reached us): our aggregation of it or before is stale (aggregation.ts). */
+  private supersede(index: number): void {
+    const agg = this.agg;
+    if (agg === null || agg.done || agg.index > index) return;
+    this.ctx.logger.info({ index: agg.index, models: agg.models.size, aggregated: index }, 'this index was aggregated elsewhere; our aggregation of it is dropped');
+    this.abandon(agg);
   }
 
   private abandon(agg: Aggregation): void {
@@ -375,9 +375,8 @@ export class ModestEngine implements Engine {
   }
 
   /**
-   * §3.3 Join: advertise JOIN on the swarm topic; receivers hold it until their next send. A peer joining a
-   * running swarm first contacts min(10·s, known) random known peers (a ping: over libp2p it also opens the
-   * connections gossipsub needs); in a fresh swarm everyone is in everyone's initial view already.
+   * §3.3 Join: advertise JOIN on the swarm topic (receivers hold it until their next send). Joining a running swarm, first ping
+   * min(10·s, known) random known peers (over libp2p that opens gossipsub's connections); fresh, all views hold everyone.
    */
   private async advertiseJoin(): Promise<void> {
     const { ctx } = this;
