@@ -25,6 +25,7 @@ import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
 import { Receiver, type ReceiveVectors, type ReceiverInit } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
+import { openStreamOnConnection } from './stream-opener.js';
 
 /**
  * Ping failures that say a stream could not run, not that the peer is gone: a local or remote stream limit,
@@ -133,7 +134,8 @@ export class Libp2pNetwork implements Network {
       openStreamOnConnect: init.openStreamOnConnect ?? true,
     })({
       registrar: node,
-      connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
+      // Not node.dialProtocol: it dials a peer we reach only through a relay again for every frame (stream-opener.ts).
+      connectionManager: { openStream: (peer, protocol, options) => openStreamOnConnection(node, peer, protocol, options) },
       graylist: node.services.graylist,
       connections: this.connections,
     });
