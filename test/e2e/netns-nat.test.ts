@@ -26,9 +26,9 @@ const common = (i: number) => [
 ];
 
 // A daemon's start is CPU-bound (TF.js wasm, kernels, keys): 18 s for the relay at load 4, 80 s at load 35
-// (exchange-tuning.md §21). Its waits allow for that, and the suite's timeout exceeds their sum (and the
-// evidence's views), so a slow
-// machine ends in the wait that names what it waited for (with the evidence kept), not in a bare timeout.
+// (exchange-tuning.md §21). Its waits allow for that, and the suite's timeout exceeds their sum and the
+// evidence's views, so a slow machine ends in the wait that names what it waited for (with the evidence
+// kept), not in a bare timeout.
 const START_MS = 180_000;
 
 describe('peers behind NAT (network namespaces)', { timeout: 720_000 }, () => {
