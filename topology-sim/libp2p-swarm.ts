@@ -4,8 +4,7 @@
  * experiment seed (protocols/keys.ts); edges of the topology are dialled with bounded concurrency before any
  * round starts.
  */
-import type { Connection } from '@libp2p/interface';
-import { deadline, releasableDeadline } from '../node/deadline.js';
+import { deadline } from '../node/deadline.js';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Clock } from '../node/clock.js';
 import { systemClock } from '../node/clock.js';
@@ -21,6 +20,7 @@ import { swarmPeerIds, swarmPeerSeed } from '../protocols/keys.js';
 import { createMurmurNode, type AnySwarmNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { frameMayBeQueued } from '../protocols/model-exchange.js';
+import { connectionsHeld } from './connections-held.js';
 import { SwarmError } from './errors.js';
 import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
 
@@ -202,37 +202,18 @@ export class Libp2pSwarm implements Swarm {
     }
   }
 
-  /**
-   * Wait until the listener of each local edge holds its connection too: a dial resolves once the dialler
-   * sent noise's last handshake message, and the listener holds the connection a turn of the event loop
-   * later, several under load (protocols/docs/exchange-tuning.md §12); the bring-up is over only then. One
-   * `connection:open` listener per waiting node, no polling.
-   */
+  /** Wait until the listener of each local edge holds its connection too (connections-held.ts). */
   private async listenersHold(edges: ReadonlyArray<readonly [number, number]>, giveUpAt: number): Promise<void> {
     const nodeOf = (i: number): AnySwarmNode => this.nodes[this.local.get(i)!]!;
-    const waiting = new Map<number, Set<string>>();
+    const waiting = new Map<number, { node: AnySwarmNode; from: Set<string> }>();
     for (const [i, j] of edges) {
       if (nodeOf(j).getConnections(nodeOf(i).peerId).length > 0) continue;
-      const from = waiting.get(j) ?? new Set<string>();
-      waiting.set(j, from.add(this.ids[i]!));
+      const w = waiting.get(j) ?? { node: nodeOf(j), from: new Set<string>() };
+      waiting.set(j, w);
+      w.from.add(this.ids[i]!);
     }
-    if (waiting.size === 0) return;
-    const expiry = releasableDeadline(Math.max(0, giveUpAt - Date.now()));
-    try {
-      // No await since the check above: a connection opened meanwhile is seen by these listeners.
-      await Promise.all([...waiting].map(([j, from]) => new Promise<void>((resolve, reject) => {
-        const node = nodeOf(j);
-        const done = (err?: Error): void => {
-          node.removeEventListener('connection:open', onOpen);
-          expiry.signal.removeEventListener('abort', onExpiry);
-          if (err) reject(err); else resolve();
-        };
-        const onOpen = (evt: CustomEvent<Connection>): void => { from.delete(evt.detail.remotePeer.toString()); if (from.size === 0) done(); };
-        const onExpiry = (): void => done(new SwarmError('ERR_SWARM_CONNECT', `peer ${j} never held the connections of ${from.size} neighbour(s) whose dials to it resolved`));
-        node.addEventListener('connection:open', onOpen);
-        expiry.signal.addEventListener('abort', onExpiry, { once: true });
-      })));
-    } finally { expiry.release(); }
+    // No await since the check above: a connection opened meanwhile is seen by its listener.
+    await connectionsHeld(waiting, giveUpAt);
   }
 
   /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */
