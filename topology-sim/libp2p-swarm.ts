@@ -89,6 +89,8 @@ export class Libp2pSwarm implements Swarm {
   readonly vectors = new VectorBank();
   private readonly recycling: RecyclingNetwork[] = [];
   private readonly receiveBuffers: ReceiveBuffers[] = [];
+  /** Free receive buffers by size, shared by the peers (node/receive-buffers.ts). */
+  private readonly receiveFree = new Map<number, Float32Array[]>();
   /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
   readonly hosted: number[];
   private readonly local = new Map<number, number>();
@@ -136,7 +138,7 @@ export class Libp2pSwarm implements Swarm {
     for (const [l, i] of this.hosted.entries()) {
       const layout = init.peers[i]!.algorithm.instance.exchangeLayout;
       // Received values go into recycled buffers for engines that read a round's frames only in that round (node/receive-buffers.ts).
-      const buffers = init.peers[i]!.algorithm.engine.name === 'sync-rounds' ? new ReceiveBuffers(layout.size, (round) => this.mayRead(l, round)) : null;
+      const buffers = init.peers[i]!.algorithm.engine.name === 'sync-rounds' ? new ReceiveBuffers(layout.size, (round) => this.mayRead(l, round), this.freeReceiveBuffers(layout.size)) : null;
       if (buffers !== null) this.receiveBuffers.push(buffers);
       const net = libp2pNetwork({
         node: this.nodes[l]!, swarm: init.swarm, layout, logger, connectGraceMs: BRING_UP_CONNECT_GRACE_MS,
@@ -214,6 +216,12 @@ export class Libp2pSwarm implements Swarm {
     }
     // No await since the check above: a connection opened meanwhile is seen by its listener.
     await connectionsHeld(waiting, giveUpAt);
+  }
+
+  private freeReceiveBuffers(size: number): Float32Array[] {
+    let free = this.receiveFree.get(size);
+    if (free === undefined) { free = []; this.receiveFree.set(size, free); }
+    return free;
   }
 
   /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */
