@@ -22,6 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { create as createDigest } from 'multiformats/hashes/digest';
+import { FORGETFUL_RELAY_FILTER } from './relay-slots.js';
 
 /** Limits of the relay we serve (`--relay`); every relayed connection gets the data and time limit. */
 export interface RelayServerOptions {
@@ -183,5 +184,5 @@ export function natParts(options: ReachabilityOptions, swarm: string | undefined
   }
   // Each '/p2p-circuit' entry asks the relay transport for one slot on a relay it finds (libp2p 3).
   const listen = Array.from({ length: options.relayReservations ?? (serving ? 0 : DEFAULT_RELAY_RESERVATIONS) }, () => '/p2p-circuit');
-  return { transports: [circuitRelayTransport({ reservationCompletionTimeout: RELAY_RESERVATION_TIMEOUT_MS })], services, listen, appendAnnounce: announce };
+  return { transports: [circuitRelayTransport({ reservationCompletionTimeout: RELAY_RESERVATION_TIMEOUT_MS, discoveryFilter: FORGETFUL_RELAY_FILTER })], services, listen, appendAnnounce: announce };
 }
