@@ -74,9 +74,8 @@ export const DEFAULT_RELAY_RESERVATIONS = 1;
 export const MAX_RELAY_RESERVATIONS = 8;
 /**
  * How long asking a connected relay for a slot may take, ms (@libp2p/circuit-relay-v2's default: 5 s).
- * A failed request is not retried while the connection to the relay stays open (the transport asks when
- * identify first shows a relay), so a device whose request timed out on a loaded machine stayed without a
- * slot, reachable only over connections it opened itself (protocols/docs/exchange-tuning.md §21).
+ * Requests took up to 2.9 s at load 22; libp2p does not ask again after a failure while the relay stays
+ * connected, relay-slots.ts does (protocols/docs/exchange-tuning.md §21).
  */
 export const RELAY_RESERVATION_TIMEOUT_MS = 60_000;
 
