@@ -31,7 +31,7 @@ const common = (i: number) => [
 // kept), not in a bare timeout.
 const START_MS = 180_000;
 
-describe('peers behind NAT (network namespaces)', { timeout: 720_000 }, () => {
+describe('peers behind NAT (network namespaces)', { timeout: 900_000 }, () => {
   let nat: NatBed | null = null;
   let root = '';
   let passed = false;

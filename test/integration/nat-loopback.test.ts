@@ -18,6 +18,7 @@ import { swarmDiscovery, type SwarmDiscovery } from '../../protocols/discovery.j
 import { modelExchange } from '../../protocols/model-exchange.js';
 import { fixedReceiver } from '../../protocols/receiver.js';
 import { NatLog, ReachabilityMonitor } from '../../protocols/reachability.js';
+import { keepRelaySlots } from '../../protocols/relay-slots.js';
 
 const SWARM = 'nat-loopback';
 
@@ -184,5 +185,23 @@ describe('reachability on loopback', { timeout: 90_000 }, () => {
     }
     assert.equal(conns().length, 1, 'still the one relayed connection: no send dialed a new one');
     assert.equal(homeNet.traffic().find((t) => t.peer === slotlessNet.selfId)?.sendFailures, 0);
+  });
+
+  it('a device whose slot request failed asks its connected relay again (libp2p asks once per connection)', async () => {
+    // The relay's one slot is held by another peer, so the device's first request is refused; the holder's
+    // slot then expires (a 2 s lifetime) while the device stays connected.
+    const small = await createMurmurNode({ listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'lo-small-relay', swarm: SWARM, reachability: { relayServer: { maxReservations: 1, reservationTtlMs: 2_000 } } });
+    const holder = await createMurmurNode({ listen: [], seed: 'lo-holder', swarm: SWARM, reachability: { dht: false } });
+    const device = await createMurmurNode({ listen: [], seed: 'lo-device', swarm: SWARM, reachability: { dht: false } });
+    nodes.push(small, holder, device);
+    await holder.dial(small.getMultiaddrs()[0]!);
+    await until('the holder\'s slot', () => circuitOf(holder));
+    await device.dial(small.getMultiaddrs()[0]!);
+    const slots = () => new ReachabilityMonitor({ node: device, allowRelayedModels: false }).snapshot().relayReservations.length;
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(slots(), 0, 'the relay was full when the device asked');
+    const stop = keepRelaySlots({ node: device, wanted: 1, held: slots, everyMs: 300 });
+    stops.push(stop);
+    await until('the device\'s slot, asked for again', () => slots() === 1, 20_000);
   });
 });
