@@ -42,7 +42,7 @@ function acceptNew(receiver: Receiver, got: ReceivedFrame[], from: string, round
   return { frame, values: got.at(-1)!.values! };
 }
 
-describe('Receiver receiveVectors', () => {
+describe('Receiver with a bank lender (receive-lender.ts)', () => {
   it('decodes f16 and q8 frames into a lent vector and lends it again once the consumer released it', () => {
     for (const encoding of ['f16', 'q8'] as Encoding[]) {
       const bank = new VectorBank();
