@@ -168,8 +168,16 @@ const SWARM_CONNECTION_MANAGER = Object.freeze({
 });
 /** Source addresses exempt from gossipsub's IP colocation penalty on a device: processes on this host. */
 export const LOOPBACK_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
-/** Concurrent ping streams per connection and direction in the 'device' preset (libp2p's default: 1 out, 2 in). */
-const DEVICE_PING_STREAMS = 4;
+/**
+ * Concurrent ping streams per connection and direction in the 'device' preset (libp2p's default: 1 out, 2 in).
+ * A ping stream counts against this until both ends have closed it, and the second close needs the other
+ * side's event loop: to a peer busy for B seconds (starting up, training, a GC on a loaded host), MoDeST's
+ * probes (one a second) and the connection monitor leave about B streams open. With 4, a soak's live daemons
+ * refused 21 pings in 10 minutes (bursts of 1 s probes, one peer busy 3–6 s; exchange-tuning.md §20), and a
+ * refused monitor ping aborts the connection. 32 covers a peer busy for the soak's whole stall limit (30 s);
+ * a stream costs a few hundred bytes and a flood is still capped by yamux's streams per connection.
+ */
+const DEVICE_PING_STREAMS = 32;
 
 export { keyFromSeed } from './keys.js';
 

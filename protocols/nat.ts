@@ -71,6 +71,13 @@ export const DEFAULT_RELAY_DURATION_LIMIT_MS = 2 * 60 * 1000;
 export const DEFAULT_RELAY_RESERVATIONS = 1;
 /** Upper bound of discovered-relay slots a device asks for. */
 export const MAX_RELAY_RESERVATIONS = 8;
+/**
+ * How long asking a connected relay for a slot may take, ms (@libp2p/circuit-relay-v2's default: 5 s).
+ * A failed request is not retried while the connection to the relay stays open (the transport asks when
+ * identify first shows a relay), so a device whose request timed out on a loaded machine stayed without a
+ * slot, reachable only over connections it opened itself (protocols/docs/exchange-tuning.md §21).
+ */
+export const RELAY_RESERVATION_TIMEOUT_MS = 60_000;
 
 /** The reachability services a device node may run. */
 export type NatServices = {
@@ -176,5 +183,5 @@ export function natParts(options: ReachabilityOptions, swarm: string | undefined
   }
   // Each '/p2p-circuit' entry asks the relay transport for one slot on a relay it finds (libp2p 3).
   const listen = Array.from({ length: options.relayReservations ?? (serving ? 0 : DEFAULT_RELAY_RESERVATIONS) }, () => '/p2p-circuit');
-  return { transports: [circuitRelayTransport()], services, listen, appendAnnounce: announce };
+  return { transports: [circuitRelayTransport({ reservationCompletionTimeout: RELAY_RESERVATION_TIMEOUT_MS })], services, listen, appendAnnounce: announce };
 }

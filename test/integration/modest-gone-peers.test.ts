@@ -131,4 +131,18 @@ describe('MoDeST: a hand-off peer known gone is replaced at once (probes, ours a
     const { found: unprobed } = await firstAggregation({ round: k, probeEveryMs: 0, minModels: 1, gone });
     assert.ok(unprobed !== null && unprobed.time >= AGG_TIMEOUT_MS, `without probes: aggregated at ${unprobed?.time} ms, at its timeout`);
   });
+
+  it('short of minModels with every missing sampled trainer known gone, it goes on at its first timeout, not after a second (aggregation.ts)', async () => {
+    // The same two peers gone, minModels = s = 3: one model arrives. Nothing more can come, so the second
+    // timeout (kept for trainers that may still send) would only add to every peer's wait (a soak: 20 s).
+    const gone = { peer: lostTrainer, kind: 'aggregate' as const, index: k, with: orderOf(k)[0]! };
+    const { found: s } = await firstAggregation({ round: k, probeEveryMs: PROBE_MS, gone });
+    assert.ok(s !== null, `round ${k} was aggregated`);
+    assert.equal(s.received, S - 2);
+    assert.equal(s.timedOut, true);
+    assert.ok(s.time >= AGG_TIMEOUT_MS && s.time < 2 * AGG_TIMEOUT_MS, `aggregated at ${s.time} ms of virtual time, expected in [1, 2) timeouts`);
+    // Unprobed, nobody is known gone: the index waits its second timeout, as for a trainer that may still send.
+    const { found: unprobed } = await firstAggregation({ round: k, probeEveryMs: 0, gone });
+    assert.ok(unprobed !== null && unprobed.time >= 2 * AGG_TIMEOUT_MS, `without probes: aggregated at ${unprobed?.time} ms, after two timeouts`);
+  });
 });

@@ -12,8 +12,8 @@
  *   A peer that `isOnline(round)` says is not there yet stays dormant, then advertises its join.
  * - Liveness (ours): a trainer or aggregator that sees no aggregation of the next index within
  *   progressTimeoutMs repeats its last hand-off to whoever answers now (ALGORITHMS.md §3.2 HEAD AggAck retry);
- *   while it waits it probes the peers it handed to every probeEveryMs, and repeats the hand-off at once when
- *   one is known gone (a crashed aggregator or trainer is replaced by the next available peer, watch.ts).
+ *   while it waits it probes the peers it handed to (and those its view now puts first) every probeEveryMs, and
+ *   repeats the hand-off at once when one is known gone or one ahead answers (watch.ts).
  * Model updates are serialised through one lock; timeouts use ctx.clock; sends are shuffled with ctx.rng.
  */
 import type { Contribution } from '../../algorithms/types.js';
@@ -22,6 +22,7 @@ import type { Announcement, MembershipAdvertisement, OutgoingFrame, ReceivedFram
 import type { EngineContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import { sendToAll, toContributions, trainLocal } from '../steps.js';
+import { newAggregation, onlyGoneMissing, type Aggregation } from './aggregation.js';
 import { firstAvailable, PeerPings, probeMissing } from './availability.js';
 import { ModestConfigError } from './errors.js';
 import { RoundLedger } from './ledger.js';
@@ -36,8 +37,6 @@ import { ProgressWatch, type HandOffProbe } from './watch.js';
 export const MODEST_ALGORITHM = 'modest';
 /** A newcomer contacts this many known peers per sampled trainer (HEAD: min(10·s, |known|)). */
 const JOIN_CONTACTS_PER_SAMPLE = 10;
-
-interface Aggregation { readonly index: number; readonly models: Map<string, Contribution>; done: boolean; readonly controller: AbortController }
 
 export class ModestEngine implements Engine {
   private membership: Membership | null = null;
@@ -200,16 +199,16 @@ export class ModestEngine implements Engine {
     this.ledger.add(round, { trainLoss: Number.isFinite(loss) ? loss : null, samples, phaseMs: { train: trainMs } });
     const handOff = { peers: await this.sendTrained(round, trained, false) };
     this.ledger.close(round, 'trainer');
-    // Watch both our model's aggregation and the next one: if the aggregator or the next trainers died,
-    // sending our model again (to whoever answers now) restarts the chain. Our aggregators are probed: one
-    // known gone is replaced at once (watch.ts).
+    // Watch both our model's aggregation and the next one: if the aggregator or the next trainers died, sending
+    // our model again (to whoever answers now) restarts the chain; an aggregator known gone is replaced at once.
     this.watchdog!.watch(trainedModelIndex(round), Math.min(trainedModelIndex(round) + 1, this.maxRounds + 1),
-      async () => { handOff.peers = await this.sendTrained(round, trained, true); }, this.probeOf(handOff));
+      async () => { handOff.peers = await this.sendTrained(round, trained, true); }, this.probeOf(handOff, trainedModelIndex(round), this.s.aggregators));
   }
 
-  /** Probes of a hand-off's peers (the latest ones in `handOff`) for the progress watch. */
-  private probeOf(handOff: { peers: readonly string[] }): HandOffProbe {
-    return { peers: () => handOff.peers, alive: (peer) => this.pings!.ping(peer) };
+  /** Probes of a hand-off's peers (the latest, in `handOff`) and of the first `count` of our order(index) it missed (watch.ts "Ahead"). */
+  private probeOf(handOff: { peers: readonly string[] }, index: number, count: number): HandOffProbe {
+    const ahead = (): string[] => this.view.derived(index, count).filter((p) => p !== this.ctx.selfId && !handOff.peers.includes(p));
+    return { peers: () => handOff.peers, alive: (peer) => this.pings!.ping(peer), ahead };
   }
 
   /**
@@ -251,7 +250,7 @@ export class ModestEngine implements Engine {
   }
 
   private startAggregation(index: number): Aggregation {
-    const agg: Aggregation = { index, models: new Map(), done: false, controller: new AbortController() };
+    const agg = newAggregation(index);
     this.agg = agg;
     this.aggEstimate = Math.max(this.aggEstimate, index);
     this.ledger.open(aggregatedRound(index), 'aggregator');
@@ -264,23 +263,25 @@ export class ModestEngine implements Engine {
     return agg;
   }
 
-  /** Sampled trainers known gone will send nothing: wait for the others only, never for fewer than minModels. */
+  /** Trainers known gone send nothing: wait for the others only, never below minModels before the timeout; after it, not for the gone (aggregation.ts). */
   private onGone(agg: Aggregation, gone: readonly string[]): void {
+    for (const p of gone) agg.gone.add(p);
     const q = this.quorum(agg.index), lost = gone.filter((p) => !agg.models.has(p)).length;
-    if (agg.done || agg.models.size < Math.max(q.minimum, q.expected - lost)) return;
-    this.ctx.logger.info({ index: agg.index, models: agg.models.size, gone }, 'sampled trainers gone; aggregating what arrived');
-    this.tasks.track(this.complete(agg, false));
+    const late = agg.index === this.droppedIndex && agg.models.size > 0 && this.onlyGoneMissing(agg);
+    if (agg.done || (!late && agg.models.size < Math.max(q.minimum, q.expected - lost))) return;
+    this.ctx.logger.info({ index: agg.index, models: agg.models.size, gone, late }, 'sampled trainers gone; aggregating what arrived');
+    this.tasks.track(this.complete(agg, late));
   }
 
+  private onlyGoneMissing(agg: Aggregation): boolean { return onlyGoneMissing(agg, this.view.derived(aggregatedRound(agg.index), this.s.sampleSize)); }
+
   /**
-   * §3.2: at the timeout, aggregate if at least minModels arrived, else drop. Ours, for liveness: an index short
-   * of minModels waits one more timeout (or until minModels arrive), then goes on with whatever arrived (at
-   * least one model), so a swarm that lost most of a round's trainers, or is still filling up, moves on. Dropping
-   * it and waiting for the trainers' repeated hand-off cost a soak 39-50 s (joins over a minute, s = 4 of 8).
+   * §3.2: at the timeout, aggregate if at least minModels arrived, else drop. Ours (aggregation.ts): short of
+   * minModels, one more timeout, then on with what arrived; no second timeout once every missing trainer is gone.
    */
   private async onTimeout(agg: Aggregation): Promise<void> {
     if (agg.done) return;
-    if (agg.models.size >= this.quorum(agg.index).minimum || (agg.index === this.droppedIndex && agg.models.size > 0)) return this.complete(agg, true);
+    if (agg.models.size >= this.quorum(agg.index).minimum || (agg.models.size > 0 && (agg.index === this.droppedIndex || this.onlyGoneMissing(agg)))) return this.complete(agg, true);
     this.ctx.logger.warn({ index: agg.index, models: agg.models.size, minModels: this.quorum(agg.index).minimum }, 'aggregation timed out with too few models; one more timeout, then it goes on with what arrived');
     this.droppedIndex = agg.index;
     const timer = anySignal(this.signal, agg.controller.signal);
@@ -322,7 +323,7 @@ export class ModestEngine implements Engine {
     if (agg.index <= this.maxRounds) {
       this.watchdog!.watch(agg.index + 1, agg.index + 1, async () => {
         handOff.peers = (await this.handOut(agg.index, global, round, true)).filter((p) => p !== ctx.selfId);
-      }, this.probeOf(handOff));
+      }, this.probeOf(handOff, agg.index, this.s.sampleSize));
     }
     if (trainers.includes(ctx.selfId)) {
       // Our own summary of this round goes first, so it reports the average rather than the next training.

@@ -15,6 +15,14 @@
  * progress timeout. The
  * repeat pings along the order again, so a peer that was only slow to answer is taken again (and ignores the
  * duplicate) and only a gone one is replaced. A soak lost 20 s this way on every SIGKILLed aggregator.
+ *
+ * Ahead (ours, §3.1 "first a peers of order(r) that answer a ping" re-applied while we wait): the view may
+ * change after the hand-off (a join is applied at our next send, §3.3), or a peer of the order did not answer
+ * its availability ping in time (a daemon busy starting up). Then the peers the order puts first are not the
+ * ones we handed to, and the swarm splits: some trainers' models go to one aggregator, the rest to another,
+ * neither reaches minModels, and both wait out their timeouts (a soak: 2 + 2 models of s = 4 at a join, 20 s
+ * lost). So the peers the current view would hand to first and we did not are probed with the others; once one
+ * answers, the hand-off is repeated at once (its pings then reach it first).
  */
 import { anySignal } from '../../deadline.js';
 import type { Clock } from '../../clock.js';
@@ -63,8 +71,13 @@ export interface ProgressWatchInit {
 export interface HandOffProbe {
   /** The peers of the latest hand-off (it changes when the hand-off is repeated), ourselves excluded. */
   peers: () => readonly string[];
+  /** Peers the current view would hand to first that the latest hand-off did not reach, ourselves excluded (none: empty). */
+  ahead?: () => readonly string[];
   alive: (peer: string) => Promise<boolean>;
 }
+
+/** Why a probed wait ended early: hand-off peers known gone, or peers ahead in the order that answer now. */
+export interface ProbeFinding { gone: string[]; ahead: string[] }
 
 export class ProgressWatch {
   private readonly watchers = new Set<{ k: number; controller: AbortController }>();
@@ -105,11 +118,12 @@ export class ProgressWatch {
         if (level() >= k) { k++; continue; }
         const w = { k, controller: new AbortController() };
         this.watchers.add(w);
-        let gone: string[] = [];
+        let found: ProbeFinding = { gone: [], ahead: [] };
         try {
           const wait = this.firstWaitMs() * 2 ** (k - first);
           const waiting = anySignal(signal, w.controller.signal);
-          gone = k === first && probe !== undefined ? await this.probeUntil(wait, probe, waiting) : (await clock.sleep(wait, { signal: waiting }), []);
+          if (k === first && probe !== undefined) found = await this.probeUntil(wait, probe, waiting);
+          else await clock.sleep(wait, { signal: waiting });
         } catch (err) {
           if (signal.aborted) throw err;
         } finally {
@@ -117,7 +131,8 @@ export class ProgressWatch {
         }
         if (level() >= k || !active()) continue;
         resends++;
-        if (gone.length > 0) logger.info({ index: k, resends, gone }, 'a peer of the hand-off is gone; handing off again');
+        if (found.gone.length > 0) logger.info({ index: k, resends, gone: found.gone }, 'a peer of the hand-off is gone; handing off again');
+        else if (found.ahead.length > 0) logger.info({ index: k, resends, ahead: found.ahead }, 'a peer ahead in the order answers; handing off again');
         else logger.info({ index: k, resends }, 'no aggregation followed; handing off again');
         await again();
       }
@@ -125,24 +140,27 @@ export class ProgressWatch {
   }
 
   /**
-   * Wait up to `ms` (rejects when `waiting` aborts), probing the hand-off's peers every probeEveryMs; returns
-   * the peers found gone (empty: the whole wait passed with every peer answering).
+   * Wait up to `ms` (rejects when `waiting` aborts), probing the hand-off's peers and the peers ahead of them
+   * every probeEveryMs; returns the hand-off peers found gone, or else the peers ahead that answered (both
+   * empty: the whole wait passed with every hand-off peer answering and none ahead answering).
    */
-  private async probeUntil(ms: number, probe: HandOffProbe, waiting: AbortSignal): Promise<string[]> {
+  private async probeUntil(ms: number, probe: HandOffProbe, waiting: AbortSignal): Promise<ProbeFinding> {
     const { clock } = this.init;
     const every = this.init.probeEveryMs ?? 0;
     const end = clock.now() + ms;
     const failed = new FailedProbes();
     for (;;) {
       const left = end - clock.now();
-      if (left <= 0) return [];
+      if (left <= 0) return { gone: [], ahead: [] };
       await clock.sleep(every > 0 ? Math.min(every, left) : left, { signal: waiting });
       if (every <= 0 || clock.now() >= end) continue;
       const peers = [...probe.peers()];
-      const answers = await Promise.all(peers.map((p) => probe.alive(p)));
+      const ahead = (probe.ahead?.() ?? []).filter((p) => !peers.includes(p));
+      const answers = await Promise.all([...peers, ...ahead].map((p) => probe.alive(p)));
       waiting.throwIfAborted();
       const gone = peers.filter((p, i) => failed.count(p, answers[i]!));
-      if (gone.length > 0) return gone;
+      const answering = ahead.filter((_, i) => answers[peers.length + i]!);
+      if (gone.length > 0 || answering.length > 0) return { gone, ahead: gone.length > 0 ? [] : answering };
     }
   }
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../../../../node/logger.js';
 import { EngineTasks } from '../../../../../node/engine/modest/tasks.js';
-import { FailedProbes, GONE_AFTER_FAILED_PROBES, ProgressWatch, SLOWEST_DECAY } from '../../../../../node/engine/modest/watch.js';
+import { FailedProbes, GONE_AFTER_FAILED_PROBES, MAX_RESENDS, ProgressWatch, SLOWEST_DECAY } from '../../../../../node/engine/modest/watch.js';
 import type { Clock } from '../../../../../node/clock.js';
 
 /** A watch whose clock and aggregated level the test moves by hand. */
@@ -42,5 +42,41 @@ describe('MoDeST probes: when a hand-off peer counts as gone', () => {
     assert.equal(f.count('a', false), false);
     assert.equal(f.count('b', false), false, 'counted per peer');
     assert.equal(f.count('a', false), true);
+  });
+});
+
+/**
+ * A watch on a clock whose sleeps return at once, time jumping ahead (no aggregation ever shows up): the times
+ * at which the hand-off is repeated, and the peers probed each time.
+ */
+async function repeats(ahead: readonly string[], answers: (peer: string) => boolean): Promise<{ at: number[]; probed: string[][] }> {
+  let now = 0;
+  const clock = {
+    now: () => now,
+    sleep: async (ms: number, o: { signal?: AbortSignal } = {}) => { o.signal?.throwIfAborted(); now += ms; },
+  } as unknown as Clock;
+  const signal = new AbortController().signal;
+  const tasks = new EngineTasks(signal, (err) => { throw err; });
+  const w = new ProgressWatch({ clock, tasks, logger: silentLogger(), signal, baseMs: 20_000, level: () => 0, active: () => true, probeEveryMs: 1_000 });
+  const at: number[] = [], probed: string[][] = [];
+  let round: string[] = [];
+  w.watch(2, 2, async () => { at.push(now); probed.push(round); round = []; }, {
+    peers: () => ['agg'], ahead: () => ahead, alive: async (p) => { round.push(p); return answers(p); },
+  });
+  await tasks.drain();
+  return { at, probed };
+}
+
+describe('MoDeST probes: a peer ahead in the order (watch.ts "Ahead")', () => {
+  it('a peer the view now puts first, which the hand-off missed, is handed to at the first probe it answers', async () => {
+    const { at, probed } = await repeats(['joiner'], () => true);
+    assert.equal(at[0], 1_000, 'repeated at the first probe, not after the 20 s wait');
+    assert.deepEqual(probed[0], ['agg', 'joiner']);
+  });
+
+  it('a silent peer ahead (gone, not yet pruned) changes nothing: the hand-off waits its whole time', async () => {
+    const { at } = await repeats(['dead'], (p) => p !== 'dead');
+    assert.equal(at.length, MAX_RESENDS);
+    assert.equal(at[0], 20_000);
   });
 });
