@@ -12,7 +12,9 @@
  * GC in a 100-peer logreg run, ~1.8 per round at 500 peers (protocols/docs/exchange-tuning.md §19).
  *
  * `releaseConsumedPieces` makes such a consume empty the array in place, so the old array holds nothing. Same
- * bytes, same results: nothing shares a list's array (sublist, slice and append copy it). Installed on the
+ * bytes, same results: sublist, slice and append copy a list's array; the one reader of the live array, the
+ * list's own iterator (`yield* this.bufs`), is counted while it runs, and a consume during an iteration
+ * replaces the array as upstream does, so that iteration still sees every piece. Installed on the
  * uint8arraylist of this package and, through `piecesReleased`, on the one yamux bundles (its own copy).
  */
 import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface';
@@ -23,7 +25,12 @@ interface PieceList {
   bufs: unknown[];
   length: number;
   consume(bytes: number): void;
+  [Symbol.iterator](): Iterator<unknown>;
+  /** Iterations of this list under way (set by the patched iterator). */
+  [ITERATING]?: number;
 }
+
+const ITERATING = Symbol('murmur.iterating');
 
 const patched = new WeakSet<object>();
 
@@ -39,8 +46,20 @@ export function releaseConsumedPieces(list: unknown): boolean {
   if (patched.has(proto)) return true;
   const consume = proto.consume;
   if (typeof consume !== 'function' || !Array.isArray((list as Partial<PieceList>).bufs) || typeof (list as Partial<PieceList>).length !== 'number') return false;
+  const iterate = proto[Symbol.iterator];
+  if (typeof iterate === 'function') {
+    // An iterator abandoned without return() leaves its list counted: that list just keeps upstream's consume.
+    proto[Symbol.iterator] = function* (this: PieceList): Generator<unknown> {
+      this[ITERATING] = (this[ITERATING] ?? 0) + 1;
+      try {
+        yield* { [Symbol.iterator]: () => iterate.call(this) };
+      } finally {
+        this[ITERATING]! -= 1;
+      }
+    };
+  }
   proto.consume = function (this: PieceList, bytes: number): void {
-    if (Math.trunc(bytes) === this.length && this.length > 0) {
+    if (Math.trunc(bytes) === this.length && this.length > 0 && !(this[ITERATING]! > 0)) {
       this.bufs.length = 0;
       this.length = 0;
       return;

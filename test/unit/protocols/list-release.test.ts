@@ -72,4 +72,19 @@ describe('lists that let go of consumed pieces (list-release.ts)', () => {
       await b.stop();
     }
   });
+
+  it('lets an iteration under way see every piece though the list is consumed meanwhile, and releases again after it', () => {
+    const list = new Uint8ArrayList(Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3));
+    const seen: number[] = [];
+    for (const piece of list) {
+      seen.push(piece[0]!);
+      if (seen.length === 1) list.consume(list.byteLength); // a reader dropping the rest mid-iteration
+    }
+    assert.deepEqual(seen, [1, 2, 3]);
+    list.append(Uint8Array.of(4));
+    for (const piece of list) if (piece[0] === 4) break; // an iteration left early ends too
+    const held = piecesOf(list);
+    list.consume(list.byteLength);
+    assert.equal(held.length, 0, 'a consume after the iterations ended no longer releases in place');
+  });
 });
