@@ -26,6 +26,7 @@ import { largestFrameBytes, libp2pNetwork } from '../protocols/libp2p-network.js
 import { swarmDiscovery } from '../protocols/discovery.js';
 import { DEFAULT_RELAY_MAX_RESERVATIONS } from '../protocols/nat.js';
 import { NatLog, ReachabilityMonitor } from '../protocols/reachability.js';
+import { keepRelaySlots } from '../protocols/relay-slots.js';
 import { REJECT_REASONS } from '../protocols/codec.js';
 import { MIN_ANNOUNCE_INTERVAL_MS } from '../protocols/constants.js';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -143,6 +144,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     const algorithm = defaultRegistry().resolve(algorithmName, algorithmParams, { layout, mode: cfg.rounds.mode });
 
     const relay = cfg.network.relay;
+    const wantedRelaySlots = relay.reservations ?? (relay.serve || cfg.network.bootstrap.length === 0 ? 0 : 1);
     const natLog = new NatLog();
     const node = await createMurmurNode({
       transport: 'tcp', listen: [...cfg.network.listen], bootstrap: [...cfg.network.bootstrap], mdns: cfg.network.mdns,
@@ -153,7 +155,7 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
         announce: cfg.network.announce, upnp: cfg.network.upnp, dht: cfg.network.dht,
         // Searching for a relay dials every discovered peer until one is found: only worth it where one is
         // expected (a bootstrap peer given), not on a LAN found by mDNS alone.
-        relayReservations: relay.reservations ?? (relay.serve || cfg.network.bootstrap.length === 0 ? 0 : 1),
+        relayReservations: wantedRelaySlots,
         ...(relay.serve ? { relayServer: { maxReservations: relay.maxReservations, reservationTtlMs: relay.reservationTtlMs, dataLimitBytes: relay.dataLimitBytes, durationLimitMs: relay.durationLimitMs } } : {}),
       },
     });
@@ -169,6 +171,9 @@ export async function startDaemon(cfg: Readonly<DaemonConfig>, logger: Logger, v
     });
     reachability.start();
     cleanup.push(async () => reachability.stop());
+    // A slot request that failed is not repeated by libp2p while the relay stays connected (relay-slots.ts).
+    const stopSlotKeeper = keepRelaySlots({ node, wanted: wantedRelaySlots, held: () => reachability.snapshot().relayReservations.length });
+    cleanup.push(async () => stopSlotKeeper());
     if (cfg.network.bootstrap.length > 0) {
       const stopDialing = dialBootstrapPeers(node, cfg.network.bootstrap, logger.child({ component: 'bootstrap' }));
       cleanup.push(async () => stopDialing());

@@ -12,20 +12,26 @@
  * receiving peer may no longer read frames of round r (`mayRead(r)` false: it finished round r or stopped): a
  * synchronous engine reads a round's frames only while in it and keeps nothing of them after its aggregation
  * (the contract frame-buffers.ts relies on for the sender's side). So only for peers of such an engine.
+ *
+ * Freed buffers may go to a free list shared by the peers of one swarm (as its VectorBank is): a peer's own
+ * pool would grow to the most frames it ever held at once, a maximum that keeps creeping up over the rounds,
+ * and every buffer added late is a long-lived model-sized array more (promoted, counted towards V8's
+ * external-memory limit; protocols/docs/exchange-tuning.md §19). Shared, the swarm's buffers follow the frames
+ * in flight across all peers, which settle within the first rounds.
  */
 
 /** A receiving peer's buffers: lent per frame, free again once the peer is past the frame's round. */
 export class ReceiveBuffers {
   private readonly loans: Array<{ readonly buffer: Float32Array; readonly round: number }> = [];
-  private readonly free: Float32Array[] = [];
   private created = 0;
   private reused = 0;
 
   /**
    * `size`: floats per buffer (the layout's size). `mayRead(round)`: whether the peer may still read a frame
-   * of `round` it received.
+   * of `round` it received. `free`: where freed buffers go and new loans come from; pass one array to the
+   * ReceiveBuffers of every peer of a swarm with this `size` to share them (module comment). Default: its own.
    */
-  constructor(private readonly size: number, private readonly mayRead: (round: number) => boolean) {}
+  constructor(private readonly size: number, private readonly mayRead: (round: number) => boolean, private readonly free: Float32Array[] = []) {}
 
   /** A buffer for an accepted frame of `round`: one whose frame's round the peer is past, or a new one. */
   take(round: number): Float32Array {

@@ -23,8 +23,9 @@ import { encodeOutgoing } from './frames.js';
 import type { AnySwarmNode } from './libp2p.js';
 import { modelExchange } from './model-exchange.js';
 import type { ModelExchange } from './model-exchange.js';
-import { Receiver, type ReceiveVectors, type ReceiverInit } from './receiver.js';
+import { Receiver, type ReceiverInit } from './receiver.js';
 import { AnnouncementsOffError, InvalidPeerIdError, NotStartedError, PeerUnreachableError } from './errors.js';
+import { openStreamOnConnection } from './stream-opener.js';
 
 /**
  * Ping failures that say a stream could not run, not that the peer is gone: a local or remote stream limit,
@@ -63,11 +64,10 @@ export interface Libp2pNetworkInit {
    * CONNECTING_PEER_GRACE_MS (connection-watch.ts). Infinity: up to the send deadline.
    */
   connectGraceMs?: number;
-  /** Where accepted f16/q8 frames' values are lent from; the consumer releases them (receiver.ts `receiveVectors`). */
-  receiveVectors?: ReceiveVectors;
   /**
    * Where an accepted frame's dense values go (receiver.ts `receiveBuffer`): a buffer the caller owns, e.g. a
-   * simulated peer's recycled one (node/receive-buffers.ts); default a new array per frame.
+   * simulated peer's recycled one (node/receive-buffers.ts) or a bank's vector (receive-lender.ts); default a
+   * new array per frame.
    */
   receiveBuffer?: ReceiverInit['receiveBuffer'];
   logger?: Logger;
@@ -124,7 +124,7 @@ export class Libp2pNetwork implements Network {
     this.layout = layout;
     this.connections = new ConnectionWatch(node, { connectingGraceMs: init.connectGraceMs });
     this.receiver = new Receiver({
-      swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveVectors: init.receiveVectors, receiveBuffer: init.receiveBuffer,
+      swarm, layout, limits, inboxMaxBytes: init.inboxMaxBytes, receiveBuffer: init.receiveBuffer,
       logger: this.log, now: this.now,
     });
     this.exchange = modelExchange({
@@ -133,7 +133,8 @@ export class Libp2pNetwork implements Network {
       openStreamOnConnect: init.openStreamOnConnect ?? true,
     })({
       registrar: node,
-      connectionManager: { openStream: (peer, protocol, options) => node.dialProtocol(peer, protocol, options) },
+      // Not node.dialProtocol: it dials a peer we reach only through a relay again for every frame (stream-opener.ts).
+      connectionManager: { openStream: (peer, protocol, options) => openStreamOnConnection(node, peer, protocol, options) },
       graylist: node.services.graylist,
       connections: this.connections,
     });

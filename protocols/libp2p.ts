@@ -37,6 +37,7 @@ import type { NatServices, ReachabilityOptions } from './nat.js';
 import { InvalidNodeOptionsError } from './errors.js';
 import { stateTransfer, type StateTransfer, type StateTransferInit } from './state-transfer.js';
 import { guardedMuxer } from './stream-guard.js';
+import { piecesReleased } from './list-release.js';
 import { keyFromSeed } from './keys.js';
 import { swarmLogger } from './quiet-logger.js';
 
@@ -292,7 +293,7 @@ export async function createMurmurNode(options: MurmurNodeOptions = {}): Promise
     transports: [transport === 'memory' ? (options.memoryLatencyMs === undefined ? batchedMemory() : memory({ latency: options.memoryLatencyMs })) : tcp(),
       ...(options.alsoMemory === true ? [batchedMemory()] : []), ...(nat?.transports ?? [])],
     connectionEncrypters: [murmurNoise()],
-    streamMuxers: [guardedMuxer(yamux(), onGuardViolation)],
+    streamMuxers: [guardedMuxer(piecesReleased(yamux()), onGuardViolation)],
     connectionGater: graylist.gater(),
     peerDiscovery,
     connectionManager: swarm ? { ...SWARM_CONNECTION_MANAGER } : { ...DEVICE_CONNECTION_MANAGER },

@@ -71,6 +71,9 @@ class PipeEnd extends AbstractMultiaddrConnection {
     try {
       // onData drops the bytes itself once our readable end is closed.
       if (chunks.length > 0) this.onData(chunks.length === 1 ? chunks[0]! : new Uint8ArrayList(...chunks));
+      // Emptied, not just dropped: a queue array that aged into the old generation would otherwise keep the
+      // chunks it held alive through scavenges until a full GC (protocols/list-release.ts).
+      chunks.length = 0;
     } catch (err) {
       this.abort(err instanceof Error ? err : new Error(String(err)));
       return;

@@ -22,6 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { create as createDigest } from 'multiformats/hashes/digest';
+import { FORGETFUL_RELAY_FILTER } from './relay-slots.js';
 
 /** Limits of the relay we serve (`--relay`); every relayed connection gets the data and time limit. */
 export interface RelayServerOptions {
@@ -71,6 +72,12 @@ export const DEFAULT_RELAY_DURATION_LIMIT_MS = 2 * 60 * 1000;
 export const DEFAULT_RELAY_RESERVATIONS = 1;
 /** Upper bound of discovered-relay slots a device asks for. */
 export const MAX_RELAY_RESERVATIONS = 8;
+/**
+ * How long asking a connected relay for a slot may take, ms (@libp2p/circuit-relay-v2's default: 5 s).
+ * Requests took up to 2.9 s at load 22; libp2p does not ask again after a failure while the relay stays
+ * connected, relay-slots.ts does (protocols/docs/exchange-tuning.md §21).
+ */
+export const RELAY_RESERVATION_TIMEOUT_MS = 60_000;
 
 /** The reachability services a device node may run. */
 export type NatServices = {
@@ -176,5 +183,5 @@ export function natParts(options: ReachabilityOptions, swarm: string | undefined
   }
   // Each '/p2p-circuit' entry asks the relay transport for one slot on a relay it finds (libp2p 3).
   const listen = Array.from({ length: options.relayReservations ?? (serving ? 0 : DEFAULT_RELAY_RESERVATIONS) }, () => '/p2p-circuit');
-  return { transports: [circuitRelayTransport()], services, listen, appendAnnounce: announce };
+  return { transports: [circuitRelayTransport({ reservationCompletionTimeout: RELAY_RESERVATION_TIMEOUT_MS, discoveryFilter: FORGETFUL_RELAY_FILTER })], services, listen, appendAnnounce: announce };
 }

@@ -31,30 +31,25 @@ export interface ReceiverInit {
    * (decodeFrame's `into`) and only if the inbox would take the frame (not stale, not a duplicate, room left):
    * an array of layout.size floats that the caller owns and hands over with the frame (its `values`), or
    * undefined for a new array. It must be a buffer nobody reads: an f16 or q8 frame refused for a non-finite
-   * value leaves part of its values in it. Default: a new array for every frame.
+   * value leaves part of its values in it (and is handed back through the hook's `refused`, if it has one).
+   * Default: a new array for every frame. Providers: node/receive-buffers.ts (per round), receive-lender.ts
+   * (a bank's vectors, released by the frame's consumer).
    */
-  receiveBuffer?: (from: string, header: FrameHeader) => Float32Array | undefined;
-  /**
-   * Lend the values of accepted f16 and q8 frames from here instead of a new 10 MB-class array per frame
-   * (their decode needs one; f32 values stay views of the received bytes). Asked as `receiveBuffer`, which
-   * takes precedence. Each lent vector is held once on behalf of the frame's consumer, who calls
-   * `release(frame.values)` once it reads them no more; a consumer that never does leaves them to the garbage
-   * collector (never lent again). The vector of a frame refused after it was taken goes back at once (nothing
-   * else has seen it); after a decoder error it is never lent again. See exchange-tuning.md §17.
-   */
-  receiveVectors?: ReceiveVectors;
+  receiveBuffer?: ReceiveBufferHook;
   logger?: Logger;
   /** Clock of `lastSeen` (epoch ms, or virtual ms); default Date.now. */
   now?: () => number;
 }
 
-/** Model-sized vectors a receive path lends (node/vector-bank.ts VectorBank has this shape). */
-export interface ReceiveVectors {
-  /** A vector of `length` nobody holds (stale contents). */
-  take(length: number): Float32Array;
-  hold(v: Float32Array): void;
-  /** One keeper less; at none `v` may be taken again. */
-  release(v: Float32Array): void;
+/** Where an accepted frame's dense values go (`ReceiverInit.receiveBuffer`). */
+export interface ReceiveBufferHook {
+  (from: string, header: FrameHeader): Float32Array | undefined;
+  /**
+   * Optional: the frame that got `buffer` was refused after all (a non-finite f16/q8 payload, or the inbox);
+   * nobody but the decoder saw it, so a lending provider may take it back. Not called after a decoder error
+   * (whatever broke may still refer to the buffer).
+   */
+  refused?(buffer: Float32Array): void;
 }
 
 /** What we received from one peer. */
@@ -121,12 +116,12 @@ export class Receiver {
     stats.lastSeen = this.now();
     const bytes = this.init.copyFrames === true ? frame.slice() : frame;
     let outcome: AcceptOutcome;
-    const loan: { lent: Float32Array | null } = { lent: null };
+    const hook = this.init.receiveBuffer;
+    let taken: Float32Array | undefined;
     try {
-      const buffer = this.init.receiveBuffer ?? this.lender(loan);
       // A buffer only for a frame the inbox would take: a duplicate or stale frame must not land in one.
-      const into = buffer === undefined ? undefined
-        : (h: FrameHeader) => (this.inbox.wouldAccept(from, h.round, h.step, bytes.byteLength) ? buffer(from, h) : undefined);
+      const into = hook === undefined ? undefined
+        : (h: FrameHeader) => (this.inbox.wouldAccept(from, h.round, h.step, bytes.byteLength) ? (taken = hook(from, h)) : undefined);
       const decoded = decodeFrame(bytes, { layout: this.init.layout, swarm: this.init.swarm, limits: this.limits }, into === undefined ? {} : { into });
       if (!decoded.ok) outcome = { reason: decoded.reason, detail: decoded.detail };
       else {
@@ -134,10 +129,9 @@ export class Receiver {
         const put = this.inbox.put(from, round, step, bytes.byteLength, toReceivedFrame(from, decoded.frame, bytes.byteLength));
         outcome = put === 'accepted' ? put : { reason: put, detail: `round ${round} step ${step}` };
       }
-      // Refused after a vector was lent: only the decoder wrote it, so it goes back.
-      if (outcome !== 'accepted' && loan.lent !== null) this.init.receiveVectors!.release(loan.lent);
+      if (outcome !== 'accepted' && taken !== undefined) hook!.refused?.(taken);
     } catch (err) {
-      // A lent vector stays held: whatever broke may still refer to it, so it is never lent again.
+      // A taken buffer is not handed back: whatever broke may still refer to it.
       this.log.error({ peer: from, err }, 'decode threw; counted as internal');
       outcome = { reason: 'internal', detail: String(err) };
     }
@@ -146,19 +140,6 @@ export class Receiver {
       stats.bytesIn += bytes.byteLength;
     } else this.count(stats, from, outcome.reason, outcome.detail);
     return outcome;
-  }
-
-  /** The receiveVectors hook of one accept: a held vector for an f16 or q8 frame, noted in `loan`. */
-  private lender(loan: { lent: Float32Array | null }): ((from: string, header: FrameHeader) => Float32Array | undefined) | undefined {
-    const vectors = this.init.receiveVectors;
-    if (vectors === undefined) return undefined;
-    return (_from, header) => {
-      if (header.encoding !== 'f16' && header.encoding !== 'q8') return undefined;
-      const v = vectors.take(this.init.layout.size);
-      vectors.hold(v);
-      loan.lent = v;
-      return v;
-    };
   }
 
   /** Count a frame refused before it could be decoded ('busy', 'oversized', 'stalled', 'aborted'). */

@@ -7,9 +7,11 @@
  * centered clipping) takes no longer than byzfl's; the variance-corrected mean ≤ 3× our mean on the same inputs;
  * Bristle integration ≤ 50 ms; FRL vote ≤ 50 ms.
  *
- * Same-run comparison, interleaved (--rounds R, default 3): the host's memory bandwidth swings by 2× within
+ * Same-run comparison, interleaved (--rounds R, default 5): the host's memory bandwidth swings by 2× within
  * minutes, and byzfl alone runs for 15–30 s, so one byzfl block followed by ours lands a swing on one side
- * only. Each round runs byzfl once through ../shared/anchors and our six rules once, alternating which goes
+ * only. Five rounds, not three: the plain mean is memory-bound on both sides (ours ~0.75× byzfl's time when both
+ * run within milliseconds of each other, yet a quarter of such pairs come out above 1× under load;
+ * protocols/docs/exchange-tuning.md §18), so a median of three flipped on one unlucky round. Each round runs byzfl once through ../shared/anchors and our six rules once, alternating which goes
  * first (byzfl, ours | ours, byzfl | …), and each rule is timed the way byzfl_bench.py times its own: the mean
  * of 3 consecutive calls after one warm-up (byzfl's figure also includes its input type check and numpy's fresh
  * output array per call; ours write into a reused `out`, as a peer does). A check passes when the median over
@@ -213,10 +215,10 @@ function byzflFigures(ref: AnchorResult): Record<string, number> {
   }));
 }
 
-/** --rounds R (default 3, at least 1). */
+/** --rounds R (default 5, at least 1). */
 function roundsArg(): number {
   const at = process.argv.indexOf('--rounds');
-  if (at < 0) return 3;
+  if (at < 0) return 5;
   const r = Number(process.argv[at + 1]);
   if (!Number.isInteger(r) || r < 1) throw new RangeError(`--rounds is ${process.argv[at + 1]}; expected an integer ≥ 1`);
   return r;

@@ -12,7 +12,8 @@
  *   f32/f16/q8  encode on the sender (into a recycled frame buffer, as the swarms' peers do) +
  *             Network.send (so the receiver's decode is included). The receiver
  *             decodes f16/q8 values into vectors lent from a VectorBank, which its listener hands back (a peer
- *             whose consumer releases frames once read; receiver.ts `receiveVectors`); f32 values are views.
+ *             whose consumer releases frames once read; receive-lender.ts as the receiver's `receiveBuffer`);
+ *             f32 values are views.
  * Before the network runs, encode and decode alone are timed per encoding (the profile of the codec
  * share; it also brings them to optimised code, as in a long-running peer).
  *
@@ -48,6 +49,7 @@ import { decodeFrame, encodeModelFrame } from '../protocols/codec.js';
 import type { Encoding, FrameMeta } from '../protocols/codec.js';
 import { createMurmurNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
+import { lendReceivedValues } from '../protocols/receive-lender.js';
 import { frameMayBeQueued } from '../protocols/model-exchange.js';
 import { jsonMode, printEnv, summarize, verdict } from './lib/bench.js';
 import type { Check, Timing } from './lib/bench.js';
@@ -110,9 +112,9 @@ const codec = { f32: local('f32'), f16: local('f16'), q8: local('q8') };
 const a = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: 'bench-exchange-a', listen: ['/ip4/127.0.0.1/tcp/0'] });
 const b = await createMurmurNode({ transport: 'tcp', preset: 'swarm', seed: 'bench-exchange-b', listen: ['/ip4/127.0.0.1/tcp/0'] });
 const netA = libp2pNetwork({ node: a, swarm: SWARM, layout, limits });
-// The receiver lends f16/q8 values from a bank and its consumer hands them back (receiver.ts receiveVectors).
+// The receiver lends f16/q8 values from a bank and its consumer hands them back (receive-lender.ts).
 const receiveVectors = new VectorBank();
-const netB = libp2pNetwork({ node: b, swarm: SWARM, layout, limits, receiveVectors });
+const netB = libp2pNetwork({ node: b, swarm: SWARM, layout, limits, receiveBuffer: lendReceivedValues(receiveVectors, layout.size) });
 await netA.start();
 await netB.start();
 let delivered = 0;

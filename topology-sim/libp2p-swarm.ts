@@ -4,8 +4,7 @@
  * experiment seed (protocols/keys.ts); edges of the topology are dialled with bounded concurrency before any
  * round starts.
  */
-import type { Connection } from '@libp2p/interface';
-import { deadline, releasableDeadline } from '../node/deadline.js';
+import { deadline } from '../node/deadline.js';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Clock } from '../node/clock.js';
 import { systemClock } from '../node/clock.js';
@@ -21,6 +20,7 @@ import { swarmPeerIds, swarmPeerSeed } from '../protocols/keys.js';
 import { createMurmurNode, type AnySwarmNode } from '../protocols/libp2p.js';
 import { libp2pNetwork } from '../protocols/libp2p-network.js';
 import { frameMayBeQueued } from '../protocols/model-exchange.js';
+import { connectionsHeld } from './connections-held.js';
 import { SwarmError } from './errors.js';
 import { buildPeers, type Swarm, type SwarmInit } from './swarm.js';
 
@@ -89,6 +89,8 @@ export class Libp2pSwarm implements Swarm {
   readonly vectors = new VectorBank();
   private readonly recycling: RecyclingNetwork[] = [];
   private readonly receiveBuffers: ReceiveBuffers[] = [];
+  /** Free receive buffers by size, shared by the peers (node/receive-buffers.ts). */
+  private readonly receiveFree = new Map<number, Float32Array[]>();
   /** Global indices of the peers this process hosts (all of them unless `shares` is set). */
   readonly hosted: number[];
   private readonly local = new Map<number, number>();
@@ -136,7 +138,7 @@ export class Libp2pSwarm implements Swarm {
     for (const [l, i] of this.hosted.entries()) {
       const layout = init.peers[i]!.algorithm.instance.exchangeLayout;
       // Received values go into recycled buffers for engines that read a round's frames only in that round (node/receive-buffers.ts).
-      const buffers = init.peers[i]!.algorithm.engine.name === 'sync-rounds' ? new ReceiveBuffers(layout.size, (round) => this.mayRead(l, round)) : null;
+      const buffers = init.peers[i]!.algorithm.engine.name === 'sync-rounds' ? new ReceiveBuffers(layout.size, (round) => this.mayRead(l, round), this.freeReceiveBuffers(layout.size)) : null;
       if (buffers !== null) this.receiveBuffers.push(buffers);
       const net = libp2pNetwork({
         node: this.nodes[l]!, swarm: init.swarm, layout, logger, connectGraceMs: BRING_UP_CONNECT_GRACE_MS,
@@ -202,37 +204,24 @@ export class Libp2pSwarm implements Swarm {
     }
   }
 
-  /**
-   * Wait until the listener of each local edge holds its connection too: a dial resolves once the dialler
-   * sent noise's last handshake message, and the listener holds the connection a turn of the event loop
-   * later, several under load (protocols/docs/exchange-tuning.md §12); the bring-up is over only then. One
-   * `connection:open` listener per waiting node, no polling.
-   */
+  /** Wait until the listener of each local edge holds its connection too (connections-held.ts). */
   private async listenersHold(edges: ReadonlyArray<readonly [number, number]>, giveUpAt: number): Promise<void> {
     const nodeOf = (i: number): AnySwarmNode => this.nodes[this.local.get(i)!]!;
-    const waiting = new Map<number, Set<string>>();
+    const waiting = new Map<number, { node: AnySwarmNode; from: Set<string> }>();
     for (const [i, j] of edges) {
       if (nodeOf(j).getConnections(nodeOf(i).peerId).length > 0) continue;
-      const from = waiting.get(j) ?? new Set<string>();
-      waiting.set(j, from.add(this.ids[i]!));
+      const w = waiting.get(j) ?? { node: nodeOf(j), from: new Set<string>() };
+      waiting.set(j, w);
+      w.from.add(this.ids[i]!);
     }
-    if (waiting.size === 0) return;
-    const expiry = releasableDeadline(Math.max(0, giveUpAt - Date.now()));
-    try {
-      // No await since the check above: a connection opened meanwhile is seen by these listeners.
-      await Promise.all([...waiting].map(([j, from]) => new Promise<void>((resolve, reject) => {
-        const node = nodeOf(j);
-        const done = (err?: Error): void => {
-          node.removeEventListener('connection:open', onOpen);
-          expiry.signal.removeEventListener('abort', onExpiry);
-          if (err) reject(err); else resolve();
-        };
-        const onOpen = (evt: CustomEvent<Connection>): void => { from.delete(evt.detail.remotePeer.toString()); if (from.size === 0) done(); };
-        const onExpiry = (): void => done(new SwarmError('ERR_SWARM_CONNECT', `peer ${j} never held the connections of ${from.size} neighbour(s) whose dials to it resolved`));
-        node.addEventListener('connection:open', onOpen);
-        expiry.signal.addEventListener('abort', onExpiry, { once: true });
-      })));
-    } finally { expiry.release(); }
+    // No await since the check above: a connection opened meanwhile is seen by its listener.
+    await connectionsHeld(waiting, giveUpAt);
+  }
+
+  private freeReceiveBuffers(size: number): Float32Array[] {
+    let free = this.receiveFree.get(size);
+    if (free === undefined) { free = []; this.receiveFree.set(size, free); }
+    return free;
   }
 
   /** Frame buffers the peers created and reused so far (node/frame-buffers.ts). */

@@ -4,6 +4,8 @@
  * and the CLI run inside a daemon's namespace (its control API listens on that namespace's loopback).
  */
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NsProcess, Testbed } from './netns.js';
 
@@ -57,5 +59,35 @@ export function peerIdOf(lines: Array<Record<string, unknown>>): string | undefi
 
 /** Run `murmur <args> --data-dir <the daemon's>` inside its namespace; returns stdout. */
 export async function cliIn(bed: Testbed, d: NsDaemon, args: readonly string[]): Promise<string> {
-  return bed.exec(d.ns, process.execPath, [BUILT_MAIN, ...args, '--data-dir', d.dataDir], { timeoutMs: 60_000 });
+  // A CLI process's start is CPU-bound: 60 s was not enough for seven at once at load 46.
+  return cliInWithin(bed, d, args, 180_000);
+}
+
+/**
+ * Keep what a failed test needs to be understood: each daemon's whole log in `<dir>/<name>.log` and its
+ * `murmur status` / `murmur peers` views (each view best effort: a stuck daemon must not hide the rest).
+ * Returns a digest to print: the files' directory, each daemon's last log lines and its views.
+ */
+export async function keepEvidence(bed: Testbed, daemons: Readonly<Record<string, NsDaemon>>, dir: string, tailLines = 25): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const parts = [`evidence kept in ${dir}`];
+  for (const [name, d] of Object.entries(daemons)) {
+    await writeFile(join(dir, `${name}.log`), d.proc.stderr.join('\n') + '\n');
+    const views: string[] = [];
+    for (const view of ['status', 'peers']) {
+      const text = await cliInWithin(bed, d, [view], 15_000).catch((err: unknown) => `(murmur ${view} failed: ${(err as Error).message})`);
+      await writeFile(join(dir, `${name}.${view}.txt`), text);
+      views.push(`--- murmur ${view} (${name}) ---\n${text.trimEnd()}`);
+      // The JSON view has what the table leaves out (connection directions, rejection reasons).
+      const json = await cliInWithin(bed, d, [view, '--json'], 15_000).catch((err: unknown) => JSON.stringify({ error: (err as Error).message }));
+      await writeFile(join(dir, `${name}.${view}.json`), json);
+    }
+    const exit = d.proc.child.exitCode === null ? 'running' : `exited ${d.proc.child.exitCode}`;
+    parts.push(`=== ${name} (${d.ns}, ${exit}): last ${tailLines} log lines ===\n${d.proc.stderr.slice(-tailLines).join('\n')}`, ...views);
+  }
+  return parts.join('\n');
+}
+
+function cliInWithin(bed: Testbed, d: NsDaemon, args: readonly string[], timeoutMs: number): Promise<string> {
+  return bed.exec(d.ns, process.execPath, [BUILT_MAIN, ...args, '--data-dir', d.dataDir], { timeoutMs });
 }

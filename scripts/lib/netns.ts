@@ -181,8 +181,10 @@ export class Testbed {
       const { stdout } = await run(command, [...args], { timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 });
       return stdout;
     } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
+      const e = err as { stderr?: string; message: string; killed?: boolean };
+      // A command killed at its deadline says so (its stderr is then usually empty).
+      const why = e.killed === true ? `killed after ${options.timeoutMs ?? 30_000} ms` : '';
+      throw new Error(`${command} ${args.join(' ')} failed: ${[why, (e.stderr ?? '').trim()].filter(Boolean).join('; ') || e.message}`);
     }
   }
 }

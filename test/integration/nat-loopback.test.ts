@@ -1,18 +1,24 @@
 /**
  * Reachability parts on loopback, without namespaces: a relay (DHT server), a "home" peer with no TCP
  * listener (reachable only through its relay slot) and a peer that dials it. Covers the DHT rendezvous,
- * the relayed-connection policy for model frames, the status of relayed connections and a DCUtR upgrade.
+ * the relayed-connection policy for model frames, the status of relayed connections, a DCUtR upgrade, and
+ * frames to a peer that reached us through a relay without holding a slot itself.
  */
 import '../../node/polyfill.js';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
+import { makeLayout } from '../../aggregation/layout.js';
+import { deadline } from '../../node/deadline.js';
+import { encodeModelFrame } from '../../protocols/codec.js';
 import { createMurmurNode, type MurmurNode } from '../../protocols/libp2p.js';
+import { libp2pNetwork } from '../../protocols/libp2p-network.js';
 import { swarmDiscovery, type SwarmDiscovery } from '../../protocols/discovery.js';
 import { modelExchange } from '../../protocols/model-exchange.js';
 import { fixedReceiver } from '../../protocols/receiver.js';
 import { NatLog, ReachabilityMonitor } from '../../protocols/reachability.js';
+import { keepRelaySlots } from '../../protocols/relay-slots.js';
 
 const SWARM = 'nat-loopback';
 
@@ -145,5 +151,57 @@ describe('reachability on loopback', { timeout: 90_000 }, () => {
     await until('both sides to report the upgrade', () => kindAt(pubMonitor, home) === 'hole-punched' && kindAt(homeMonitor, pub) === 'hole-punched');
     assert.ok(homeLog.upgradedAtFor(pub.peerId.toString()) !== undefined, 'the side that ran DCUtR logged its success');
     assert.equal(pubMonitor.modelCapable(home.peerId.toString()), true);
+  });
+
+  it('frames go back over a relayed connection the other peer opened, though it holds no relay slot (no dial per frame)', async () => {
+    // Two homes behind NATs where only one got a relay slot (under load a reservation can time out): the
+    // other reached it through that slot, and is reachable by nothing but this connection. libp2p's
+    // dialProtocol does not reuse a limited connection; it dialed again, found no address and failed every
+    // frame one way (the netns NAT e2e's `expected: 1` rounds; protocols/stream-opener.ts).
+    const layout = makeLayout([{ name: 'dense/kernel', shape: [4, 3], role: 'kernel' }, { name: 'dense/bias', shape: [3], role: 'bias' }]);
+    const frameOf = (round: number): Uint8Array =>
+      encodeModelFrame({ kind: 'model', swarm: SWARM, round, step: 0, degree: 1, age: round }, layout, new Float32Array(layout.size).fill(round));
+    const slotless = await createMurmurNode({ listen: [], seed: 'lo-slotless', swarm: SWARM, reachability: { relayReservations: 0 } });
+    nodes.push(slotless);
+    const homeNet = libp2pNetwork({ node: home, swarm: SWARM, layout, allowRelayed: true, sendTimeoutMs: 20_000 });
+    const slotlessNet = libp2pNetwork({ node: slotless, swarm: SWARM, layout, allowRelayed: true, sendTimeoutMs: 20_000 });
+    await Promise.all([homeNet.start(), slotlessNet.start()]);
+    stops.push(() => homeNet.stop(), () => slotlessNet.stop());
+    await slotless.dial(multiaddr(circuitOf(home)!.toString()));
+    const conns = () => home.getConnections(slotless.peerId).filter((c) => c.status === 'open');
+    await until('home to hold the slotless peer\'s connection', () => conns().length === 1);
+    assert.ok(conns()[0]!.limits !== undefined && conns()[0]!.direction === 'inbound', 'home holds only the relayed connection the slotless peer opened');
+    assert.equal(slotless.getMultiaddrs().length, 0, 'the slotless peer has no address anyone could dial');
+
+    for (let round = 1; round <= 3; round++) {
+      await homeNet.sendBytes(slotlessNet.selfId, frameOf(round));
+      await slotlessNet.sendBytes(homeNet.selfId, frameOf(round));
+      const [atSlotless, atHome] = await Promise.all([
+        slotlessNet.collect(round, 0, [homeNet.selfId], { signal: deadline(20_000) }),
+        homeNet.collect(round, 0, [slotlessNet.selfId], { signal: deadline(20_000) }),
+      ]);
+      assert.deepEqual(atSlotless.map((f) => f.from), [homeNet.selfId], `round ${round}: home's frame arrived`);
+      assert.deepEqual(atHome.map((f) => f.from), [slotlessNet.selfId], `round ${round}: the slotless peer's frame arrived`);
+    }
+    assert.equal(conns().length, 1, 'still the one relayed connection: no send dialed a new one');
+    assert.equal(homeNet.traffic().find((t) => t.peer === slotlessNet.selfId)?.sendFailures, 0);
+  });
+
+  it('a device whose slot request failed asks its connected relay again (libp2p asks once per connection)', async () => {
+    // The relay's one slot is held by another peer, so the device's first request is refused; the holder's
+    // slot then expires (a 2 s lifetime) while the device stays connected.
+    const small = await createMurmurNode({ listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'lo-small-relay', swarm: SWARM, reachability: { relayServer: { maxReservations: 1, reservationTtlMs: 2_000 } } });
+    const holder = await createMurmurNode({ listen: [], seed: 'lo-holder', swarm: SWARM, reachability: { dht: false } });
+    const device = await createMurmurNode({ listen: [], seed: 'lo-device', swarm: SWARM, reachability: { dht: false } });
+    nodes.push(small, holder, device);
+    await holder.dial(small.getMultiaddrs()[0]!);
+    await until('the holder\'s slot', () => circuitOf(holder));
+    await device.dial(small.getMultiaddrs()[0]!);
+    const slots = () => new ReachabilityMonitor({ node: device, allowRelayedModels: false }).snapshot().relayReservations.length;
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(slots(), 0, 'the relay was full when the device asked');
+    const stop = keepRelaySlots({ node: device, wanted: 1, held: slots, everyMs: 300 });
+    stops.push(stop);
+    await until('the device\'s slot, asked for again', () => slots() === 1, 20_000);
   });
 });

@@ -28,4 +28,21 @@ describe('receive buffers', () => {
     assert.ok(lent.includes(buffers.take(7)));
     assert.deepEqual(buffers.stats(), { created: 2, reused: 1, lent: 1 });
   });
+
+  it('lends a buffer one peer freed to another peer of the swarm when they share a free list', () => {
+    const free: Float32Array[] = [];
+    let aFinished = 0;
+    const a = new ReceiveBuffers(3, (round) => aFinished < round, free);
+    const b = new ReceiveBuffers(3, () => true, free);
+    // A burst: three frames of round 1 at a.
+    const burst = new Set([a.take(1), a.take(1), a.take(1)]);
+    aFinished = 1;
+    // a's next loan frees its three round-1 buffers into the shared list and takes one of them back.
+    assert.ok(burst.has(a.take(2)));
+    assert.equal(free.length, 2);
+    // b's frames get the other two instead of new arrays.
+    assert.ok(burst.has(b.take(1)) && burst.has(b.take(1)));
+    assert.deepEqual(b.stats(), { created: 0, reused: 2, lent: 2 });
+    assert.deepEqual(a.stats(), { created: 3, reused: 1, lent: 1 });
+  });
 });

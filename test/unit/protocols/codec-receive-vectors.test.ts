@@ -1,8 +1,8 @@
 /**
- * Receive vectors lent by the receive path (protocols/receiver.ts `receiveVectors`, a VectorBank): an accepted
- * f16 or q8 frame decodes into a vector its consumer releases, and the next frame reuses it; a vector still
- * held is never lent again; a frame refused after taking one gives it back; after a decoder error it is
- * never lent again. f32 frames keep their zero-copy values and take none.
+ * Receive vectors lent from a VectorBank through the receiver's `receiveBuffer` hook (protocols/receive-lender.ts):
+ * an accepted f16 or q8 frame decodes into a vector its consumer releases, and the next frame reuses it; a vector
+ * still held is never lent again; a frame refused after taking one gives it back (the hook's `refused`); after a
+ * decoder error it is never lent again. f32 frames keep their zero-copy values and take none.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,8 @@ import type { ReceivedFrame } from '../../../node/network.js';
 import { VectorBank } from '../../../node/vector-bank.js';
 import { decodeFrame, encodeModelFrame, type Encoding, type FrameMeta } from '../../../protocols/codec.js';
 import { payloadOffset } from '../../../protocols/codec/header.js';
-import { Receiver, type ReceiveVectors } from '../../../protocols/receiver.js';
+import { lendReceivedValues, type ReceiveVectors } from '../../../protocols/receive-lender.js';
+import { Receiver } from '../../../protocols/receiver.js';
 
 const layout = makeLayout([{ name: 'k', shape: [60, 50], role: 'kernel' }, { name: 'b', shape: [50], role: 'bias' }]);
 const swarm = 'receive-vectors';
@@ -28,27 +29,31 @@ const plain = (frame: Uint8Array): Float32Array => {
 };
 
 function receiverWith(vectors: ReceiveVectors, listen = true): { receiver: Receiver; got: ReceivedFrame[] } {
-  const receiver = new Receiver({ swarm, layout, receiveVectors: vectors });
+  const receiver = new Receiver({ swarm, layout, receiveBuffer: lendReceivedValues(vectors, layout.size) });
   const got: ReceivedFrame[] = [];
   if (listen) receiver.onFrame((f) => got.push(f));
   return { receiver, got };
 }
 
-describe('Receiver receiveVectors', () => {
+/** Accept a new `encoding` frame of `round` from `from` (asserting it is accepted): the frame and the values handed over. */
+function acceptNew(receiver: Receiver, got: ReceivedFrame[], from: string, round: number, encoding: Encoding): { frame: Uint8Array; values: Float32Array } {
+  const frame = frameOf(round, vector(), encoding);
+  assert.equal(receiver.accept(from, frame), 'accepted', `${encoding} frame of round ${round} from ${from}`);
+  return { frame, values: got.at(-1)!.values! };
+}
+
+describe('Receiver with a bank lender (receive-lender.ts)', () => {
   it('decodes f16 and q8 frames into a lent vector and lends it again once the consumer released it', () => {
     for (const encoding of ['f16', 'q8'] as Encoding[]) {
       const bank = new VectorBank();
       const { receiver, got } = receiverWith(bank);
-      const first = frameOf(1, vector(), encoding);
-      assert.equal(receiver.accept('peer-a', first), 'accepted');
-      const v = got[0]!.values!;
-      assert.ok(bank.isOut(v), `${encoding}: the values are a lent vector`);
-      assert.deepEqual(v, plain(first), `${encoding}: the same values as a new array`);
-      bank.release(v); // the consumer is done with it
-      const second = frameOf(2, vector(), encoding);
-      assert.equal(receiver.accept('peer-a', second), 'accepted');
-      assert.equal(got[1]!.values, v, `${encoding}: the released vector is lent again`);
-      assert.deepEqual(got[1]!.values, plain(second), `${encoding}: and holds the new frame's values`);
+      const first = acceptNew(receiver, got, 'peer-a', 1, encoding);
+      assert.ok(bank.isOut(first.values), `${encoding}: the values are a lent vector`);
+      assert.deepEqual(first.values, plain(first.frame), `${encoding}: the same values as a new array`);
+      bank.release(first.values); // the consumer is done with it
+      const second = acceptNew(receiver, got, 'peer-a', 2, encoding);
+      assert.equal(second.values, first.values, `${encoding}: the released vector is lent again`);
+      assert.deepEqual(second.values, plain(second.frame), `${encoding}: and holds the new frame's values`);
       assert.deepEqual(bank.stats(), { created: 1, reused: 1, free: 0 });
     }
   });
@@ -56,25 +61,22 @@ describe('Receiver receiveVectors', () => {
   it('keeps f32 values as views of the frame and lends none', () => {
     const bank = new VectorBank();
     const { receiver, got } = receiverWith(bank);
-    const frame = frameOf(1, vector(), 'f32');
-    assert.equal(receiver.accept('peer-a', frame), 'accepted');
-    assert.equal(got[0]!.values!.buffer, frame.buffer);
+    const { frame, values } = acceptNew(receiver, got, 'peer-a', 1, 'f32');
+    assert.equal(values.buffer, frame.buffer);
     assert.deepEqual(bank.stats(), { created: 0, reused: 0, free: 0 });
   });
 
   it('never lends a vector that is still held, by its consumer or a second keeper', () => {
     const bank = new VectorBank();
     const { receiver, got } = receiverWith(bank);
-    const a = frameOf(1, vector(), 'f16');
-    assert.equal(receiver.accept('peer-a', a), 'accepted');
-    const kept = got[0]!.values!;
-    assert.equal(receiver.accept('peer-b', frameOf(1, vector(), 'f16')), 'accepted');
-    assert.notEqual(got[1]!.values, kept, 'a held vector was lent to the next frame');
+    const { frame: a, values: kept } = acceptNew(receiver, got, 'peer-a', 1, 'f16');
+    const b = acceptNew(receiver, got, 'peer-b', 1, 'f16').values;
+    assert.notEqual(b, kept, 'a held vector was lent to the next frame');
     assert.deepEqual(kept, plain(a), 'the held values were overwritten');
     bank.hold(kept); // a second keeper (e.g. the round collector)
     bank.release(kept); // the consumer is done; the second keeper is not
-    assert.equal(receiver.accept('peer-c', frameOf(1, vector(), 'q8')), 'accepted');
-    assert.ok(got[2]!.values !== kept && got[2]!.values !== got[1]!.values);
+    const c = acceptNew(receiver, got, 'peer-c', 1, 'q8').values;
+    assert.ok(c !== kept && c !== b);
     assert.deepEqual(kept, plain(a));
     assert.equal(bank.stats().reused, 0);
   });
