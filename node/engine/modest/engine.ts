@@ -205,7 +205,8 @@ export class ModestEngine implements Engine {
 
   /** Probes of a hand-off's peers (the latest, in `handOff`) and of the first `count` of our order(index) it missed (watch.ts "Ahead"). */
   private probeOf(handOff: { peers: readonly string[] }, index: number, count: number): HandOffProbe {
-    const ahead = (): string[] => this.view.derived(index, count).filter((p) => p !== this.ctx.selfId && !handOff.peers.includes(p));
+    const flush = this.view.flushCount; // the hand-off's own send flushed the joins it held back: not "ahead" (§3.3)
+    const ahead = (): string[] => this.view.derived(index, count).filter((p) => p !== this.ctx.selfId && !handOff.peers.includes(p) && !this.view.joinedSinceFlush(p, flush));
     return { peers: () => handOff.peers, alive: (peer) => this.pings!.ping(peer), ahead };
   }
 

@@ -43,6 +43,9 @@ export class Membership {
   private readonly lastHeard = new Map<string, number>();
   /** Members silent for too long: kept in the view (it propagates), left out of samples until heard again. */
   private readonly silent = new Set<string>();
+  /** Flushes of held-back joins so far, and the flush that applied each newcomer (§3.3; see joinedSinceFlush). */
+  private flushes = 0;
+  private readonly joinedAtFlush = new Map<string, number>();
 
   /** Every known peer starts as joined at index 0, active in round 0 (the shared initial view of §3.2 "Bootstrap"). */
   constructor(readonly self: string, initial: readonly string[], private readonly inactivityThreshold: number) {
@@ -57,6 +60,14 @@ export class Membership {
   get pendingJoins(): number { return this.pending.size; }
   /** Highest lastActive in the view: part of the round estimate. */
   get highestRound(): number { return this.highest; }
+  /** Flushes of held-back joins so far (each of our sends makes one). */
+  get flushCount(): number { return this.flushes; }
+
+  /**
+   * Whether `id` entered the view through flush number `n` or a later one: a newcomer to any sample we handed
+   * out with the send that made flush `n` (§3.3 keeps it out of that sample).
+   */
+  joinedSinceFlush(id: string, n: number): boolean { return (this.joinedAtFlush.get(id) ?? 0) >= Math.max(1, n); }
 
   /** A copy of one entry (tests, status). */
   entry(id: string): ViewEntry | undefined { return this.view.get(id); }
@@ -86,7 +97,12 @@ export class Membership {
 
   /** Apply the held-back joins (called after each of our sends, §3.2 "flush pending JOINs"). */
   flushPending(): void {
-    for (const [id, e] of this.pending) this.set(id, mergeEntry(this.view.get(id), e));
+    this.flushes++;
+    for (const [id, e] of this.pending) {
+      const was = this.view.get(id)?.status;
+      this.set(id, mergeEntry(this.view.get(id), e));
+      if (was !== 'join' && this.view.get(id)?.status === 'join') this.joinedAtFlush.set(id, this.flushes);
+    }
     this.pending.clear();
   }
 

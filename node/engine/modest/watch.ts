@@ -49,6 +49,12 @@ export class FailedProbes {
 
 /** Repeats of a hand-off when no progress follows, per watch. */
 export const MAX_RESENDS = 3;
+/**
+ * Per watch, hand-offs repeated because a peer ahead answers. Their own budget, not MAX_RESENDS: a peer ahead
+ * that our repeat misses again (its availability ping timed out) keeps answering probes, and repeats at every
+ * probe would spend every resend in seconds, leaving none for the progress timeout (aggregators really gone).
+ */
+export const MAX_AHEAD_REPEATS = 1;
 /** Per aggregated index, the remembered slowest round duration shrinks by this factor (a newer, slower one replaces it). */
 export const SLOWEST_DECAY = 0.9;
 
@@ -107,13 +113,14 @@ export class ProgressWatch {
    * Watch the aggregations of indices `first`..`last` in turn: the first gets max(baseMs, 2 × the slowest
    * round), each later one twice the one before (it needs a whole round more), counted from when the one
    * before showed up. When one is late, run `again` (at most MAX_RESENDS times in all). With `probe`, the
-   * hand-off's peers are probed while `first` is awaited; one that is gone makes `again` run at once.
+   * hand-off's peers are probed while `first` is awaited; one that is gone makes `again` run at once, and so
+   * (at most MAX_AHEAD_REPEATS times, outside MAX_RESENDS) does a peer ahead that answers.
    */
   watch(first: number, last: number, again: () => Promise<unknown>, probe?: HandOffProbe): void {
     const { clock, tasks, logger, signal, level, active } = this.init;
     if (first > last) return;
     tasks.track((async () => {
-      let resends = 0;
+      let resends = 0, aheadRepeats = 0;
       for (let k = first; k <= last && resends < MAX_RESENDS && active();) {
         if (level() >= k) { k++; continue; }
         const w = { k, controller: new AbortController() };
@@ -122,7 +129,7 @@ export class ProgressWatch {
         try {
           const wait = this.firstWaitMs() * 2 ** (k - first);
           const waiting = anySignal(signal, w.controller.signal);
-          if (k === first && probe !== undefined) found = await this.probeUntil(wait, probe, waiting);
+          if (k === first && probe !== undefined) found = await this.probeUntil(wait, probe, waiting, aheadRepeats < MAX_AHEAD_REPEATS);
           else await clock.sleep(wait, { signal: waiting });
         } catch (err) {
           if (signal.aborted) throw err;
@@ -130,7 +137,8 @@ export class ProgressWatch {
           this.watchers.delete(w);
         }
         if (level() >= k || !active()) continue;
-        resends++;
+        if (found.gone.length === 0 && found.ahead.length > 0) aheadRepeats++;
+        else resends++;
         if (found.gone.length > 0) logger.info({ index: k, resends, gone: found.gone }, 'a peer of the hand-off is gone; handing off again');
         else if (found.ahead.length > 0) logger.info({ index: k, resends, ahead: found.ahead }, 'a peer ahead in the order answers; handing off again');
         else logger.info({ index: k, resends }, 'no aggregation followed; handing off again');
@@ -144,7 +152,7 @@ export class ProgressWatch {
    * every probeEveryMs; returns the hand-off peers found gone, or else the peers ahead that answered (both
    * empty: the whole wait passed with every hand-off peer answering and none ahead answering).
    */
-  private async probeUntil(ms: number, probe: HandOffProbe, waiting: AbortSignal): Promise<ProbeFinding> {
+  private async probeUntil(ms: number, probe: HandOffProbe, waiting: AbortSignal, probeAhead: boolean): Promise<ProbeFinding> {
     const { clock } = this.init;
     const every = this.init.probeEveryMs ?? 0;
     const end = clock.now() + ms;
@@ -155,7 +163,7 @@ export class ProgressWatch {
       await clock.sleep(every > 0 ? Math.min(every, left) : left, { signal: waiting });
       if (every <= 0 || clock.now() >= end) continue;
       const peers = [...probe.peers()];
-      const ahead = (probe.ahead?.() ?? []).filter((p) => !peers.includes(p));
+      const ahead = probeAhead ? (probe.ahead?.() ?? []).filter((p) => !peers.includes(p)) : [];
       const answers = await Promise.all([...peers, ...ahead].map((p) => probe.alive(p)));
       waiting.throwIfAborted();
       const gone = peers.filter((p, i) => failed.count(p, answers[i]!));

@@ -4,6 +4,26 @@ import { Membership } from '../../../../../node/engine/modest/membership.js';
 
 const SILENCE_MS = 10_000;
 
+describe('MoDeST membership: newcomers to a sample already handed out (§3.3)', () => {
+  it('a join applied by a send\'s flush, or a later one, is a newcomer to that send; members before it and rejoins after a leave are told apart', () => {
+    const m = new Membership('self', ['a', 'b'], 50);
+    m.onAdvertisement('c', { change: 'join', index: 1 }, 3);
+    m.flushPending(); // the send that handed out sample 3: c was held back from it
+    const handOff = m.flushCount;
+    assert.ok(m.joinedSinceFlush('c', handOff), 'c joined with this send\'s flush');
+    assert.ok(!m.joinedSinceFlush('a', handOff), 'a was in the view before');
+    m.onAdvertisement('a', { change: 'leave', index: 1 }, 4);
+    m.onAdvertisement('a', { change: 'join', index: 2 }, 4);
+    m.onAdvertisement('d', { change: 'join', index: 1 }, 4);
+    m.flushPending();
+    assert.ok(m.joinedSinceFlush('d', handOff) && m.joinedSinceFlush('a', handOff), 'later joins, a rejoin included, are newcomers to it too');
+    assert.ok(!m.joinedSinceFlush('c', m.flushCount), 'c is no newcomer to the later send');
+    m.onAdvertisement('b', { change: 'join', index: 1 }, 5); // a replayed JOIN of a member: no newcomer
+    m.flushPending();
+    assert.ok(!m.joinedSinceFlush('b', handOff));
+  });
+});
+
 describe('MoDeST membership in a live swarm: learnt from announcements, pruned when gone', () => {
   it('an unknown peer that announces joins at our next send (held back like an advertised JOIN)', () => {
     const m = new Membership('self', [], 50);

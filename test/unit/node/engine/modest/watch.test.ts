@@ -74,6 +74,12 @@ describe('MoDeST probes: a peer ahead in the order (watch.ts "Ahead")', () => {
     assert.deepEqual(probed[0], ['agg', 'joiner']);
   });
 
+  it('a peer ahead that the repeat misses again gets one repeat, outside the resend budget: the progress timeout keeps its repeats', async () => {
+    const { at } = await repeats(['busy'], () => true); // answers probes, yet `ahead` keeps listing it
+    assert.equal(at[0], 1_000);
+    assert.deepEqual(at.slice(1), [21_000, 41_000, 61_000], 'after the one repeat for the peer ahead, only progress timeouts repeat');
+  });
+
   it('a silent peer ahead (gone, not yet pruned) changes nothing: the hand-off waits its whole time', async () => {
     const { at } = await repeats(['dead'], (p) => p !== 'dead');
     assert.equal(at.length, MAX_RESENDS);
