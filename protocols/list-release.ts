@@ -46,13 +46,14 @@ export function releaseConsumedPieces(list: unknown): boolean {
   if (patched.has(proto)) return true;
   const consume = proto.consume;
   if (typeof consume !== 'function' || !Array.isArray((list as Partial<PieceList>).bufs) || typeof (list as Partial<PieceList>).length !== 'number') return false;
-  const iterate = proto[Symbol.iterator];
-  if (typeof iterate === 'function') {
-    // An iterator abandoned without return() leaves its list counted: that list just keeps upstream's consume.
+  if (typeof proto[Symbol.iterator] === 'function') {
+    // Upstream's `yield* this.bufs`, counted. An iterator abandoned without return() leaves its list counted:
+    // that list just keeps upstream's consume.
     proto[Symbol.iterator] = function* (this: PieceList): Generator<unknown> {
       this[ITERATING] = (this[ITERATING] ?? 0) + 1;
       try {
-        yield* { [Symbol.iterator]: () => iterate.call(this) };
+        const bufs = this.bufs;
+        for (let i = 0; i < bufs.length; i++) yield bufs[i];
       } finally {
         this[ITERATING]! -= 1;
       }
