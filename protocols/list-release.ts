@@ -17,7 +17,8 @@
  * replaces the array as upstream does, so that iteration still sees every piece. Installed on the
  * uint8arraylist of this package and, through `piecesReleased`, on the one yamux bundles (its own copy).
  */
-import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface';
+import type { StreamMuxerFactory } from '@libp2p/interface';
+import { preparedMuxers } from './muxer-hooks.js';
 import { Uint8ArrayList } from 'uint8arraylist';
 
 /** What `releaseConsumedPieces` relies on: uint8arraylist 2.x and 3.x keep their pieces in `bufs` and their size in `length`. */
@@ -75,15 +76,5 @@ releaseConsumedPieces(new Uint8ArrayList());
 
 /** A muxer factory whose muxers' frame decoders release consumed pieces (yamux 8 bundles its own uint8arraylist). */
 export function piecesReleased<C>(inner: (components: C) => StreamMuxerFactory): (components: C) => StreamMuxerFactory {
-  return (components) => {
-    const factory = inner(components);
-    return {
-      protocol: factory.protocol,
-      createStreamMuxer(maConn): StreamMuxer {
-        const muxer = factory.createStreamMuxer(maConn);
-        releaseConsumedPieces((muxer as { decoder?: { buffer?: unknown } }).decoder?.buffer);
-        return muxer;
-      },
-    };
-  };
+  return preparedMuxers(inner, (muxer) => { releaseConsumedPieces((muxer as { decoder?: { buffer?: unknown } }).decoder?.buffer); });
 }

@@ -9,7 +9,8 @@
  * the protocol's own, and lazy negotiation may already carry them). On a violation it drops the bytes,
  * resets the stream and reports it, so the peer can be graylisted (protocols/graylist.ts).
  */
-import type { Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface';
+import type { Stream, StreamMuxerFactory } from '@libp2p/interface';
+import { preparedMuxers } from './muxer-hooks.js';
 
 /** multistream-select's longest protocol name (its MAX_PROTOCOL_LENGTH) and the prefix bytes it needs. */
 const MAX_NAME_BYTES = 1024;
@@ -24,29 +25,21 @@ export interface StreamGuardComponents { registrar: { getProtocols(): string[] }
 
 /** Wrap a muxer factory (e.g. yamux()) so every inbound stream of its muxers is guarded. */
 export function guardedMuxer<C>(inner: (components: C) => StreamMuxerFactory, onViolation: GuardViolation): (components: C & StreamGuardComponents) => StreamMuxerFactory {
-  return (components) => {
-    const factory = inner(components);
-    return {
-      protocol: factory.protocol,
-      createStreamMuxer(maConn): StreamMuxer {
-        const muxer = factory.createStreamMuxer(maConn);
-        // The guard's 'stream' listener goes in right before the first other one (libp2p's Connection), not
-        // now: a muxer keeps streams that arrive while it has no 'stream' listener and hands them to the first
-        // listener added, so listening now would take them away from libp2p. Being first, the guard's
-        // 'message' listener also sees every stream's bytes before multistream-select's.
-        const add = muxer.addEventListener.bind(muxer);
-        let guarded = false;
-        muxer.addEventListener = ((...args: Parameters<typeof add>) => {
-          if (args[0] === 'stream' && !guarded) {
-            guarded = true;
-            add('stream', (evt) => guardStream(evt.detail, components.registrar, onViolation));
-          }
-          add(...args);
-        }) as typeof muxer.addEventListener;
-        return muxer;
-      },
-    };
-  };
+  return preparedMuxers<C & StreamGuardComponents>(inner, (muxer, components) => {
+    // The guard's 'stream' listener goes in right before the first other one (libp2p's Connection), not
+    // now: a muxer keeps streams that arrive while it has no 'stream' listener and hands them to the first
+    // listener added, so listening now would take them away from libp2p. Being first, the guard's
+    // 'message' listener also sees every stream's bytes before multistream-select's.
+    const add = muxer.addEventListener.bind(muxer);
+    let guarded = false;
+    muxer.addEventListener = ((...args: Parameters<typeof add>) => {
+      if (args[0] === 'stream' && !guarded) {
+        guarded = true;
+        add('stream', (evt) => guardStream(evt.detail, components.registrar, onViolation));
+      }
+      add(...args);
+    }) as typeof muxer.addEventListener;
+  });
 }
 
 /** Watch one inbound stream's negotiation messages (see the module comment). */
